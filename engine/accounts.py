@@ -1,0 +1,200 @@
+"""Users, roles, entities and demo data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from engine.errors import N_, InvalidData, Message, NotFound, TooManyAttempts
+from engine.models import Entity, Role, User, UserRole
+from engine.platform import Platform
+from engine.security import check_password, hash_password
+from engine.services import _check_rate, _count_failure
+from engine.views import ROLES, Actor, EntityView
+
+#: Panamanian entities of the demo data: acronym → name.
+DEMO_ENTITIES: dict[str, str] = {
+    "MINSA": "Ministerio de Salud",
+    "MOP": "Ministerio de Obras Públicas",
+    "IDAAN": "Instituto de Acueductos y Alcantarillados Nacionales",
+    "MIVIOT": "Ministerio de Vivienda y Ordenamiento Territorial",
+    "ATTT": "Autoridad del Tránsito y Transporte Terrestre",
+    "AAUD": "Autoridad de Aseo Urbano y Domiciliario",
+    "MEDUCA": "Ministerio de Educación",
+    "CSS": "Caja de Seguro Social",
+    "ASEP": "Autoridad Nacional de los Servicios Públicos",
+    "MIAMBIENTE": "Ministerio de Ambiente",
+    "MUPA": "Municipio de Panamá",
+}
+
+#: Demo users: username → (full name, roles, entity).
+DEMO_USERS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
+    "agente": ("Ana Agente", ("agente_311",), None),
+    "supervisor": ("Sergio Supervisor", ("supervisor_311",), None),
+    "disenador": ("Diana Diseñadora", ("disenador",), None),
+    "admin": ("Admin Sistema", ("admin",), None),
+    "enlace.minsa": ("Elena Enlace (MINSA)", ("enlace",), "MINSA"),
+    "enlace.mop": ("Mario Enlace (MOP)", ("enlace",), "MOP"),
+    "enlace.mupa": ("Marta Enlace (MUPA)", ("enlace",), "MUPA"),
+}
+
+
+def ensure_roles(p: Platform) -> None:
+    """Create the role rows the app knows (idempotent)."""
+    with p.db.transaction() as s:
+        for key, name in ROLES.items():
+            if s.get(Role, key) is None:
+                s.add(Role(key=key, name=name))
+
+
+def upsert_entity(p: Platform, code: str, name: str, active: bool = True) -> None:
+    """Create or update an entity."""
+    with p.db.transaction() as s:
+        row = s.get(Entity, code)
+        if row is None:
+            s.add(Entity(code=code, name=name, active=active))
+        else:
+            row.name = name
+            row.active = active
+
+
+def list_entities(p: Platform) -> list[EntityView]:
+    """Every entity, by code."""
+    with p.db.read() as s:
+        rows = s.scalars(select(Entity).order_by(Entity.code))
+        return [EntityView(r.code, r.name, r.active) for r in rows]
+
+
+def create_user(
+    p: Platform,
+    username: str,
+    full_name: str,
+    password: str,
+    roles: Iterable[str],
+    *,
+    entity_code: str | None = None,
+    email: str | None = None,
+    min_password: int = 8,
+) -> Actor:
+    """Create a user with hashed password; an enlace must name its entity.
+
+    ``min_password`` is lowered only for the documented demo password.
+    """
+    roles = tuple(roles)
+    errors: dict[str, list[Message]] = {}
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        errors["roles"] = [
+            Message(N_("Rol desconocido: %(role)s"), {"role": unknown[0]})
+        ]
+    if "enlace" in roles and not entity_code:
+        errors["entity_code"] = [
+            Message(N_("Un enlace debe pertenecer a una entidad."))
+        ]
+    if len(password) < min_password:
+        errors["password"] = [
+            Message(
+                N_("La contraseña debe tener al menos %(n)s caracteres."),
+                {"n": min_password},
+            )
+        ]
+    if errors:
+        raise InvalidData(errors)
+    with p.db.transaction() as s:
+        if s.scalars(select(User).where(User.username == username)).first():
+            raise InvalidData(
+                {"username": [Message(N_("Ese nombre de usuario ya existe."))]}
+            )
+        user = User(
+            username=username,
+            full_name=full_name,
+            email=email,
+            password_hash=hash_password(password),
+            entity_code=entity_code,
+            created_at=p.clock(),
+            active=True,
+        )
+        user.roles = [UserRole(role_key=r) for r in roles]
+        s.add(user)
+        s.flush()
+        return _actor(user)
+
+
+def _actor(user: User) -> Actor:
+    """A user row as an Actor."""
+    return Actor(
+        id=user.id,
+        username=user.username,
+        name=user.full_name,
+        roles=frozenset(r.role_key for r in user.roles),
+        entity_code=user.entity_code,
+    )
+
+
+def load_actor(p: Platform, user_id: int) -> Actor | None:
+    """The active user with this id, as an Actor."""
+    with p.db.read() as s:
+        user = s.get(User, user_id)
+        if user is None or not user.active:
+            return None
+        return _actor(user)
+
+
+def authenticate(p: Platform, username: str, password: str, *, client: str) -> Actor:
+    """Check a username and password; failures are throttled per client.
+
+    Raises :class:`NotFound` for any wrong pair (no hint which part was
+    wrong) and :class:`TooManyAttempts` past the limit.
+    """
+    now = p.clock()
+    key = f"login:{client}"
+    with p.db.transaction() as s:
+        _check_rate(s, key, now, p.limits.login_attempts, p.limits.login_window_s)
+        user = s.scalars(select(User).where(User.username == username.strip())).first()
+        ok = (
+            user is not None
+            and user.active
+            and check_password(user.password_hash, password)
+        )
+        if not ok:
+            _count_failure(s, key, now, p.limits.login_window_s)
+        actor = _actor(user) if ok and user is not None else None
+    if actor is None:
+        raise NotFound(N_("Usuario o contraseña incorrectos."))
+    return actor
+
+
+def seed_demo(p: Platform, password: str) -> list[str]:
+    """Entities and one user per role for the demo (idempotent).
+
+    Returns the usernames created now (existing ones are left alone).
+    """
+    ensure_roles(p)
+    for code, name in DEMO_ENTITIES.items():
+        upsert_entity(p, code, name)
+    created = []
+    for username, (name, roles, entity) in DEMO_USERS.items():
+        with p.db.read() as s:
+            exists = s.scalars(select(User).where(User.username == username)).first()
+        if exists is None:
+            create_user(
+                p, username, name, password, roles, entity_code=entity, min_password=1
+            )
+            created.append(username)
+    return created
+
+
+__all__ = [
+    "DEMO_ENTITIES",
+    "DEMO_USERS",
+    "NotFound",
+    "TooManyAttempts",
+    "authenticate",
+    "create_user",
+    "ensure_roles",
+    "list_entities",
+    "load_actor",
+    "seed_demo",
+    "upsert_entity",
+]

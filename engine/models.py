@@ -1,0 +1,244 @@
+"""SQLAlchemy 2.0 models: the case store.
+
+Inboxes, tracking and reports read these tables with plain SQL; nothing here
+needs a workflow to be deserialized to answer a listing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    SQLite drops the offset; we store naive UTC there and hand back aware
+    values so comparisons never mix naive and aware datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> Any:
+        """Normalise to UTC before storing."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use UTC-aware values")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations are stable."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class Entity(Base):
+    """A government entity (institución) that receives cases, by acronym."""
+
+    __tablename__ = "entity"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Role(Base):
+    """A role key; BPMN lane names are role keys."""
+
+    __tablename__ = "role"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class UserRole(Base):
+    """Which roles a user holds."""
+
+    __tablename__ = "user_role"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_key: Mapped[str] = mapped_column(ForeignKey("role.key"), primary_key=True)
+
+
+class User(Base):
+    """A staff member or a citizen with an account."""
+
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    entity_code: Mapped[str | None] = mapped_column(ForeignKey("entity.code"))
+    created_at: Mapped[datetime]
+
+    roles: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class ProcessVersion(Base):
+    """One deployed bundle of a case type: immutable once written."""
+
+    __tablename__ = "process_version"
+    __table_args__ = (UniqueConstraint("case_type", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_type: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    deployed_by: Mapped[str] = mapped_column(String(80))
+    deployed_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class TrackingSequence(Base):
+    """The last tracking number handed out in a year."""
+
+    __tablename__ = "tracking_sequence"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    """A citizen's case: the aggregate every service locks before changing."""
+
+    __tablename__ = "case"
+    __table_args__ = (
+        Index("ix_case_status_created", "status", "created_at"),
+        Index("ix_case_entity_status", "entity_code", "status"),
+        Index("ix_case_next_timer", "next_timer_at"),
+        Index("ix_case_type_created", "case_type", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    case_type: Mapped[str] = mapped_column(String(60))
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    entity_code: Mapped[str | None] = mapped_column(ForeignKey("entity.code"))
+    channel: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    contact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    access_code_hash: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    public_status: Mapped[str] = mapped_column(String(120), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    next_timer_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class WorkflowState(Base):
+    """The serialized workflow without its spec, stamped with our format."""
+
+    __tablename__ = "workflow_state"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), primary_key=True
+    )
+    format_version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(Text)
+
+
+class HumanTask(Base):
+    """A user task: one row while ready, kept after completion for the record."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_inbox", "state", "role", "entity_code", "created_at"),
+        Index("ix_human_task_case", "case_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    bpmn_id: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    entity_code: Mapped[str | None] = mapped_column(String(20))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    form: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(12), default="ready")
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    completed_by_label: Mapped[str | None] = mapped_column(String(200))
+    completed_at: Mapped[datetime | None]
+
+
+class CaseEvent(Base):
+    """Append-only audit trail and timeline of a case."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (Index("ix_case_event_case_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    actor_label: Mapped[str] = mapped_column(String(200), default="")
+    task_bpmn_id: Mapped[str | None] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RateLimit(Base):
+    """Failed attempts per key in a window (tracking look-ups, logins)."""
+
+    __tablename__ = "rate_limit"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, default=0)

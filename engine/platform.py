@@ -1,0 +1,41 @@
+"""The context every service works in: database, spec cache, clock, settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.clock import Clock, system_clock
+from engine.db import Database
+from engine.registry import SpecCache
+
+
+@dataclass
+class Limits:
+    """Throttling and size limits the services enforce."""
+
+    tracking_attempts: int = 10
+    tracking_window_s: int = 900
+    login_attempts: int = 10
+    login_window_s: int = 900
+
+
+class Platform:
+    """Everything a service function needs, built once per process."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        clock: Clock = system_clock,
+        limits: Limits | None = None,
+        specs: SpecCache | None = None,
+    ) -> None:
+        """Connect to ``database_url`` (lazily) with the given clock and limits."""
+        self.db = Database(database_url)
+        self.clock = clock
+        self.limits = limits or Limits()
+        self.specs = specs or SpecCache()
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.db.dispose()

@@ -1,0 +1,228 @@
+"""The workflow runtime: start, advance, inspect, save and restore workflows.
+
+This is the only module (with ``registry``) that touches SpiffWorkflow. The
+stored state leaves the spec out (it lives once per version, in
+``process_version``) and carries our own format version.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from engine.registry import ParsedVersion
+from engine.scripting import make_script_engine
+
+#: Our serialized-state format. Bump it with a data migration in
+#: ``STATE_MIGRATIONS`` whenever the stored shape changes.
+FORMAT_VERSION = 1
+
+STATE_MIGRATIONS: dict[int, Any] = {}
+
+SCRIPT_ENGINE = make_script_engine()
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
+    """Leaves the spec out on save and takes it from the version on load."""
+
+    def to_dict(self, workflow: Any) -> dict[str, Any]:
+        """Serialize the workflow without ``spec`` and ``subprocess_specs``."""
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct  # type: ignore[no-any-return]
+
+    def from_dict(
+        self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None
+    ) -> Any:
+        """Restore a workflow onto an already-parsed spec."""
+        from uuid import UUID
+
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    """A SpiffWorkflow serializer whose workflow converter drops the spec."""
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+_SERIALIZER = _make_serializer()
+
+
+def dump_state(workflow: Any) -> str:
+    """Serialize a workflow's state (not its spec) to compact JSON."""
+    registry = _SERIALIZER.registry
+    registry._encoder_mode = True
+    try:
+        dct = registry.convert(workflow)
+        return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
+    finally:
+        registry._encoder_mode = False
+
+
+def load_state(version: ParsedVersion, state: str, format_version: int) -> Any:
+    """Restore a workflow from stored state on its version's cached spec."""
+    dct = json.loads(state)
+    for step in range(format_version, FORMAT_VERSION):
+        dct = STATE_MIGRATIONS[step](dct)
+    workflow = _SERIALIZER.registry.restore(
+        dct, spec=version.spec, subprocess_specs=version.subprocess_specs
+    )
+    workflow.script_engine = SCRIPT_ENGINE
+    return workflow
+
+
+def start(version: ParsedVersion, data: dict[str, Any]) -> Any:
+    """Start a workflow with the intake ``data`` and run it to its first wait."""
+    workflow = BpmnWorkflow(
+        version.spec, version.subprocess_specs, script_engine=SCRIPT_ENGINE
+    )
+    # The built-in Start task is the first ready one; data set on it flows
+    # into the start event and on to the first user task.
+    first = workflow.get_next_task(state=TaskState.READY)
+    first.data.update(copy.deepcopy(data))
+    advance(workflow)
+    return workflow
+
+
+def advance(workflow: Any) -> None:
+    """Fire due timers, then run engine steps until only waits remain."""
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+
+
+def find_ready_task(workflow: Any, task_id: str) -> Any | None:
+    """The ready human task with this id, or None."""
+    from uuid import UUID
+
+    try:
+        task = workflow.get_task_from_id(UUID(task_id))
+    except (ValueError, KeyError):
+        return None
+    if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+        return None
+    return task
+
+
+def complete(workflow: Any, task: Any, data: dict[str, Any]) -> None:
+    """Complete a ready human task with submitted data, then advance."""
+    task.data.update(copy.deepcopy(data))
+    task.run()
+    advance(workflow)
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A human task waiting for someone."""
+
+    id: str
+    bpmn_id: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the store projects out of a workflow after each step."""
+
+    ready: list[ReadyTask]
+    completed: bool
+    estado: str | None
+    end_event: str | None
+    data: dict[str, Any]
+    next_timer_at: datetime | None
+
+
+def snapshot(version: ParsedVersion, workflow: Any) -> Snapshot:
+    """Read the projections (ready tasks, public status, timers) off a workflow."""
+    ready = [
+        ReadyTask(str(t.id), t.task_spec.bpmn_id, t.data)
+        for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+    ]
+    end_event = None
+    estado = None
+    if workflow.completed:
+        ends = workflow.get_tasks(state=TaskState.COMPLETED, spec_class=EndEvent)
+        ends.sort(key=lambda t: t.last_state_change)
+        if ends:
+            end_event = ends[-1].task_spec.bpmn_id
+            info = version.tasks.get(end_event)
+            estado = info.estado if info else None
+    if estado is None:
+        for item in ready:
+            info = version.tasks.get(item.bpmn_id)
+            if info and info.estado:
+                estado = info.estado
+                break
+    if estado is None:
+        done = workflow.get_tasks(state=TaskState.COMPLETED)
+        done.sort(key=lambda t: t.last_state_change)
+        for task in reversed(done):
+            info = version.tasks.get(getattr(task.task_spec, "bpmn_id", None) or "")
+            if info and info.estado:
+                estado = info.estado
+                break
+    if ready:
+        data = ready[0].data
+    elif workflow.last_task is not None:
+        data = workflow.last_task.data
+    else:
+        data = {}
+    return Snapshot(
+        ready=ready,
+        completed=bool(workflow.completed),
+        estado=estado,
+        end_event=end_event,
+        data=data,
+        next_timer_at=_next_timer(workflow),
+    )
+
+
+def _next_timer(workflow: Any) -> datetime | None:
+    """The earliest time a waiting timer of the workflow is due."""
+    times: list[datetime] = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, TimerEventDefinition):
+            continue
+        value = task._get_internal_data("event_value")
+        when = _as_datetime(value)
+        if when is not None:
+            times.append(when)
+    return min(times) if times else None
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """Parse a timer's stored event value into an aware datetime."""
+    if isinstance(value, dict):
+        value = value.get("next")
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def raw_serializer() -> BpmnWorkflowSerializer:
+    """SpiffWorkflow's stock serializer (for benchmarks and comparisons)."""
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))

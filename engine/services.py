@@ -1,0 +1,868 @@
+"""Service functions: each one is one unit of work and returns plain data.
+
+view → service → engine → store → commit. A service locks the case it
+changes (``SELECT … FOR UPDATE`` on PostgreSQL; the ``lock_version`` column
+everywhere), restores the workflow on its version's cached spec, runs it,
+and writes state, projections and audit events in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import forms, runtime
+from engine.errors import (
+    N_,
+    Conflict,
+    InvalidData,
+    Message,
+    NotAllowed,
+    NotFound,
+    TooManyAttempts,
+)
+from engine.models import (
+    Case,
+    CaseEvent,
+    Entity,
+    HumanTask,
+    ProcessVersion,
+    RateLimit,
+    TrackingSequence,
+    WorkflowState,
+)
+from engine.platform import Platform
+from engine.registry import ParsedVersion, parse_bundle, seed_bundles
+from engine.security import check_access_code, hash_access_code, new_access_code
+from engine.views import (
+    CHANNELS,
+    Actor,
+    CaseTypeInfo,
+    CaseView,
+    CompletedTask,
+    EventView,
+    FormView,
+    IntakeView,
+    OpenedCase,
+    PublicCase,
+    TaskSummary,
+    TaskView,
+    VersionInfo,
+)
+
+PANAMA = ZoneInfo("America/Panama")
+STAFF_ROLES = ("agente_311", "supervisor_311")
+SOURCES = ("entidades",)
+
+
+# --------------------------------------------------------------------------
+# Process versions
+
+
+def deploy_version(
+    p: Platform, files: dict[str, str], *, deployed_by: str, note: str = ""
+) -> VersionInfo:
+    """Validate a bundle and store it as the next version of its case type.
+
+    Raises :class:`BundleInvalid` (nothing stored) when any check fails. Two
+    deploys at once both succeed with distinct version numbers: the unique
+    (case type, version) constraint makes the loser retry with the next one.
+    """
+    parsed = parse_bundle(files)
+    for _attempt in range(5):
+        try:
+            with p.db.transaction() as s:
+                last = s.scalar(
+                    select(func.max(ProcessVersion.version)).where(
+                        ProcessVersion.case_type == parsed.case_type
+                    )
+                )
+                row = ProcessVersion(
+                    case_type=parsed.case_type,
+                    version=(last or 0) + 1,
+                    title=parsed.title,
+                    content_hash=parsed.content_hash,
+                    files=dict(files),
+                    deployed_by=deployed_by,
+                    deployed_at=p.clock(),
+                    note=note,
+                )
+                s.add(row)
+                s.flush()
+                info = _version_info(row)
+            p.specs.put(parsed)
+            return info
+        except IntegrityError:
+            continue
+    raise Conflict(N_("No se pudo asignar un número de versión; intente de nuevo."))
+
+
+def deploy_seed(
+    p: Platform, bpmn_root: Any, forms_root: Any, *, deployed_by: str = "sistema"
+) -> list[VersionInfo]:
+    """Deploy ``bpmn/<key>`` + ``forms/<key>`` as version 1 of new case types."""
+    deployed = []
+    with p.db.read() as s:
+        known = set(s.scalars(select(ProcessVersion.case_type).distinct()))
+    for key, files in seed_bundles(bpmn_root, forms_root).items():
+        if key in known:
+            continue
+        deployed.append(
+            deploy_version(
+                p, files, deployed_by=deployed_by, note="Versión inicial (semilla)"
+            )
+        )
+    return deployed
+
+
+def list_case_types(p: Platform) -> list[CaseTypeInfo]:
+    """The case types on offer: the newest version of each."""
+    with p.db.read() as s:
+        rows = _latest_versions(s)
+    result = []
+    for row in rows:
+        parsed = _parsed(p, row)
+        intake = parsed.form(parsed.start_form)
+        result.append(
+            CaseTypeInfo(
+                key=row.case_type,
+                title=row.title,
+                description=str(intake.get("description", "")),
+                version=row.version,
+            )
+        )
+    return result
+
+
+def list_versions(p: Platform, case_type: str | None = None) -> list[VersionInfo]:
+    """Every deployed version, newest first."""
+    with p.db.read() as s:
+        query = select(ProcessVersion).order_by(
+            ProcessVersion.case_type, ProcessVersion.version.desc()
+        )
+        if case_type:
+            query = query.where(ProcessVersion.case_type == case_type)
+        return [_version_info(r) for r in s.scalars(query)]
+
+
+def _latest_versions(s: Session) -> list[ProcessVersion]:
+    """The newest version row of each case type."""
+    newest = (
+        select(ProcessVersion.case_type, func.max(ProcessVersion.version).label("v"))
+        .group_by(ProcessVersion.case_type)
+        .subquery()
+    )
+    query = (
+        select(ProcessVersion)
+        .join(
+            newest,
+            (ProcessVersion.case_type == newest.c.case_type)
+            & (ProcessVersion.version == newest.c.v),
+        )
+        .order_by(ProcessVersion.case_type)
+    )
+    return list(s.scalars(query))
+
+
+def _latest_version(s: Session, case_type: str) -> ProcessVersion:
+    """The newest version of a case type, or NotFound."""
+    row = s.scalars(
+        select(ProcessVersion)
+        .where(ProcessVersion.case_type == case_type)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NotFound(N_("No existe ese tipo de caso."))
+    return row
+
+
+def _parsed(p: Platform, row: ProcessVersion) -> ParsedVersion:
+    """The cached parsed spec of a version row."""
+    return p.specs.get(row.files, row.content_hash)
+
+
+def _version_info(row: ProcessVersion) -> VersionInfo:
+    """A version row as plain data."""
+    return VersionInfo(
+        id=row.id,
+        case_type=row.case_type,
+        version=row.version,
+        title=row.title,
+        content_hash=row.content_hash,
+        deployed_by=row.deployed_by,
+        deployed_at=row.deployed_at,
+        note=row.note,
+    )
+
+
+# --------------------------------------------------------------------------
+# Intake
+
+
+def _sources(s: Session) -> dict[str, list[tuple[str, str]]]:
+    """Choices for ``x-source`` fields, from the database."""
+    entities = s.execute(
+        select(Entity.code, Entity.name)
+        .where(Entity.active.is_(True))
+        .order_by(Entity.code)
+    ).all()
+    return {"entidades": [(code, f"{code} — {name}") for code, name in entities]}
+
+
+def _form_view(schema: dict[str, Any], sources: Mapping[str, Any]) -> FormView:
+    """A schema with the options of its ``x-source`` fields filled in."""
+    options = {}
+    for name, spec in forms.fields(schema).items():
+        source = spec.get("x-source")
+        if isinstance(source, str) and source in sources:
+            options[name] = list(sources[source])
+    return FormView(schema=schema, options=options)
+
+
+def _allowed(sources: Mapping[str, list[tuple[str, str]]]) -> dict[str, list[str]]:
+    """Allowed values per source, for validation."""
+    return {key: [code for code, _ in values] for key, values in sources.items()}
+
+
+def get_intake(p: Platform, case_type: str) -> IntakeView:
+    """The intake form of the newest version of a case type."""
+    with p.db.read() as s:
+        row = _latest_version(s, case_type)
+        sources = _sources(s)
+    parsed = _parsed(p, row)
+    schema = parsed.form(parsed.start_form)
+    return IntakeView(
+        case_type=case_type,
+        title=row.title,
+        description=str(schema.get("description", "")),
+        form=_form_view(schema, sources),
+    )
+
+
+def open_case(
+    p: Platform,
+    case_type: str,
+    data: Mapping[str, Any],
+    *,
+    actor: Actor | None = None,
+    channel: str = "web",
+) -> OpenedCase:
+    """File a new case from its intake form and run it to its first wait.
+
+    Personal fields (``x-personal``) go to the case's contact, not into the
+    workflow data, so they never travel through task pages by accident.
+    """
+    if channel not in CHANNELS:
+        raise InvalidData({"canal": [Message(N_("Canal desconocido."))]})
+    if channel != "web" and not (actor and actor.has(*STAFF_ROLES)):
+        raise NotAllowed(
+            N_("Solo el personal del 311 registra casos de otros canales.")
+        )
+    now = p.clock()
+    code = new_access_code()
+    with p.db.transaction() as s:
+        row = _latest_version(s, case_type)
+        parsed = _parsed(p, row)
+        schema = parsed.form(parsed.start_form)
+        sources = _sources(s)
+        forms.check(schema, data, _allowed(sources))
+        personal = forms.personal_fields(schema)
+        contact = {k: data[k] for k in personal if k in data} or None
+        wf_data = {k: v for k, v in data.items() if k not in personal}
+        number = _next_number(s, now)
+        workflow = runtime.start(parsed, wf_data)
+        case = Case(
+            number=number,
+            case_type=case_type,
+            process_version_id=row.id,
+            channel=channel,
+            subject=str(data.get("asunto", ""))[:200],
+            contact=contact,
+            access_code_hash=hash_access_code(number, code),
+            created_by_id=actor.id if actor else None,
+            created_at=now,
+            updated_at=now,
+            public_status="",
+        )
+        s.add(case)
+        s.flush()
+        _event(
+            s,
+            case,
+            now,
+            "created",
+            actor,
+            N_("Caso recibido"),
+            {"canal": channel, "datos": wf_data},
+            public=True,
+        )
+        s.add(WorkflowState(case_id=case.id, format_version=0, state=""))
+        _store(s, case, parsed, workflow, actor, now)
+        result = OpenedCase(
+            number=number,
+            access_code=code,
+            case_type=case_type,
+            title=row.title,
+            public_status=case.public_status,
+            email=(contact or {}).get("correo"),
+        )
+    return result
+
+
+def _next_number(s: Session, now: datetime) -> str:
+    """The next tracking number of the year: ``311-AAAA-NNNNNN``."""
+    year = now.astimezone(PANAMA).year
+    _insert_ignore(s, TrackingSequence, {"year": year, "last": 0})
+    last = s.execute(
+        update(TrackingSequence)
+        .where(TrackingSequence.year == year)
+        .values(last=TrackingSequence.last + 1)
+        .returning(TrackingSequence.last)
+    ).scalar_one()
+    return f"311-{year}-{last:06d}"
+
+
+def _insert_ignore(s: Session, model: Any, values: dict[str, Any]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on PostgreSQL and SQLite."""
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    s.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+# --------------------------------------------------------------------------
+# Storing a workflow step
+
+
+def _store(
+    s: Session,
+    case: Case,
+    parsed: ParsedVersion,
+    workflow: Any,
+    actor: Actor | None,
+    now: datetime,
+) -> None:
+    """Write state and projections of a workflow after a step."""
+    snap = runtime.snapshot(parsed, workflow)
+    state = s.get(WorkflowState, case.id)
+    assert state is not None
+    state.state = runtime.dump_state(workflow)
+    state.format_version = runtime.FORMAT_VERSION
+
+    entity = snap.data.get("entidad")
+    if (
+        isinstance(entity, str)
+        and entity != case.entity_code
+        and s.get(Entity, entity) is not None
+    ):
+        case.entity_code = entity
+        _event(
+            s,
+            case,
+            now,
+            "assigned",
+            actor,
+            N_("Caso asignado a una entidad"),
+            {"entidad": entity},
+            public=True,
+        )
+
+    ready_ids = {t.id for t in snap.ready}
+    known = {
+        t.id: t
+        for t in s.scalars(
+            select(HumanTask).where(
+                HumanTask.case_id == case.id, HumanTask.state == "ready"
+            )
+        )
+    }
+    for task_id, row in known.items():
+        if task_id not in ready_ids:
+            row.state = "cancelled"
+    for ready in snap.ready:
+        if ready.id in known:
+            continue
+        info = parsed.tasks[ready.bpmn_id]
+        task_entity = ready.data.get("entidad")
+        s.add(
+            HumanTask(
+                id=ready.id,
+                case_id=case.id,
+                bpmn_id=ready.bpmn_id,
+                name=info.name,
+                role=info.lane or "",
+                entity_code=task_entity if isinstance(task_entity, str) else None,
+                form=info.form,
+                state="ready",
+                created_at=now,
+            )
+        )
+
+    if snap.estado and snap.estado != case.public_status:
+        case.public_status = snap.estado
+        _event(
+            s,
+            case,
+            now,
+            "status",
+            actor,
+            snap.estado,
+            {"estado": snap.estado},
+            public=True,
+        )
+    if snap.completed and case.status != "closed":
+        case.status = "closed"
+        case.closed_at = now
+        _event(
+            s,
+            case,
+            now,
+            "closed",
+            actor,
+            N_("Caso cerrado"),
+            {"fin": snap.end_event},
+            public=True,
+        )
+    case.next_timer_at = snap.next_timer_at
+    case.updated_at = now
+    case.error = None
+
+
+def _event(
+    s: Session,
+    case: Case,
+    at: datetime,
+    kind: str,
+    actor: Actor | None,
+    summary: str,
+    data: dict[str, Any] | None,
+    *,
+    public: bool,
+    task_bpmn_id: str | None = None,
+) -> None:
+    """Append one audit/timeline event."""
+    s.add(
+        CaseEvent(
+            case_id=case.id,
+            at=at,
+            kind=kind,
+            actor_id=actor.id if actor else None,
+            actor_label=actor.name if actor else "",
+            task_bpmn_id=task_bpmn_id,
+            summary=summary[:300],
+            data=data,
+            public=public,
+        )
+    )
+
+
+# --------------------------------------------------------------------------
+# Tasks
+
+
+def may_do(actor: Actor, role: str, entity_code: str | None) -> bool:
+    """Whether ``actor`` may work a task of ``role`` scoped to ``entity_code``."""
+    if not actor.has(role):
+        return False
+    if role == "enlace":
+        return actor.entity_code is not None and actor.entity_code == entity_code
+    return True
+
+
+def list_tasks(p: Platform, actor: Actor, *, limit: int = 200) -> list[TaskSummary]:
+    """The ready tasks ``actor`` may do, oldest first (plain SQL, no workflows)."""
+    roles = [r for r in actor.effective_roles if r != "enlace"]
+    with p.db.read() as s:
+        conditions: list[Any] = []
+        if roles:
+            conditions.append(HumanTask.role.in_(roles))
+        if actor.has("enlace") and actor.entity_code:
+            conditions.append(
+                (HumanTask.role == "enlace")
+                & (HumanTask.entity_code == actor.entity_code)
+            )
+        if not conditions:
+            return []
+        rows = s.execute(
+            select(HumanTask, Case.number, Case.subject, Case.case_type)
+            .join(Case, Case.id == HumanTask.case_id)
+            .where(HumanTask.state == "ready", or_(*conditions))
+            .order_by(HumanTask.created_at, HumanTask.id)
+            .limit(limit)
+        ).all()
+        titles = _type_titles(s)
+    return [
+        TaskSummary(
+            id=task.id,
+            case_number=number,
+            case_title=titles.get(case_type, case_type),
+            subject=subject,
+            name=task.name,
+            role=task.role,
+            entity_code=task.entity_code,
+            created_at=task.created_at,
+            due_at=task.due_at,
+        )
+        for task, number, subject, case_type in rows
+    ]
+
+
+def _type_titles(s: Session) -> dict[str, str]:
+    """Case type key → title of its newest version."""
+    return {row.case_type: row.title for row in _latest_versions(s)}
+
+
+def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
+    """A task with its form and case, if ``actor`` may see it."""
+    with p.db.read() as s:
+        task = s.get(HumanTask, task_id)
+        if task is None:
+            raise NotFound(N_("La tarea no existe."))
+        if not may_do(actor, task.role, task.entity_code):
+            raise NotAllowed(N_("Esta tarea no le corresponde."))
+        case = s.get(Case, task.case_id)
+        assert case is not None
+        version = s.get(ProcessVersion, case.process_version_id)
+        assert version is not None
+        parsed = _parsed(p, version)
+        sources = _sources(s)
+        data: dict[str, Any] = {}
+        if task.state == "ready":
+            state = s.get(WorkflowState, case.id)
+            assert state is not None
+            workflow = runtime.load_state(parsed, state.state, state.format_version)
+            spiff_task = runtime.find_ready_task(workflow, task.id)
+            if spiff_task is not None:
+                data = dict(spiff_task.data)
+        info = parsed.tasks.get(task.bpmn_id)
+        case_view = _case_view(s, p, case, version, actor, data=data)
+        return TaskView(
+            id=task.id,
+            name=task.name,
+            instructions=info.instructions if info else "",
+            role=task.role,
+            state=task.state,
+            completed_by=task.completed_by_label,
+            completed_at=task.completed_at,
+            form=_form_view(parsed.form(task.form), sources),
+            case=case_view,
+        )
+
+
+def complete_task(
+    p: Platform, actor: Actor, task_id: str, data: Mapping[str, Any]
+) -> CompletedTask:
+    """Complete a ready task with validated data, in one transaction.
+
+    Exactly one of two concurrent completions wins; the other gets
+    :class:`Conflict` naming who completed the task and when.
+    """
+    try:
+        with p.db.transaction() as s:
+            task = s.get(HumanTask, task_id)
+            if task is None:
+                raise NotFound(N_("La tarea no existe."))
+            if not may_do(actor, task.role, task.entity_code):
+                raise NotAllowed(N_("Esta tarea no le corresponde."))
+            case = s.execute(
+                select(Case).where(Case.id == task.case_id).with_for_update()
+            ).scalar_one()
+            s.refresh(task)
+            if task.state != "ready":
+                raise _already_done(task)
+            version = s.get(ProcessVersion, case.process_version_id)
+            assert version is not None
+            parsed = _parsed(p, version)
+            schema = parsed.form(task.form)
+            forms.check(schema, data, _allowed(_sources(s)))
+            state = s.get(WorkflowState, case.id)
+            assert state is not None
+            workflow = runtime.load_state(parsed, state.state, state.format_version)
+            spiff_task = runtime.find_ready_task(workflow, task.id)
+            if spiff_task is None:
+                raise Conflict(N_("La tarea ya no está pendiente."))
+            now = p.clock()
+            clean = dict(data)
+            runtime.complete(workflow, spiff_task, clean)
+            task.state = "completed"
+            task.completed_by_id = actor.id
+            task.completed_by_label = actor.name
+            task.completed_at = now
+            _event(
+                s,
+                case,
+                now,
+                "task_completed",
+                actor,
+                task.name,
+                {"tarea": task.name, "datos": clean},
+                public=False,
+                task_bpmn_id=task.bpmn_id,
+            )
+            published = forms.public_values(schema, clean)
+            if published:
+                fields = forms.fields(schema)
+                _event(
+                    s,
+                    case,
+                    now,
+                    "public_note",
+                    actor,
+                    task.name,
+                    {
+                        "campos": [
+                            {"etiqueta": fields[k].get("title", k), "valor": v}
+                            for k, v in published.items()
+                        ]
+                    },
+                    public=True,
+                    task_bpmn_id=task.bpmn_id,
+                )
+            _store(s, case, parsed, workflow, actor, now)
+            result = CompletedTask(
+                case_number=case.number,
+                public_status=case.public_status,
+                closed=case.status == "closed",
+            )
+        return result
+    except StaleDataError:
+        with p.db.read() as s:
+            task = s.get(HumanTask, task_id)
+            if task is not None and task.state != "ready":
+                raise _already_done(task) from None
+        raise Conflict(
+            N_("Otra persona modificó este caso al mismo tiempo. Vuelva a intentarlo.")
+        ) from None
+
+
+def _already_done(task: HumanTask) -> Conflict:
+    """The conflict raised when a task was completed by someone else."""
+    if task.state == "completed" and task.completed_at is not None:
+        when = task.completed_at.astimezone(PANAMA).strftime("%d/%m/%Y %H:%M")
+        return Conflict(
+            N_("%(who)s ya completó esta tarea el %(when)s."),
+            who=task.completed_by_label or "?",
+            when=when,
+        )
+    return Conflict(N_("La tarea ya no está pendiente."))
+
+
+# --------------------------------------------------------------------------
+# Cases
+
+
+def get_case(p: Platform, actor: Actor, number: str) -> CaseView:
+    """A case page for staff: data, contact, open tasks and the audit trail."""
+    with p.db.read() as s:
+        case = s.scalars(select(Case).where(Case.number == number)).first()
+        if case is None:
+            raise NotFound(N_("El caso no existe."))
+        if not _may_see_case(s, actor, case):
+            raise NotAllowed(N_("No tiene acceso a este caso."))
+        version = s.get(ProcessVersion, case.process_version_id)
+        assert version is not None
+        data: dict[str, Any] = {}
+        created = s.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case.id, CaseEvent.kind == "created")
+            .limit(1)
+        ).first()
+        if created and created.data:
+            data = dict(created.data.get("datos") or {})
+        return _case_view(s, p, case, version, actor, data=data)
+
+
+def _may_see_case(s: Session, actor: Actor, case: Case) -> bool:
+    """311 staff see every case; an enlace sees the cases of its entity."""
+    if actor.has(*STAFF_ROLES):
+        return True
+    if actor.has("enlace") and actor.entity_code:
+        if case.entity_code == actor.entity_code:
+            return True
+        touched = s.scalar(
+            select(func.count())
+            .select_from(HumanTask)
+            .where(
+                HumanTask.case_id == case.id,
+                HumanTask.entity_code == actor.entity_code,
+                HumanTask.role == "enlace",
+            )
+        )
+        return bool(touched)
+    return False
+
+
+def _case_view(
+    s: Session,
+    p: Platform,
+    case: Case,
+    version: ProcessVersion,
+    actor: Actor,
+    *,
+    data: dict[str, Any],
+) -> CaseView:
+    """Build a staff case view (the caller has checked access)."""
+    events = s.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id)
+        .order_by(CaseEvent.at, CaseEvent.id)
+    ).all()
+    open_tasks = s.scalars(
+        select(HumanTask)
+        .where(HumanTask.case_id == case.id, HumanTask.state == "ready")
+        .order_by(HumanTask.created_at)
+    ).all()
+    entity = s.get(Entity, case.entity_code) if case.entity_code else None
+    return CaseView(
+        number=case.number,
+        case_type=case.case_type,
+        title=version.title,
+        version=version.version,
+        channel=case.channel,
+        status=case.status,
+        public_status=case.public_status,
+        entity_code=case.entity_code,
+        entity_name=entity.name if entity else None,
+        subject=case.subject,
+        contact=dict(case.contact) if case.contact else None,
+        data={k: v for k, v in data.items() if not k.startswith("_")},
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        closed_at=case.closed_at,
+        error=case.error,
+        events=[_event_view(e) for e in events],
+        open_tasks=[
+            TaskSummary(
+                id=t.id,
+                case_number=case.number,
+                case_title=version.title,
+                subject=case.subject,
+                name=t.name,
+                role=t.role,
+                entity_code=t.entity_code,
+                created_at=t.created_at,
+                due_at=t.due_at,
+            )
+            for t in open_tasks
+            if may_do(actor, t.role, t.entity_code)
+        ],
+    )
+
+
+def _event_view(e: CaseEvent) -> EventView:
+    """An event row as plain data."""
+    return EventView(
+        at=e.at,
+        kind=e.kind,
+        actor=e.actor_label,
+        summary=e.summary,
+        data=dict(e.data or {}),
+        public=e.public,
+    )
+
+
+def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCase:
+    """A case's public view, by tracking number and access code.
+
+    A wrong number and a wrong code give the same :class:`NotFound`, and
+    every failure counts against ``client``; past the limit the client gets
+    :class:`TooManyAttempts` until the window passes, even with a right code.
+    """
+    now = p.clock()
+    key = f"track:{client}"
+    number = number.strip().upper()
+    with p.db.transaction() as s:
+        _check_rate(s, key, now, p.limits.tracking_attempts, p.limits.tracking_window_s)
+        case = s.scalars(select(Case).where(Case.number == number)).first()
+        ok = case is not None and check_access_code(number, code, case.access_code_hash)
+        if not ok:
+            _count_failure(s, key, now, p.limits.tracking_window_s)
+    if not ok or case is None:
+        raise NotFound(N_("No encontramos un caso con ese número y código."))
+    with p.db.read() as s:
+        version = s.get(ProcessVersion, case.process_version_id)
+        assert version is not None
+        events = s.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case.id, CaseEvent.public.is_(True))
+            .order_by(CaseEvent.at, CaseEvent.id)
+        ).all()
+        entity = s.get(Entity, case.entity_code) if case.entity_code else None
+        timeline = [_public_event(e) for e in events]
+    return PublicCase(
+        number=case.number,
+        case_type=case.case_type,
+        title=version.title,
+        status=case.status,
+        public_status=case.public_status,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        closed_at=case.closed_at,
+        entity_name=entity.name if entity else None,
+        timeline=timeline,
+    )
+
+
+def _public_event(e: CaseEvent) -> EventView:
+    """A public event without staff names or internal data."""
+    data = dict(e.data or {})
+    if e.kind == "created":
+        data = {"canal": data.get("canal")}
+    return EventView(
+        at=e.at,
+        kind=e.kind,
+        actor="",
+        summary=e.summary,
+        data=data,
+        public=True,
+    )
+
+
+# --------------------------------------------------------------------------
+# Throttling
+
+
+def _check_rate(s: Session, key: str, now: datetime, limit: int, window: int) -> None:
+    """Raise TooManyAttempts if ``key`` failed ``limit`` times in the window."""
+    row = s.get(RateLimit, key)
+    if row is None:
+        return
+    if now - row.window_start > timedelta(seconds=window):
+        return
+    if row.count >= limit:
+        raise TooManyAttempts(
+            N_(
+                "Demasiados intentos fallidos. "
+                "Espere unos minutos y vuelva a intentarlo."
+            )
+        )
+
+
+def _count_failure(s: Session, key: str, now: datetime, window: int) -> None:
+    """Count one failure for ``key`` (a new window starts when the old one ends)."""
+    _insert_ignore(s, RateLimit, {"key": key, "window_start": now, "count": 0})
+    row = s.execute(
+        select(RateLimit).where(RateLimit.key == key).with_for_update()
+    ).scalar_one()
+    if now - row.window_start > timedelta(seconds=window):
+        row.window_start = now
+        row.count = 0
+    row.count += 1
+
+
+def health(p: Platform) -> bool:
+    """True when the database answers."""
+    try:
+        with p.db.read() as s:
+            s.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"
+        return False

@@ -1,0 +1,213 @@
+"""Plain dataclasses the services return (never ORM or SpiffWorkflow objects)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+#: Staff roles, in the order they are shown.
+ROLES: dict[str, str] = {
+    "agente_311": "Agente del 311",
+    "supervisor_311": "Supervisor del 311",
+    "enlace": "Enlace de entidad",
+    "disenador": "Diseñador de procesos",
+    "admin": "Administrador",
+    "ciudadano": "Ciudadano",
+}
+
+#: Roles that include the powers of others (a supervisor can do agent work).
+ROLE_IMPLIES: dict[str, frozenset[str]] = {
+    "supervisor_311": frozenset({"agente_311"}),
+}
+
+#: Channels a case can arrive by.
+CHANNELS: dict[str, str] = {
+    "web": "Web",
+    "phone": "Teléfono 3-1-1",
+    "presencial": "Presencial",
+    "correo": "Correo electrónico",
+    "open311": "Open311",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a logged-in user (citizens on the web act as None)."""
+
+    id: int
+    username: str
+    name: str
+    roles: frozenset[str]
+    entity_code: str | None = None
+
+    @property
+    def effective_roles(self) -> frozenset[str]:
+        """The roles held, plus the roles they imply."""
+        roles = set(self.roles)
+        for role in self.roles:
+            roles |= ROLE_IMPLIES.get(role, frozenset())
+        return frozenset(roles)
+
+    def has(self, *roles: str) -> bool:
+        """True if the actor holds (directly or implied) any of ``roles``."""
+        return bool(self.effective_roles.intersection(roles))
+
+    @property
+    def is_staff(self) -> bool:
+        """True for 311 and entity staff who work cases."""
+        return self.has("agente_311", "supervisor_311", "enlace")
+
+
+@dataclass(frozen=True)
+class CaseTypeInfo:
+    """A case type on offer (its newest deployed version)."""
+
+    key: str
+    title: str
+    description: str
+    version: int
+
+
+@dataclass(frozen=True)
+class FormView:
+    """A form to render: schema plus the choices of its ``x-source`` fields."""
+
+    schema: dict[str, Any]
+    options: dict[str, list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class IntakeView:
+    """The intake form of a case type."""
+
+    case_type: str
+    title: str
+    description: str
+    form: FormView
+
+
+@dataclass(frozen=True)
+class OpenedCase:
+    """What the citizen gets after filing: the number and the access code."""
+
+    number: str
+    access_code: str
+    case_type: str
+    title: str
+    public_status: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class EventView:
+    """One timeline entry."""
+
+    at: datetime
+    kind: str
+    actor: str
+    summary: str
+    data: dict[str, Any]
+    public: bool
+
+
+@dataclass(frozen=True)
+class PublicCase:
+    """What the citizen sees when tracking a case."""
+
+    number: str
+    case_type: str
+    title: str
+    status: str
+    public_status: str
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    entity_name: str | None
+    timeline: list[EventView]
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """One row of an inbox."""
+
+    id: str
+    case_number: str
+    case_title: str
+    subject: str
+    name: str
+    role: str
+    entity_code: str | None
+    created_at: datetime
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What staff see on a case page."""
+
+    number: str
+    case_type: str
+    title: str
+    version: int
+    channel: str
+    status: str
+    public_status: str
+    entity_code: str | None
+    entity_name: str | None
+    subject: str
+    contact: dict[str, Any] | None
+    data: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    error: str | None
+    events: list[EventView]
+    open_tasks: list[TaskSummary] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """One task with its form and the case it belongs to."""
+
+    id: str
+    name: str
+    instructions: str
+    role: str
+    state: str
+    completed_by: str | None
+    completed_at: datetime | None
+    form: FormView
+    case: CaseView
+
+
+@dataclass(frozen=True)
+class CompletedTask:
+    """The result of completing a task."""
+
+    case_number: str
+    public_status: str
+    closed: bool
+
+
+@dataclass(frozen=True)
+class EntityView:
+    """A government entity."""
+
+    code: str
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A deployed process version."""
+
+    id: int
+    case_type: str
+    version: int
+    title: str
+    content_hash: str
+    deployed_by: str
+    deployed_at: datetime
+    note: str

@@ -1,0 +1,1 @@
+"""Centro 311 web application."""
