@@ -22,8 +22,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine import forms
-from engine.forms import Schema
 from engine.errors import N_, BundleInvalid, Message, Problem
+from engine.forms import Schema
 from engine.scripting import check_script
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -721,6 +721,11 @@ def _case_view(
         .order_by(HumanTask.created_at)
     ).all()
     entity = s.get(Entity, case.entity_code) if case.entity_code else None
+    labels = {
+        name: str(spec.get("title", name))
+        for schema in _parsed(p, version).forms.values()
+        for name, spec in forms.fields(schema).items()
+    }
     return CaseView(
         number=case.number,
         case_type=case.case_type,
@@ -754,6 +759,7 @@ def _case_view(
             for t in open_tasks
             if may_do(actor, t.role, t.entity_code)
         ],
+        labels=labels,
     )
 
 
@@ -866,3 +872,77 @@ def health(p: Platform) -> bool:
         return True
     except Exception:  # noqa: BLE001 - any failure means "not healthy"
         return False
+
+
+# --------------------------------------------------------------------------
+# Background work
+
+
+def fire_due_timers(p: Platform, *, limit: int = 100) -> int:
+    """Advance cases whose next timer is due; returns how many were advanced.
+
+    Each case is claimed and advanced in its own transaction. On PostgreSQL
+    the claim is ``FOR UPDATE SKIP LOCKED``, so any number of workers share
+    the work and each timer fires once; on SQLite ``BEGIN IMMEDIATE``
+    serialises workers. A case whose step fails is marked with the error
+    (its last good state kept) and the worker goes on with the others.
+    """
+    done = 0
+    skipped: set[int] = set()
+    while done + len(skipped) < limit:
+        now = p.clock()
+        failed: tuple[int, str] | None = None
+        with p.db.transaction() as s:
+            query = (
+                select(Case)
+                .where(
+                    Case.status == "open",
+                    Case.error.is_(None),
+                    Case.next_timer_at.is_not(None),
+                    Case.next_timer_at <= now,
+                )
+                .order_by(Case.next_timer_at)
+                .limit(1)
+            )
+            if skipped:
+                query = query.where(Case.id.not_in(skipped))
+            if p.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            case = s.scalars(query).first()
+            if case is None:
+                break
+            version = s.get(ProcessVersion, case.process_version_id)
+            state = s.get(WorkflowState, case.id)
+            assert version is not None and state is not None
+            try:
+                parsed = _parsed(p, version)
+                workflow = runtime.load_state(parsed, state.state, state.format_version)
+                runtime.advance(workflow)
+            except Exception as exc:  # noqa: BLE001 - any diagram error
+                failed = (case.id, f"{exc.__class__.__name__}: {exc}"[:2000])
+            else:
+                _store(s, case, parsed, workflow, None, now)
+                done += 1
+        if failed is not None:
+            _mark_error(p, *failed)
+            skipped.add(failed[0])
+    return done
+
+
+def _mark_error(p: Platform, case_id: int, message: str) -> None:
+    """Flag a case as errored (for the supervisor), keeping its last state."""
+    with p.db.transaction() as s:
+        case = s.get(Case, case_id)
+        if case is None:
+            return
+        case.error = message
+        _event(
+            s,
+            case,
+            p.clock(),
+            "error",
+            None,
+            N_("Error en el proceso"),
+            {"error": message},
+            public=False,
+        )

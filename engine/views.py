@@ -6,14 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.errors import N_
+
 #: Staff roles, in the order they are shown.
 ROLES: dict[str, str] = {
-    "agente_311": "Agente del 311",
-    "supervisor_311": "Supervisor del 311",
-    "enlace": "Enlace de entidad",
-    "disenador": "Diseñador de procesos",
-    "admin": "Administrador",
-    "ciudadano": "Ciudadano",
+    "agente_311": N_("Agente del 311"),
+    "supervisor_311": N_("Supervisor del 311"),
+    "enlace": N_("Enlace de entidad"),
+    "disenador": N_("Diseñador de procesos"),
+    "admin": N_("Administrador"),
+    "ciudadano": N_("Ciudadano"),
 }
 
 #: Roles that include the powers of others (a supervisor can do agent work).
@@ -23,11 +25,11 @@ ROLE_IMPLIES: dict[str, frozenset[str]] = {
 
 #: Channels a case can arrive by.
 CHANNELS: dict[str, str] = {
-    "web": "Web",
-    "phone": "Teléfono 3-1-1",
-    "presencial": "Presencial",
-    "correo": "Correo electrónico",
-    "open311": "Open311",
+    "web": N_("Web"),
+    "phone": N_("Teléfono 3-1-1"),
+    "presencial": N_("Presencial"),
+    "correo": N_("Correo electrónico"),
+    "open311": N_("Open311"),
 }
 
 
@@ -164,6 +166,7 @@ class CaseView:
     error: str | None
     events: list[EventView]
     open_tasks: list[TaskSummary] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,196 @@
+"""Shared fixtures: a fresh database per test (SQLite, or PostgreSQL in the
+second pass of `make test`), platforms, apps, clients and logins."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine import db as dbmod
+from engine import services
+from engine.accounts import DEMO_ENTITIES, DEMO_USERS, ensure_roles, upsert_entity
+from engine.models import Base, User, UserRole
+from engine.platform import Platform
+from engine.registry import SpecCache
+from engine.security import hash_password
+
+ROOT = Path(__file__).resolve().parent.parent
+ON_POSTGRES = os.environ.get("C311_TEST_ON_POSTGRES") == "1"
+IN_CI = os.environ.get("CI") == "true"
+DEMO_PASSWORD = "demo311"
+_SPECS = SpecCache()  # parsed specs are immutable: share them across tests
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Tag tests by folder so `-m e2e` and friends select them."""
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+def postgres_url() -> str:
+    """The PostgreSQL URL of the test run; fails in CI when there is none."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url:
+        if IN_CI:
+            pytest.fail("CI=true but TEST_DATABASE_URL is not set")
+        pytest.skip("TEST_DATABASE_URL not set")
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        if IN_CI:
+            pytest.fail(f"PostgreSQL unreachable in CI: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate once per session: a template SQLite file, or the PG database."""
+    if ON_POSTGRES:
+        url = postgres_url()
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        dbmod.upgrade(url)
+        return url
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = f"sqlite:///{path}"
+    dbmod.upgrade(url)
+    return str(path)
+
+
+@pytest.fixture
+def db_url(_template: str, tmp_path: Path) -> str:
+    """A database of its own for each test, migrated to head and empty."""
+    if ON_POSTGRES:
+        engine = create_engine(_template)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return _template
+    target = tmp_path / "c311.db"
+    shutil.copyfile(_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def platform(db_url: str) -> Iterator[Platform]:
+    """An engine platform on the test's database."""
+    p = Platform(db_url, specs=_SPECS)
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="session")
+def demo_hash() -> str:
+    """The demo password hashed once (scrypt is slow on purpose)."""
+    return hash_password(DEMO_PASSWORD)
+
+
+def seed(p: Platform, password_hash: str) -> None:
+    """Deploy the seed definitions and create the demo entities and users."""
+    services.deploy_seed(p, ROOT / "bpmn", ROOT / "forms")
+    ensure_roles(p)
+    for code, name in DEMO_ENTITIES.items():
+        upsert_entity(p, code, name)
+    with p.db.transaction() as s:
+        for username, (name, roles, entity) in DEMO_USERS.items():
+            user = User(
+                username=username,
+                full_name=name,
+                password_hash=password_hash,
+                entity_code=entity,
+                created_at=p.clock(),
+                active=True,
+            )
+            user.roles = [UserRole(role_key=r) for r in roles]
+            s.add(user)
+
+
+@pytest.fixture
+def seeded(platform: Platform, demo_hash: str) -> Platform:
+    """A platform with the queja deployed and the demo users."""
+    seed(platform, demo_hash)
+    return platform
+
+
+@pytest.fixture
+def app(db_url: str, demo_hash: str, tmp_path: Path) -> Iterator[Any]:
+    """The Flask app on the test database, seeded."""
+    from webapp import create_app
+
+    application = create_app(
+        {
+            "ENV": "testing",
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": db_url,
+            "SERVER_NAME": None,
+        }
+    )
+    application.instance_path = str(tmp_path / "instance")
+    seed(application.extensions["centro311"], demo_hash)
+    yield application
+    application.extensions["centro311"].close()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """A test client."""
+    return app.test_client()
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: Any, url: str) -> str:
+    """Fetch a page and return the CSRF token of its form."""
+    page = client.get(url)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def post_form(client: Any, url: str, data: dict[str, Any], **kw: Any) -> Any:
+    """POST a form the way a browser does: with the page's CSRF token."""
+    token = csrf_token(client, url)
+    return client.post(url, data={**data, "csrf_token": token}, **kw)
+
+
+class Auth:
+    """Log in and out as demo users."""
+
+    def __init__(self, client: Any) -> None:
+        """Bind to a test client."""
+        self.client = client
+
+    def login(self, username: str, password: str = DEMO_PASSWORD) -> Any:
+        """Log in through the login form."""
+        return post_form(
+            self.client, "/ingresar", {"usuario": username, "clave": password}
+        )
+
+    def logout(self) -> Any:
+        """Log out through the logout form."""
+        return self.client.post(
+            "/salir", data={"csrf_token": csrf_token(self.client, "/")}
+        )
+
+
+@pytest.fixture
+def auth(client: Any) -> Auth:
+    """Login helper bound to the client."""
+    return Auth(client)

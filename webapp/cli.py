@@ -1,0 +1,187 @@
+"""Operator commands under ``flask``: thin wrappers over engine services."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+
+from engine import accounts, db, registry, services
+from engine.errors import BundleInvalid, InvalidData
+from webapp.helpers import platform
+
+log = logging.getLogger("centro311.worker")
+
+
+def _print_problems(exc: BundleInvalid) -> None:
+    """Print every problem of a refused bundle."""
+    for problem in exc.problems:
+        text = problem.message.text % problem.message.params
+        where = problem.file + (f" [{problem.element}]" if problem.element else "")
+        label = "ERROR" if problem.severity == "error" else "AVISO"
+        click.echo(f"{label} {where}: {text}", err=True)
+
+
+def _read_path(path: str) -> dict[str, str]:
+    """Bundle files from a folder (zip uploads come with the designer area)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise click.BadParameter(f"{path} no es una carpeta")
+    files = registry.read_bundle_dir(folder)
+    forms_dir = Path(current_app.config["FORMS_DIR"]) / folder.name
+    if forms_dir != folder:
+        for name, text in registry.read_bundle_dir(forms_dir).items():
+            files.setdefault(name, text)
+    return files
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the commands to the app."""
+
+    @app.cli.command("db-upgrade")
+    @click.argument("revision", default="head")
+    def db_upgrade(revision: str) -> None:
+        """Apply database migrations (default: to the newest)."""
+        db.upgrade(current_app.config["DATABASE_URL"], revision)
+        click.echo("Base de datos actualizada.")
+
+    @app.cli.command("db-downgrade")
+    @click.argument("revision", default="-1")
+    def db_downgrade(revision: str) -> None:
+        """Revert database migrations (default: one step)."""
+        db.downgrade(current_app.config["DATABASE_URL"], revision)
+        click.echo("Migración revertida.")
+
+    @app.cli.command("deploy-seed")
+    def deploy_seed() -> None:
+        """Deploy bpmn/ + forms/ as version 1 of case types not yet deployed."""
+        try:
+            done = services.deploy_seed(
+                platform(),
+                Path(current_app.config["BPMN_DIR"]),
+                Path(current_app.config["FORMS_DIR"]),
+            )
+        except BundleInvalid as exc:
+            _print_problems(exc)
+            raise SystemExit(1) from exc
+        for v in done:
+            click.echo(f"Desplegado {v.case_type} v{v.version}")
+        if not done:
+            click.echo("Las definiciones semilla ya estaban desplegadas.")
+
+    @app.cli.command("validate")
+    @click.argument("path")
+    def validate(path: str) -> None:
+        """Check a bundle folder; exit 1 listing every problem."""
+        try:
+            parsed = registry.parse_bundle(_read_path(path))
+        except BundleInvalid as exc:
+            _print_problems(exc)
+            raise SystemExit(1) from exc
+        click.echo(f"Paquete válido: {parsed.case_type} ({parsed.title})")
+
+    @app.cli.command("deploy")
+    @click.argument("path")
+    @click.option("--note", default="", help="Nota de la versión")
+    @click.option("--by", "deployed_by", default="cli", help="Quién despliega")
+    def deploy(path: str, note: str, deployed_by: str) -> None:
+        """Validate and deploy a bundle folder as a new version."""
+        try:
+            info = services.deploy_version(
+                platform(), _read_path(path), deployed_by=deployed_by, note=note
+            )
+        except BundleInvalid as exc:
+            _print_problems(exc)
+            raise SystemExit(1) from exc
+        click.echo(f"Desplegado {info.case_type} v{info.version}")
+
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Create demo entities and one user per role (idempotent)."""
+        password = current_app.config["DEMO_PASSWORD"]
+        accounts.seed_demo(platform(), password)
+        click.echo(f"Usuarios de demostración (contraseña: {password}):")
+        for username, (name, roles, entity) in accounts.DEMO_USERS.items():
+            extra = f" · {entity}" if entity else ""
+            click.echo(f"  {username:<14} {', '.join(roles)}{extra} — {name}")
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--name", "full_name", required=True)
+    @click.option("--role", "roles", multiple=True, required=True)
+    @click.option("--entity", default=None)
+    @click.option("--email", default=None)
+    @click.password_option("--password")
+    def create_user(
+        username: str,
+        full_name: str,
+        roles: tuple[str, ...],
+        entity: str | None,
+        email: str | None,
+        password: str,
+    ) -> None:
+        """Create a staff user."""
+        accounts.ensure_roles(platform())
+        try:
+            accounts.create_user(
+                platform(),
+                username,
+                full_name,
+                password,
+                roles,
+                entity_code=entity,
+                email=email,
+            )
+        except InvalidData as exc:
+            for field, msgs in exc.errors.items():
+                for m in msgs:
+                    click.echo(f"{field}: {m.text % m.params}", err=True)
+            raise SystemExit(1) from exc
+        click.echo(f"Usuario {username} creado.")
+
+    @app.cli.command("worker")
+    @click.option("--once", is_flag=True, help="Una pasada y salir")
+    def worker(once: bool) -> None:
+        """Fire due timers (and, later, send mail) in a loop."""
+        interval = float(current_app.config["WORKER_INTERVAL_S"])
+        while True:
+            fired = services.fire_due_timers(platform())
+            if fired:
+                click.echo(f"{fired} temporizadores disparados")
+            if once:
+                break
+            time.sleep(interval)
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1")
+    @click.option("--port", default=5000, type=int)
+    def serve(host: str, port: int) -> None:
+        """Development server with the background worker in-process."""
+        from werkzeug.serving import run_simple
+
+        app_obj: Any = current_app._get_current_object()  # type: ignore[attr-defined]
+        start_worker_thread(app_obj)
+        run_simple(host, port, app_obj, threaded=True, use_reloader=False)
+
+
+def start_worker_thread(app: Flask) -> threading.Thread:
+    """Run the worker loop in a daemon thread of this process."""
+    interval = float(app.config["WORKER_INTERVAL_S"])
+    p = app.extensions["centro311"]
+
+    def loop() -> None:
+        while True:
+            try:
+                services.fire_due_timers(p)
+            except Exception:  # noqa: BLE001 - keep the loop alive, log it
+                log.exception("worker pass failed")
+            time.sleep(interval)
+
+    thread = threading.Thread(target=loop, name="centro311-worker", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,54 @@
+"""Configuration: every key with its default, in one documented place.
+
+Order of precedence (later wins): these defaults → ``instance/config.py`` →
+environment variables prefixed ``C311_`` (``C311_DATABASE_URL=…``; values
+are parsed as JSON when they can be) → the mapping a test passes to
+``create_app``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # "production" (default), "development" or "testing". Outside development
+    # and testing the app refuses to start without a real SECRET_KEY.
+    "ENV": "production",
+    # Signs sessions and CSRF tokens. Required in production.
+    "SECRET_KEY": None,
+    # SQLAlchemy URL. Default: an embedded SQLite file under instance/.
+    "DATABASE_URL": None,
+    # Password of the demo users created by `flask seed-demo`.
+    "DEMO_PASSWORD": "demo311",
+    # Largest request body accepted (bytes); larger ones get a 413 page.
+    "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+    # Largest single form field (characters) before a field is refused.
+    "MAX_FIELD_CHARS": 20000,
+    # Run the background worker (timers, mail) inside the web process.
+    "WORKER_IN_PROCESS": False,
+    # Seconds between worker polls.
+    "WORKER_INTERVAL_S": 5.0,
+    # Failed tracking look-ups / logins allowed per client in the window.
+    "TRACKING_MAX_ATTEMPTS": 10,
+    "TRACKING_WINDOW_S": 900,
+    "LOGIN_MAX_ATTEMPTS": 10,
+    "LOGIN_WINDOW_S": 900,
+    # Number of proxies in front of the app (for client addresses).
+    "PROXY_COUNT": 0,
+    # UI language default and the languages offered.
+    "BABEL_DEFAULT_LOCALE": "es",
+    "LANGUAGES": ["es", "en"],
+    "BABEL_DEFAULT_TIMEZONE": "America/Panama",
+    # Cookies: secure by default; development over plain http turns it off.
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_SECURE": True,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    # CSRF tokens last a working shift.
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    # Where the seed definitions live (deployed as version 1 on first start).
+    "BPMN_DIR": None,
+    "FORMS_DIR": None,
+}

@@ -1,0 +1,55 @@
+"""Jinja filters and globals: dates in Panama time, Markdown, messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, session
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from engine.views import CHANNELS, ROLES
+from webapp.helpers import as_text, current_actor, translate
+
+PANAMA = ZoneInfo("America/Panama")
+# Raw HTML is off: instructions from diagrams are shown, never executed.
+_MD = MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def fecha(value: datetime | None, with_time: bool = True) -> str:
+    """A UTC datetime shown in Panama time."""
+    if value is None:
+        return ""
+    local = value.astimezone(PANAMA)
+    return local.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
+
+
+def iso(value: datetime | None) -> str:
+    """Machine-readable datetime with offset (for <time datetime>)."""
+    return value.astimezone(PANAMA).isoformat() if value else ""
+
+
+def markdown(text: str | None) -> Markup:
+    """Render Markdown safely (HTML in the source is escaped)."""
+    return Markup(_MD.render(text or ""))  # noqa: S704 - html is disabled above
+
+
+def register(app: Flask) -> None:
+    """Install filters and template globals."""
+    app.jinja_env.filters["fecha"] = fecha
+    app.jinja_env.filters["iso"] = iso
+    app.jinja_env.filters["markdown"] = markdown
+    app.jinja_env.filters["msg"] = translate
+    app.jinja_env.filters["as_text"] = as_text
+
+    @app.context_processor
+    def globals_() -> dict[str, Any]:
+        """Values every template may use."""
+        return {
+            "actor": current_actor(),
+            "channels": CHANNELS,
+            "role_names": ROLES,
+            "current_lang": session.get("lang", app.config["BABEL_DEFAULT_LOCALE"]),
+        }

@@ -1,0 +1,80 @@
+"""Small helpers the blueprints share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, request
+from flask_babel import gettext
+from flask_login import current_user
+
+from engine.errors import Message
+from engine.platform import Platform
+from engine.views import Actor
+
+
+def platform() -> Platform:
+    """The engine platform of this app."""
+    return current_app.extensions["centro311"]  # type: ignore[no-any-return]
+
+
+def current_actor() -> Actor | None:
+    """The logged-in user as an engine Actor (None for anonymous citizens)."""
+    if current_user.is_authenticated:
+        return current_user.actor  # type: ignore[no-any-return]
+    return None
+
+
+def require_actor() -> Actor:
+    """The logged-in actor, or 401 → the login page."""
+    actor = current_actor()
+    if actor is None:
+        abort(401)
+    return actor
+
+
+def client_key() -> str:
+    """Who is asking, for throttling (the client address)."""
+    return request.remote_addr or "unknown"
+
+
+def translate(message: Message) -> str:
+    """Translate an engine message id and fill its parameters."""
+    text = gettext(message.text)
+    if message.params:
+        try:
+            return text % message.params
+        except (KeyError, TypeError, ValueError):
+            return text
+    return text
+
+
+def field_errors(errors: dict[str, list[Message]]) -> dict[str, list[str]]:
+    """Engine per-field messages, translated."""
+    return {name: [translate(m) for m in msgs] for name, msgs in errors.items()}
+
+
+def raw_form() -> dict[str, list[str]]:
+    """The submitted form as lists of strings, without the CSRF token."""
+    return {k: request.form.getlist(k) for k in request.form if k != "csrf_token"}
+
+
+def oversized(raw: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Fields longer than MAX_FIELD_CHARS, with a message each."""
+    limit = int(current_app.config["MAX_FIELD_CHARS"])
+    return {
+        name: [
+            gettext("El texto es demasiado largo (máximo %(n)s caracteres).", n=limit)
+        ]
+        for name, values in raw.items()
+        if any(len(v) > limit for v in values)
+    }
+
+
+def as_text(value: Any) -> str:
+    """A submitted value as display text."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return gettext("Sí") if value else gettext("No")
+    return "" if value is None else str(value)

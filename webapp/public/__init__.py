@@ -1,0 +1,141 @@
+"""Public pages: case types, intake, confirmation, tracking, language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext
+
+from engine import forms, services
+from engine.errors import InvalidData, NotAllowed, NotFound, TooManyAttempts
+from webapp.helpers import (
+    client_key,
+    current_actor,
+    field_errors,
+    oversized,
+    platform,
+    raw_form,
+    translate,
+)
+
+bp = Blueprint("public", __name__, template_folder="templates")
+
+
+@bp.get("/")
+def home() -> Any:
+    """The case types on offer, with links to file and to track."""
+    return render_template(
+        "public/home.html", case_types=services.list_case_types(platform())
+    )
+
+
+@bp.route("/casos/nuevo/<tipo>", methods=["GET", "POST"])
+def intake(tipo: str) -> Any:
+    """The intake form of a case type; agents also record the channel."""
+    p = platform()
+    try:
+        view = services.get_intake(p, tipo)
+    except NotFound:
+        abort(404)
+    actor = current_actor()
+    is_agent = bool(actor and actor.has("agente_311", "supervisor_311"))
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    channel = "phone" if is_agent else "web"
+    if request.method == "POST":
+        raw = raw_form()
+        channel = request.form.get("canal", "web") if is_agent else "web"
+        values = forms.coerce(view.form.schema, raw)
+        errors = oversized(raw)
+        if not errors:
+            try:
+                opened = services.open_case(
+                    p, tipo, values, actor=actor, channel=channel
+                )
+            except InvalidData as exc:
+                errors = field_errors(exc.errors)
+            except NotAllowed:
+                abort(403)
+            else:
+                session["opened"] = {
+                    "number": opened.number,
+                    "code": opened.access_code,
+                    "title": opened.title,
+                    "status": opened.public_status,
+                    "email": opened.email,
+                    "channel": channel,
+                }
+                return redirect(url_for("public.confirmation"), code=303)
+        # Keep everything the citizen typed, even what failed validation.
+        values = {k: (v if len(v) > 1 else v[0]) for k, v in raw.items() if v}
+    status = 422 if errors else 200
+    return (
+        render_template(
+            "public/intake.html",
+            view=view,
+            values=values,
+            errors=errors,
+            is_agent=is_agent,
+            channel=channel,
+        ),
+        status,
+    )
+
+
+@bp.get("/casos/confirmacion")
+def confirmation() -> Any:
+    """The number and access code of the case just filed."""
+    opened = session.get("opened")
+    if not opened:
+        return redirect(url_for("public.home"))
+    return render_template("public/confirmation.html", opened=opened)
+
+
+@bp.route("/seguimiento", methods=["GET", "POST"])
+def track() -> Any:
+    """Look a case up by number and access code."""
+    number = request.values.get("numero", "").strip()
+    case = None
+    error = None
+    status = 200
+    if request.method == "POST":
+        code = request.form.get("codigo", "")
+        if not number or not code.strip():
+            error = gettext("Escriba el número de caso y el código de acceso.")
+            status = 422
+        else:
+            try:
+                case = services.track_case(
+                    platform(), number, code, client=client_key()
+                )
+            except NotFound as exc:
+                error = translate(exc.message)
+                status = 404
+            except TooManyAttempts as exc:
+                error = translate(exc.message)
+                status = 429
+    return (
+        render_template("public/track.html", number=number, case=case, error=error),
+        status,
+    )
+
+
+@bp.post("/idioma/<lang>")
+def language(lang: str) -> Any:
+    """Switch the interface language (kept in the session)."""
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    target = request.form.get("next") or url_for("public.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("public.home")
+    return redirect(target, code=303)

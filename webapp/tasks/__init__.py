@@ -1,0 +1,91 @@
+"""Staff inbox and task pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import login_required
+
+from engine import forms, services
+from engine.errors import Conflict, InvalidData, NotAllowed, NotFound
+from webapp.helpers import (
+    field_errors,
+    oversized,
+    platform,
+    raw_form,
+    require_actor,
+    translate,
+)
+
+bp = Blueprint("tasks", __name__, template_folder="templates")
+
+
+@bp.get("/tareas")
+@login_required  # type: ignore[misc]
+def inbox() -> Any:
+    """The ready tasks the user's role (and entity) may do."""
+    actor = require_actor()
+    return render_template(
+        "tasks/inbox.html", tasks=services.list_tasks(platform(), actor)
+    )
+
+
+@bp.route("/tareas/<task_id>", methods=["GET", "POST"])
+@login_required  # type: ignore[misc]
+def detail(task_id: str) -> Any:
+    """One task: the case summary, instructions and form; POST completes it."""
+    actor = require_actor()
+    p = platform()
+    try:
+        view = services.get_task(p, actor, task_id)
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    conflict = None
+    status = 200
+    if request.method == "POST":
+        raw = raw_form()
+        data = forms.coerce(view.form.schema, raw)
+        errors = oversized(raw)
+        if not errors:
+            try:
+                done = services.complete_task(p, actor, task_id, data)
+            except InvalidData as exc:
+                errors = field_errors(exc.errors)
+            except NotAllowed:
+                abort(403)
+            except NotFound:
+                abort(404)
+            except Conflict as exc:
+                conflict = translate(exc.message)
+                status = 409
+            else:
+                flash(
+                    gettext(
+                        "Tarea completada. Caso %(number)s: %(status)s.",
+                        number=done.case_number,
+                        status=done.public_status,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("tasks.inbox"), code=303)
+        values = {k: (v if len(v) > 1 else v[0]) for k, v in raw.items() if v}
+        if errors:
+            status = 422
+        if conflict:
+            view = services.get_task(p, actor, task_id)
+    return (
+        render_template(
+            "tasks/detail.html",
+            view=view,
+            values=values,
+            errors=errors,
+            conflict=conflict,
+        ),
+        status,
+    )
