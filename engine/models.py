@@ -188,6 +188,9 @@ class WorkflowState(Base):
         ForeignKey("case.id", ondelete="CASCADE"), primary_key=True
     )
     format_version: Mapped[int] = mapped_column(Integer)
+    # Text, not JSON/JSONB: SpiffWorkflow restores task data as deltas against
+    # the parent task, so the order of tasks in the document matters, and
+    # JSONB would reorder the keys.
     state: Mapped[str] = mapped_column(Text)
 
 

@@ -198,13 +198,16 @@ def parse_bundle(files: dict[str, str]) -> ParsedVersion:
             )
     for name in bpmn_names:
         problems.extend(_check_scripts(name, trees[name]))
-    if problems:
+    # Form and script problems do not stop the diagram checks below, so the
+    # designer sees everything at once; an unreadable diagram does.
+    if not bpmn_names or any(p.file.endswith((".bpmn", ".dmn")) for p in problems):
         raise BundleInvalid(problems)
 
     process_ids = parser.get_process_ids()
     if len(process_ids) != 1:
         raise BundleInvalid(
-            [
+            problems
+            + [
                 _problem(
                     bpmn_names[0],
                     None,
@@ -221,15 +224,12 @@ def parse_bundle(files: dict[str, str]) -> ParsedVersion:
         spec = parser.get_spec(case_type)
         subprocess_specs = parser.get_subprocess_specs(case_type)
     except ValidationException as exc:
-        raise BundleInvalid([_from_validation(exc.file_name or "", exc)]) from exc
+        problems.append(_from_validation(exc.file_name or "", exc))
+        raise BundleInvalid(problems) from exc
     except SpiffWorkflowException as exc:
-        raise BundleInvalid(
-            [
-                _problem(
-                    "", None, N_("Error al leer el diagrama: %(detail)s"), detail=exc
-                )
-            ]
-        ) from exc
+        detail = N_("Error al leer el diagrama: %(detail)s")
+        problems.append(_problem("", None, detail, detail=exc))
+        raise BundleInvalid(problems) from exc
 
     tasks = _task_infos(spec, subprocess_specs)
     problems.extend(_check_tasks(spec, tasks, schemas, bpmn_names[0]))

@@ -97,6 +97,49 @@ class _ScriptPolicy(RestrictingNodeTransformer):
         self.error(node, "Import statements are not allowed.")
         return node
 
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        """Reject names of builtins that scripts never get (``open``, …).
+
+        They would only fail at run time with a NameError; refusing them at
+        compile time lets deploy reject the bundle with a clear reason.
+        """
+        if node.id in _FORBIDDEN_NAMES:
+            self.error(node, f'"{node.id}" is not allowed in scripts.')
+        result = super().visit_Name(node)
+        assert isinstance(result, ast.AST)
+        return result
+
+
+#: Builtins scripts never get; using one is a deploy-time error.
+_FORBIDDEN_NAMES = frozenset(
+    {
+        "open",
+        "getattr",
+        "setattr",
+        "delattr",
+        "hasattr",
+        "eval",
+        "exec",
+        "compile",
+        "globals",
+        "locals",
+        "vars",
+        "dir",
+        "type",
+        "input",
+        "breakpoint",
+        "help",
+        "memoryview",
+        "exit",
+        "quit",
+        "object",
+        "classmethod",
+        "staticmethod",
+        "super",
+        "property",
+    }
+)
+
 
 class _Compiled(NamedTuple):
     """Result of a restricted compile: a code object or the problems found."""

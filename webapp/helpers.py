@@ -15,13 +15,13 @@ from engine.views import Actor
 
 def platform() -> Platform:
     """The engine platform of this app."""
-    return current_app.extensions["centro311"]  # type: ignore[no-any-return]
+    return current_app.extensions["centro311"]
 
 
 def current_actor() -> Actor | None:
     """The logged-in user as an engine Actor (None for anonymous citizens)."""
     if current_user.is_authenticated:
-        return current_user.actor  # type: ignore[no-any-return]
+        return current_user.actor
     return None
 
 

@@ -69,7 +69,7 @@ def login() -> Any:
 
 
 @bp.post("/salir")
-@login_required  # type: ignore[misc]
+@login_required
 def logout() -> Any:
     """Log out (POST with CSRF, so no link can log someone out)."""
     lang = session.get("lang")

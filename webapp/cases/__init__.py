@@ -15,7 +15,7 @@ bp = Blueprint("cases", __name__, template_folder="templates")
 
 
 @bp.get("/casos/<numero>")
-@login_required  # type: ignore[misc]
+@login_required
 def detail(numero: str) -> Any:
     """A case: data, contact, open tasks and the audit timeline."""
     actor = require_actor()

@@ -23,7 +23,7 @@ bp = Blueprint("tasks", __name__, template_folder="templates")
 
 
 @bp.get("/tareas")
-@login_required  # type: ignore[misc]
+@login_required
 def inbox() -> Any:
     """The ready tasks the user's role (and entity) may do."""
     actor = require_actor()
@@ -33,7 +33,7 @@ def inbox() -> Any:
 
 
 @bp.route("/tareas/<task_id>", methods=["GET", "POST"])
-@login_required  # type: ignore[misc]
+@login_required
 def detail(task_id: str) -> Any:
     """One task: the case summary, instructions and form; POST completes it."""
     actor = require_actor()

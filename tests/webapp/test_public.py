@@ -1,0 +1,140 @@
+"""Public pages: home, intake with validation, confirmation, tracking."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import csrf_token, post_form
+
+GOOD = {
+    "asunto": "Basura sin recoger",
+    "descripcion": "Hace dos semanas que no pasa el camión por la calle 12.",
+}
+
+
+def file_case(client, **extra):
+    """File a queja through the form; returns (number, code)."""
+    resp = post_form(client, "/casos/nuevo/queja", {**GOOD, **extra})
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    number = re.search(r'id="numero-caso">([^<]+)<', page).group(1)
+    code = re.search(r'id="codigo-acceso">([^<]+)<', page).group(1)
+    return number, code
+
+
+def test_home_lists_deployed_case_types(client):
+    """The home page offers the deployed queja with a link to its form."""
+    html = client.get("/").get_data(as_text=True)
+    assert "Queja" in html
+    assert 'href="/casos/nuevo/queja"' in html
+
+
+def test_unknown_case_type_is_404(client):
+    """A case type nobody deployed does not exist."""
+    assert client.get("/casos/nuevo/inexistente").status_code == 404
+
+
+def test_intake_form_is_labelled(client):
+    """Every field has a label tied to it; required ones say so."""
+    html = client.get("/casos/nuevo/queja").get_data(as_text=True)
+    for name in ("asunto", "descripcion", "ubicacion", "nombre", "correo", "telefono"):
+        assert f'<label for="{name}">' in html
+        assert f'id="{name}"' in html
+    assert 'id="descripcion" name="descripcion" required' in html
+    assert "Una queja es" in html  # the form's description is shown
+
+
+def test_invalid_intake_keeps_text_and_shows_messages(client):
+    """Errors sit beside their fields and the citizen's text stays."""
+    text = "Texto con <b>etiquetas</b> y acentos: ñandú"
+    resp = post_form(
+        client,
+        "/casos/nuevo/queja",
+        {"asunto": text, "descripcion": "corto", "correo": "sin-arroba"},
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "Texto con &lt;b&gt;etiquetas&lt;/b&gt; y acentos: ñandú" in html
+    assert ">corto</textarea>" in html
+    assert 'value="sin-arroba"' in html
+    assert 'id="descripcion-error"' in html
+    assert "Escriba al menos 10 caracteres." in html
+    assert "Escriba un correo electrónico válido." in html
+    assert 'aria-invalid="true"' in html
+
+
+def test_oversized_field_is_refused_with_a_message(client, app):
+    """A field beyond the size limit gets a message, not a 500."""
+    app.config["MAX_FIELD_CHARS"] = 5000
+    resp = post_form(client, "/casos/nuevo/queja", {**GOOD, "descripcion": "x" * 6000})
+    assert resp.status_code == 422
+    assert "demasiado largo" in resp.get_data(as_text=True)
+    resp = post_form(client, "/casos/nuevo/queja", {**GOOD, "descripcion": "x" * 4001})
+    assert resp.status_code == 422
+    assert "Escriba como máximo 4000 caracteres." in resp.get_data(as_text=True)
+
+
+def test_huge_body_gets_413_page(client, app):
+    """A request body over MAX_CONTENT_LENGTH is refused politely."""
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    token = csrf_token(client, "/casos/nuevo/queja")
+    resp = client.post(
+        "/casos/nuevo/queja",
+        data={**GOOD, "descripcion": "y" * 20_000, "csrf_token": token},
+    )
+    assert resp.status_code == 413
+    assert "demasiado grande" in resp.get_data(as_text=True)
+
+
+def test_form_without_csrf_token_is_refused(client):
+    """CSRF protection covers the public intake."""
+    resp = client.post("/casos/nuevo/queja", data=GOOD)
+    assert resp.status_code == 400
+    assert "caducó" in resp.get_data(as_text=True)
+
+
+def test_confirmation_then_tracking(client):
+    """The number and code from the confirmation open the tracking page."""
+    number, code = file_case(client, correo="vecino@example.pa")
+    assert re.fullmatch(r"311-\d{4}-\d{6}", number)
+    resp = post_form(client, "/seguimiento", {"numero": number, "codigo": code})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert number in html
+    assert "En revisión por el 311" in html
+    assert "vecino@example.pa" not in html  # personal data is not on the page
+
+
+def test_wrong_number_or_code_look_the_same(client):
+    """No way to tell whether the number or the code was wrong."""
+    number, code = file_case(client)
+    bad_code = post_form(client, "/seguimiento", {"numero": number, "codigo": "XXXX"})
+    bad_number = post_form(
+        client, "/seguimiento", {"numero": "311-1999-000001", "codigo": code}
+    )
+    assert bad_code.status_code == bad_number.status_code == 404
+
+    def message(resp):
+        return re.search(r'role="alert">([^<]+)<', resp.get_data(as_text=True)).group(1)
+
+    assert message(bad_code) == message(bad_number)
+
+
+def test_repeated_wrong_tries_are_throttled(client, app):
+    """Past the limit even the right code gets 429 for a while."""
+    app.extensions["centro311"].limits.tracking_attempts = 3
+    number, code = file_case(client)
+    for _ in range(3):
+        post_form(client, "/seguimiento", {"numero": number, "codigo": "NOPE1234"})
+    resp = post_form(client, "/seguimiento", {"numero": number, "codigo": code})
+    assert resp.status_code == 429
+    assert "Demasiados intentos" in resp.get_data(as_text=True)
+
+
+def test_english_is_available(client):
+    """The language switch turns the interface to English."""
+    token = csrf_token(client, "/")
+    client.post("/idioma/en", data={"csrf_token": token, "next": "/"})
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert "Track" in html
