@@ -361,7 +361,7 @@ def _store(
     if (
         isinstance(entity, str)
         and entity != case.entity_code
-        and s.get(Entity, entity) is not None
+        and (entity_row := s.get(Entity, entity)) is not None
     ):
         case.entity_code = entity
         _event(
@@ -371,7 +371,7 @@ def _store(
             "assigned",
             actor,
             N_("Caso asignado a una entidad"),
-            {"entidad": entity},
+            {"entidad": entity, "nombre": entity_row.name},
             public=True,
         )
 
