@@ -173,6 +173,63 @@ class Raw:
         self.serializer.serialize_json(wf)
 
 
+class RawPersisted:
+    """Raw SpiffWorkflow persisted the naive way: its whole JSON in one table.
+
+    What an application without our store would do: the same start or
+    completion, ``serialize_json`` (spec included), then one INSERT or
+    UPDATE of that text and a commit, through SQLAlchemy Core on the same
+    database. The service's ratio against this shows what our projections,
+    audit trail, locking and validation cost on top of persistence itself.
+    """
+
+    def __init__(self, raw: Raw, url: str) -> None:
+        """Create the one-table store next to the service's tables."""
+        self.raw = raw
+        self.engine = dbmod.make_engine(url)
+        with self.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS raw_store"))
+            conn.execute(
+                text("CREATE TABLE raw_store (id INTEGER PRIMARY KEY, state TEXT)")
+            )
+        self.next_id = 0
+
+    def start(self, _i: int) -> None:
+        """Start, serialize, INSERT, commit."""
+        state = self.raw.serializer.serialize_json(self.raw.start_workflow())
+        self.next_id += 1
+        with self.engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO raw_store (id, state) VALUES (:i, :s)"),
+                {"i": self.next_id, "s": state},
+            )
+
+    def complete(self, i: int) -> None:
+        """SELECT, deserialize, complete, serialize, UPDATE, commit."""
+        row_id = i + 1
+        with self.engine.begin() as conn:
+            state = conn.execute(
+                text("SELECT state FROM raw_store WHERE id = :i"), {"i": row_id}
+            ).scalar_one()
+            wf = self.raw.serializer.deserialize_json(state)
+            wf.script_engine = runtime.SCRIPT_ENGINE
+            (task,) = wf.get_tasks(state=TaskState.READY, manual=True)
+            task.data.update(copy.deepcopy(CLASSIFY))
+            task.run()
+            wf.refresh_timers()
+            wf.do_engine_steps()
+            conn.execute(
+                text("UPDATE raw_store SET state = :s WHERE id = :i"),
+                {"i": row_id, "s": self.raw.serializer.serialize_json(wf)},
+            )
+
+    def close(self) -> None:
+        """Drop the table and the engine."""
+        with self.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS raw_store"))
+        self.engine.dispose()
+
+
 # --------------------------------------------------------------------------
 # Databases
 
@@ -257,6 +314,7 @@ def bench_backend(label: str, url: str, raw: Raw, first: bool) -> None:
     backend only (one line per name); later backends show theirs as ``#``.
     """
     p, actor = seeded_platform(url)
+    persisted = RawPersisted(raw, url)
     try:
         # Warm-up: caches, connection pool, first-use imports, JIT-free paths.
         for _ in range(WARMUP):
@@ -268,14 +326,22 @@ def bench_backend(label: str, url: str, raw: Raw, first: bool) -> None:
             raw.complete(i)
         raw.states.clear()
 
+        for _ in range(WARMUP):
+            persisted.start(0)
+        persisted.next_id = 0
+        with persisted.engine.begin() as conn:
+            conn.execute(text("DELETE FROM raw_store"))
+
         # 1/2. Open cases.
         samples = interleaved(
             {
                 "service": (lambda _i: services.open_case(p, CASE_TYPE, INTAKE), 0),
                 "raw": (raw.start, 0),
+                "persisted": (persisted.start, 0),
             },
             N_CASES,
         )
+        raw_open_db = statistics.median(samples["persisted"]) * 1e3
         svc_open = statistics.median(samples["service"]) * 1e3
         raw_open = statistics.median(samples["raw"]) * 1e3
         note(f"open_case on {label}: {per_call_ms(samples['service'])}")
@@ -283,6 +349,13 @@ def bench_backend(label: str, url: str, raw: Raw, first: bool) -> None:
         bench(f"open_case_{label}_ms", svc_open, "ms")
         raw_line("raw_start_ms", raw_open, label, first)
         ratio(f"open_case_{label}/raw_start", svc_open / raw_open, TIME_TARGET)
+        note(f"raw start persisted on {label}: {per_call_ms(samples['persisted'])}")
+        bench(f"raw_start_persisted_{label}_ms", raw_open_db, "ms")
+        ratio(
+            f"open_case_{label}/raw_start_persisted",
+            svc_open / raw_open_db,
+            TIME_TARGET,
+        )
 
         # 4. Stored bytes, at the first wait (right after open_case).
         if first:
@@ -311,9 +384,11 @@ def bench_backend(label: str, url: str, raw: Raw, first: bool) -> None:
                     0,
                 ),
                 "raw": (raw.complete, 0),
+                "persisted": (persisted.complete, 0),
             },
             N_CASES,
         )
+        raw_done_db = statistics.median(samples["persisted"]) * 1e3
         svc_done = statistics.median(samples["service"]) * 1e3
         raw_done = statistics.median(samples["raw"]) * 1e3
         note(f"complete_task on {label}: {per_call_ms(samples['service'])}")
@@ -321,6 +396,12 @@ def bench_backend(label: str, url: str, raw: Raw, first: bool) -> None:
         bench(f"complete_task_{label}_ms", svc_done, "ms")
         raw_line("raw_complete_ms", raw_done, label, first)
         ratio(f"complete_task_{label}/raw_complete", svc_done / raw_done, TIME_TARGET)
+        bench(f"raw_complete_persisted_{label}_ms", raw_done_db, "ms")
+        ratio(
+            f"complete_task_{label}/raw_complete_persisted",
+            svc_done / raw_done_db,
+            TIME_TARGET,
+        )
         if first:
             stored, raw_bytes = newest_state_bytes(p)
             note(
@@ -329,6 +410,7 @@ def bench_backend(label: str, url: str, raw: Raw, first: bool) -> None:
             )
         raw.states.clear()
     finally:
+        persisted.close()
         p.close()
 
 
@@ -353,7 +435,7 @@ def newest_state_bytes(p: Platform) -> tuple[int, int]:
         assert row is not None and version is not None
         stored = row.state
         format_version = row.format_version
-    parsed = p.specs.get(version.files, version.content_hash)
+        parsed = p.specs.get(version.content_hash, lambda: dict(version.files))
     workflow = runtime.load_state(parsed, stored, format_version)
     raw_json = runtime.raw_serializer().serialize_json(workflow)
     return len(stored.encode()), len(raw_json.encode())

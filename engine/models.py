@@ -130,7 +130,9 @@ class ProcessVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Deferred: parsed specs are cached by content hash, so the files are
+    # read only when a process parses this version for the first time.
+    files: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     deployed_by: Mapped[str] = mapped_column(String(80))
     deployed_at: Mapped[datetime]
     note: Mapped[str] = mapped_column(Text, default="")

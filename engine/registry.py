@@ -12,6 +12,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -396,21 +397,15 @@ class SpecCache:
         self._items: OrderedDict[str, ParsedVersion] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(
-        self, files: dict[str, str], known_hash: str | None = None
-    ) -> ParsedVersion:
-        """The parsed version of ``files`` (parsing it on first use)."""
-        key = known_hash or content_hash(files)
+    def get(self, key: str, load_files: Callable[[], dict[str, str]]) -> ParsedVersion:
+        """The parsed version with content hash ``key``, parsing it on a miss."""
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
-        parsed = parse_bundle(files)
-        with self._lock:
-            self._items[key] = parsed
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
+        parsed = parse_bundle(load_files())
+        self.put(parsed)
         return parsed
 
     def put(self, parsed: ParsedVersion) -> None:

@@ -126,20 +126,19 @@ def deploy_seed(
 
 def list_case_types(p: Platform) -> list[CaseTypeInfo]:
     """The case types on offer: the newest version of each."""
-    with p.db.read() as s:
-        rows = _latest_versions(s)
     result = []
-    for row in rows:
-        parsed = _parsed(p, row)
-        intake = parsed.form(parsed.start_form)
-        result.append(
-            CaseTypeInfo(
-                key=row.case_type,
-                title=row.title,
-                description=str(intake.get("description", "")),
-                version=row.version,
+    with p.db.read() as s:
+        for row in _latest_versions(s):
+            parsed = _parsed(p, row)
+            intake = parsed.form(parsed.start_form)
+            result.append(
+                CaseTypeInfo(
+                    key=row.case_type,
+                    title=row.title,
+                    description=str(intake.get("description", "")),
+                    version=row.version,
+                )
             )
-        )
     return result
 
 
@@ -187,8 +186,8 @@ def _latest_version(s: Session, case_type: str) -> ProcessVersion:
 
 
 def _parsed(p: Platform, row: ProcessVersion) -> ParsedVersion:
-    """The cached parsed spec of a version row."""
-    return p.specs.get(row.files, row.content_hash)
+    """The cached parsed spec of a version row (its files load on a miss)."""
+    return p.specs.get(row.content_hash, lambda: dict(row.files))
 
 
 def _version_info(row: ProcessVersion) -> VersionInfo:
@@ -209,8 +208,11 @@ def _version_info(row: ProcessVersion) -> VersionInfo:
 # Intake
 
 
-def _sources(s: Session) -> dict[str, list[tuple[str, str]]]:
-    """Choices for ``x-source`` fields, from the database."""
+def _sources(s: Session, schema: forms.Schema) -> dict[str, list[tuple[str, str]]]:
+    """Choices for the ``x-source`` fields of ``schema``, from the database."""
+    wanted = {spec.get("x-source") for spec in forms.fields(schema).values()}
+    if "entidades" not in wanted:
+        return {}
     entities = s.execute(
         select(Entity.code, Entity.name)
         .where(Entity.active.is_(True))
@@ -238,9 +240,9 @@ def get_intake(p: Platform, case_type: str) -> IntakeView:
     """The intake form of the newest version of a case type."""
     with p.db.read() as s:
         row = _latest_version(s, case_type)
-        sources = _sources(s)
-    parsed = _parsed(p, row)
-    schema = parsed.form(parsed.start_form)
+        parsed = _parsed(p, row)
+        schema = parsed.form(parsed.start_form)
+        sources = _sources(s, schema)
     return IntakeView(
         case_type=case_type,
         title=row.title,
@@ -274,8 +276,7 @@ def open_case(
         row = _latest_version(s, case_type)
         parsed = _parsed(p, row)
         schema = parsed.form(parsed.start_form)
-        sources = _sources(s)
-        forms.check(schema, data, _allowed(sources))
+        forms.check(schema, data, _allowed(_sources(s, schema)))
         personal = forms.personal_fields(schema)
         contact = {k: data[k] for k in personal if k in data} or None
         wf_data = {k: v for k, v in data.items() if k not in personal}
@@ -306,8 +307,7 @@ def open_case(
             {"canal": channel, "datos": wf_data},
             public=True,
         )
-        s.add(WorkflowState(case_id=case.id, format_version=0, state=""))
-        _store(s, case, parsed, workflow, actor, now)
+        _store(s, case, parsed, workflow, actor, now, state=None)
         result = OpenedCase(
             number=number,
             access_code=code,
@@ -322,13 +322,18 @@ def open_case(
 def _next_number(s: Session, now: datetime) -> str:
     """The next tracking number of the year: ``311-AAAA-NNNNNN``."""
     year = now.astimezone(PANAMA).year
-    _insert_ignore(s, TrackingSequence, {"year": year, "last": 0})
-    last = s.execute(
+    bump = (
         update(TrackingSequence)
         .where(TrackingSequence.year == year)
         .values(last=TrackingSequence.last + 1)
         .returning(TrackingSequence.last)
-    ).scalar_one()
+    )
+    # A plain UPDATE … RETURNING: no ORM session synchronisation needed.
+    plain = {"synchronize_session": False}
+    last = s.execute(bump, execution_options=plain).scalar()
+    if last is None:  # first case of the year
+        _insert_ignore(s, TrackingSequence, {"year": year, "last": 0})
+        last = s.execute(bump, execution_options=plain).scalar_one()
     return f"311-{year}-{last:06d}"
 
 
@@ -349,11 +354,32 @@ def _store(
     workflow: Any,
     actor: Actor | None,
     now: datetime,
+    *,
+    state: WorkflowState | None,
 ) -> None:
-    """Write state and projections of a workflow after a step."""
+    """Write state and projections of a workflow after a step.
+
+    ``state`` is the case's loaded state row, or None for a new case. Runs
+    without autoflush so each row is written once, at commit.
+    """
+    with s.no_autoflush:
+        _store_unflushed(s, case, parsed, workflow, actor, now, state)
+
+
+def _store_unflushed(
+    s: Session,
+    case: Case,
+    parsed: ParsedVersion,
+    workflow: Any,
+    actor: Actor | None,
+    now: datetime,
+    state: WorkflowState | None,
+) -> None:
+    """The body of :func:`_store`."""
     snap = runtime.snapshot(parsed, workflow)
-    state = s.get(WorkflowState, case.id)
-    assert state is not None
+    if state is None:
+        state = WorkflowState(case_id=case.id)
+        s.add(state)
     state.state = runtime.dump_state(workflow)
     state.format_version = runtime.FORMAT_VERSION
 
@@ -376,6 +402,8 @@ def _store(
         )
 
     ready_ids = {t.id for t in snap.ready}
+    # Rows changed in this unit of work keep their in-memory state, so the
+    # task just completed is filtered out here although not yet flushed.
     known = {
         t.id: t
         for t in s.scalars(
@@ -383,6 +411,7 @@ def _store(
                 HumanTask.case_id == case.id, HumanTask.state == "ready"
             )
         )
+        if t.state == "ready"
     }
     for task_id, row in known.items():
         if task_id not in ready_ids:
@@ -533,7 +562,7 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
         version = s.get(ProcessVersion, case.process_version_id)
         assert version is not None
         parsed = _parsed(p, version)
-        sources = _sources(s)
+        sources = _sources(s, parsed.form(task.form))
         data: dict[str, Any] = {}
         if task.state == "ready":
             state = s.get(WorkflowState, case.id)
@@ -567,22 +596,24 @@ def complete_task(
     """
     try:
         with p.db.transaction() as s:
-            task = s.get(HumanTask, task_id)
-            if task is None:
+            # Lock the case first, then read the task: after the lock the
+            # read sees what a concurrent completion committed.
+            owner = select(HumanTask.case_id).where(HumanTask.id == task_id)
+            case = s.scalars(
+                select(Case).where(Case.id == owner.scalar_subquery()).with_for_update()
+            ).first()
+            task = s.get(HumanTask, task_id) if case is not None else None
+            if case is None or task is None:
                 raise NotFound(N_("La tarea no existe."))
             if not may_do(actor, task.role, task.entity_code):
                 raise NotAllowed(N_("Esta tarea no le corresponde."))
-            case = s.execute(
-                select(Case).where(Case.id == task.case_id).with_for_update()
-            ).scalar_one()
-            s.refresh(task)
             if task.state != "ready":
                 raise _already_done(task)
             version = s.get(ProcessVersion, case.process_version_id)
             assert version is not None
             parsed = _parsed(p, version)
             schema = parsed.form(task.form)
-            forms.check(schema, data, _allowed(_sources(s)))
+            forms.check(schema, data, _allowed(_sources(s, schema)))
             state = s.get(WorkflowState, case.id)
             assert state is not None
             workflow = runtime.load_state(parsed, state.state, state.format_version)
@@ -626,7 +657,7 @@ def complete_task(
                     public=True,
                     task_bpmn_id=task.bpmn_id,
                 )
-            _store(s, case, parsed, workflow, actor, now)
+            _store(s, case, parsed, workflow, actor, now, state=state)
             result = CompletedTask(
                 case_number=case.number,
                 public_status=case.public_status,
@@ -921,7 +952,7 @@ def fire_due_timers(p: Platform, *, limit: int = 100) -> int:
             except Exception as exc:  # noqa: BLE001 - any diagram error
                 failed = (case.id, f"{exc.__class__.__name__}: {exc}"[:2000])
             else:
-                _store(s, case, parsed, workflow, None, now)
+                _store(s, case, parsed, workflow, None, now, state=state)
                 done += 1
         if failed is not None:
             _mark_error(p, *failed)
