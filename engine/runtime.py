@@ -23,6 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.registry import ParsedVersion
 from engine.scripting import make_script_engine
+from engine.timekeeping import SCRIPT_HELPERS
 
 #: Our serialized-state format. Bump it with a data migration in
 #: ``STATE_MIGRATIONS`` whenever the stored shape changes.
@@ -30,7 +31,7 @@ FORMAT_VERSION = 1
 
 STATE_MIGRATIONS: dict[int, Any] = {}
 
-SCRIPT_ENGINE = make_script_engine()
+SCRIPT_ENGINE = make_script_engine(SCRIPT_HELPERS)
 
 
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
