@@ -44,6 +44,10 @@ class Conflict(ServiceError):
     """Somebody else changed the thing first."""
 
 
+class ProcessFailed(ServiceError):
+    """The diagram failed (a script, condition or timer); nothing was stored."""
+
+
 class TooManyAttempts(ServiceError):
     """Too many failed attempts from one client: wait and try again."""
 

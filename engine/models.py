@@ -6,12 +6,13 @@ needs a workflow to be deserialized to answer a listing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -156,6 +157,7 @@ class Case(Base):
         Index("ix_case_entity_status", "entity_code", "status"),
         Index("ix_case_next_timer", "next_timer_at"),
         Index("ix_case_type_created", "case_type", "created_at"),
+        Index("ix_case_overdue", "overdue_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -176,6 +178,14 @@ class Case(Base):
     due_at: Mapped[datetime | None]
     next_timer_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    overdue_at: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    identity_reserved: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
+    # Reserved identities are stored encrypted (Fernet) and never decrypted
+    # except by a supervisor's audited unsealing.
+    sealed_contact: Mapped[str | None] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": lock_version}
@@ -247,3 +257,46 @@ class RateLimit(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[datetime]
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DayOff(Base):
+    """A decreed day off (asueto) that counts as a holiday for deadlines."""
+
+    __tablename__ = "day_off"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+
+
+class SurveyResponse(Base):
+    """A citizen's satisfaction rating of an answered case (for reports)."""
+
+    __tablename__ = "survey_response"
+    __table_args__ = (Index("ix_survey_response_case", "case_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    case_type: Mapped[str] = mapped_column(String(60))
+    entity_code: Mapped[str | None] = mapped_column(String(20))
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+
+class Outbox(Base):
+    """Mail waiting to be sent by the worker (written in the same transaction)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

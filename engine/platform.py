@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine.clock import Clock, system_clock
 from engine.db import Database
@@ -29,12 +30,20 @@ class Platform:
         clock: Clock = system_clock,
         limits: Limits | None = None,
         specs: SpecCache | None = None,
+        identity_key: str | None = None,
     ) -> None:
-        """Connect to ``database_url`` (lazily) with the given clock and limits."""
+        """Connect to ``database_url`` (lazily) with the given clock and limits.
+
+        ``identity_key`` (a Fernet key) seals reserved identities; without it
+        a reserved denuncia cannot be filed.
+        """
         self.db = Database(database_url)
         self.clock = clock
         self.limits = limits or Limits()
         self.specs = specs or SpecCache()
+        self.identity_key = identity_key
+        # (loaded at, calendar): days off change rarely; reloaded each minute.
+        self.calendar_cache: tuple[float, Any] | None = None
 
     def close(self) -> None:
         """Release database connections."""

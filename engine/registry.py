@@ -61,6 +61,13 @@ class TaskInfo:
     instructions: str
     estado: str | None
     manual: bool
+    props: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def marks(self) -> tuple[str, ...]:
+        """The engine reactions named by the ``marca`` property."""
+        raw = self.props.get("marca", "")
+        return tuple(m.strip() for m in raw.split(",") if m.strip())
 
 
 @dataclass
@@ -107,15 +114,24 @@ def read_bundle_dir(*folders: Path) -> dict[str, str]:
 
 
 def seed_bundles(bpmn_root: Path, forms_root: Path) -> dict[str, dict[str, str]]:
-    """The seed bundles: ``bpmn/<key>/`` + ``forms/<key>/`` for every key."""
+    """The seed bundles: ``bpmn/<key>/`` + ``forms/<key>/`` for every key.
+
+    Decision tables in ``bpmn/shared/`` (routing, deadlines) are added to
+    every bundle unless the case type has its own file of the same name.
+    """
     bundles: dict[str, dict[str, str]] = {}
     if not bpmn_root.is_dir():
         return bundles
+    shared = {
+        name: text
+        for name, text in read_bundle_dir(bpmn_root / "shared").items()
+        if name.endswith(".dmn")
+    }
     for folder in sorted(bpmn_root.iterdir()):
         if folder.is_dir() and folder.name != "shared":
             files = read_bundle_dir(folder, forms_root / folder.name)
             if any(name.endswith(".bpmn") for name in files):
-                bundles[folder.name] = files
+                bundles[folder.name] = {**shared, **files}
     return bundles
 
 
@@ -329,6 +345,7 @@ def _task_infos(spec: Any, subprocess_specs: dict[str, Any]) -> dict[str, TaskIn
                 instructions=ext.get("instructionsForEndUser") or "",
                 estado=props.get("estado"),
                 manual=bool(getattr(task_spec, "manual", False)),
+                props=props,
             )
     return infos
 

@@ -150,10 +150,24 @@ class Snapshot:
     end_event: str | None
     data: dict[str, Any]
     next_timer_at: datetime | None
+    #: BPMN ids of the elements completed since ``before``, in order, each
+    #: with the task data it completed with.
+    steps: list[tuple[str, dict[str, Any]]]
 
 
-def snapshot(version: ParsedVersion, workflow: Any) -> Snapshot:
-    """Read the projections (ready tasks, public status, timers) off a workflow."""
+def completed_ids(workflow: Any) -> frozenset[str]:
+    """Ids of the workflow's completed tasks (to diff against after a step)."""
+    return frozenset(str(t.id) for t in workflow.get_tasks(state=TaskState.COMPLETED))
+
+
+def snapshot(
+    version: ParsedVersion, workflow: Any, before: frozenset[str] = frozenset()
+) -> Snapshot:
+    """Read the projections (ready tasks, public status, timers) off a workflow.
+
+    ``before`` is :func:`completed_ids` taken before the step, so the
+    snapshot can say which elements the step completed.
+    """
     ready = [
         ReadyTask(str(t.id), t.task_spec.bpmn_id, t.data)
         for t in workflow.get_tasks(state=TaskState.READY, manual=True)
@@ -181,6 +195,13 @@ def snapshot(version: ParsedVersion, workflow: Any) -> Snapshot:
             if info and info.estado:
                 estado = info.estado
                 break
+    done_now = [
+        t
+        for t in workflow.get_tasks(state=TaskState.COMPLETED)
+        if str(t.id) not in before and getattr(t.task_spec, "bpmn_id", None)
+    ]
+    done_now.sort(key=lambda t: t.last_state_change)
+    steps = [(t.task_spec.bpmn_id, t.data) for t in done_now]
     if ready:
         data = ready[0].data
     elif workflow.last_task is not None:
@@ -194,6 +215,7 @@ def snapshot(version: ParsedVersion, workflow: Any) -> Snapshot:
         end_event=end_event,
         data=data,
         next_timer_at=_next_timer(workflow),
+        steps=steps,
     )
 
 

@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import forms, runtime
+from engine import forms, runtime, sealing, timekeeping
+from engine.calendar import BusinessCalendar
 from engine.errors import (
     N_,
     Conflict,
@@ -28,15 +29,18 @@ from engine.errors import (
     Message,
     NotAllowed,
     NotFound,
+    ProcessFailed,
     TooManyAttempts,
 )
 from engine.models import (
     Case,
     CaseEvent,
+    DayOff,
     Entity,
     HumanTask,
     ProcessVersion,
     RateLimit,
+    SurveyResponse,
     TrackingSequence,
     WorkflowState,
 )
@@ -48,6 +52,7 @@ from engine.views import (
     Actor,
     CaseTypeInfo,
     CaseView,
+    CitizenTask,
     CompletedTask,
     EventView,
     FormView,
@@ -280,8 +285,25 @@ def open_case(
         personal = forms.personal_fields(schema)
         contact = {k: data[k] for k in personal if k in data} or None
         wf_data = {k: v for k, v in data.items() if k not in personal}
+        reserved = _identity_reserved(schema, data)
+        sealed = None
+        if reserved and contact:
+            if not p.identity_key:
+                raise ProcessFailed(
+                    N_("La reserva de identidad no está configurada (IDENTITY_KEY).")
+                )
+            sealed, contact = sealing.seal(p.identity_key, contact), None
         number = _next_number(s, now)
-        workflow = runtime.start(parsed, wf_data)
+        try:
+            with timekeeping.at(now, _calendar(p, s)):
+                workflow = runtime.start(parsed, wf_data)
+        except Exception as exc:
+            # A broken diagram must not lose the citizen's filing silently:
+            # nothing is stored and the caller shows a clear message.
+            raise ProcessFailed(
+                N_("El proceso de este tipo de caso falló: %(detail)s"),
+                detail=_error_text(exc),
+            ) from exc
         case = Case(
             number=number,
             case_type=case_type,
@@ -289,6 +311,8 @@ def open_case(
             channel=channel,
             subject=str(data.get("asunto", ""))[:200],
             contact=contact,
+            sealed_contact=sealed,
+            identity_reserved=reserved,
             access_code_hash=hash_access_code(number, code),
             created_by_id=actor.id if actor else None,
             created_at=now,
@@ -307,7 +331,7 @@ def open_case(
             {"canal": channel, "datos": wf_data},
             public=True,
         )
-        _store(s, case, parsed, workflow, actor, now, state=None)
+        _store(s, p, case, parsed, workflow, actor, now, state=None)
         result = OpenedCase(
             number=number,
             access_code=code,
@@ -337,6 +361,33 @@ def _next_number(s: Session, now: datetime) -> str:
     return f"311-{year}-{last:06d}"
 
 
+def _identity_reserved(schema: forms.Schema, data: Mapping[str, Any]) -> bool:
+    """True if the citizen ticked a field marked ``x-reserva-identidad``."""
+    return any(
+        spec.get("x-reserva-identidad") and data.get(name) is True
+        for name, spec in forms.fields(schema).items()
+    )
+
+
+def _error_text(exc: BaseException) -> str:
+    """A one-line description of a diagram failure for supervisors."""
+    return f"{exc.__class__.__name__}: {exc}".splitlines()[0][:1000]
+
+
+def _calendar(p: Platform, s: Session) -> BusinessCalendar:
+    """The business calendar with the admins' days off (cached a minute)."""
+    import time
+
+    cached = p.calendar_cache
+    if cached is not None and time.monotonic() - cached[0] < 60:
+        calendar: BusinessCalendar = cached[1]
+        return calendar
+    days = list(s.scalars(select(DayOff.day)))
+    calendar = BusinessCalendar(days)
+    p.calendar_cache = (time.monotonic(), calendar)
+    return calendar
+
+
 def _insert_ignore(s: Session, model: Any, values: dict[str, Any]) -> None:
     """INSERT … ON CONFLICT DO NOTHING on PostgreSQL and SQLite."""
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -349,6 +400,7 @@ def _insert_ignore(s: Session, model: Any, values: dict[str, Any]) -> None:
 
 def _store(
     s: Session,
+    p: Platform,
     case: Case,
     parsed: ParsedVersion,
     workflow: Any,
@@ -356,14 +408,16 @@ def _store(
     now: datetime,
     *,
     state: WorkflowState | None,
+    before: frozenset[str] = frozenset(),
 ) -> None:
     """Write state and projections of a workflow after a step.
 
-    ``state`` is the case's loaded state row, or None for a new case. Runs
+    ``state`` is the case's loaded state row, or None for a new case;
+    ``before`` the completed task ids before the step (for the marks). Runs
     without autoflush so each row is written once, at commit.
     """
     with s.no_autoflush:
-        _store_unflushed(s, case, parsed, workflow, actor, now, state)
+        _store_unflushed(s, case, parsed, workflow, actor, now, state, before)
 
 
 def _store_unflushed(
@@ -374,9 +428,10 @@ def _store_unflushed(
     actor: Actor | None,
     now: datetime,
     state: WorkflowState | None,
+    before: frozenset[str],
 ) -> None:
     """The body of :func:`_store`."""
-    snap = runtime.snapshot(parsed, workflow)
+    snap = runtime.snapshot(parsed, workflow, before)
     if state is None:
         state = WorkflowState(case_id=case.id)
         s.add(state)
@@ -416,10 +471,15 @@ def _store_unflushed(
     for task_id, row in known.items():
         if task_id not in ready_ids:
             row.state = "cancelled"
+    dues: list[datetime] = []
     for ready in snap.ready:
-        if ready.id in known:
-            continue
         info = parsed.tasks[ready.bpmn_id]
+        due = _due(info.props.get("plazo"), ready.data)
+        if due is not None:
+            dues.append(due)
+        if ready.id in known:
+            known[ready.id].due_at = due
+            continue
         task_entity = ready.data.get("entidad")
         s.add(
             HumanTask(
@@ -432,8 +492,19 @@ def _store_unflushed(
                 form=info.form,
                 state="ready",
                 created_at=now,
+                due_at=due,
             )
         )
+    case.due_at = min(dues) if dues else None
+
+    for bpmn_id, step_data in snap.steps:
+        step = parsed.tasks.get(bpmn_id)
+        if step is None:
+            continue
+        for mark in step.marks:
+            _apply_mark(s, case, mark, actor, now, step_data)
+        if step.props.get("encuesta") == "true":
+            _record_survey(s, case, now, step_data)
 
     if snap.estado and snap.estado != case.public_status:
         case.public_status = snap.estado
@@ -447,22 +518,110 @@ def _store_unflushed(
             {"estado": snap.estado},
             public=True,
         )
-    if snap.completed and case.status != "closed":
-        case.status = "closed"
-        case.closed_at = now
+    if snap.completed:
+        _close(s, case, actor, now, {"fin": snap.end_event})
+    case.next_timer_at = snap.next_timer_at
+    case.updated_at = now
+    case.error = None
+
+
+def _due(variable: str | None, data: Mapping[str, Any]) -> datetime | None:
+    """The due date a task's ``plazo`` property points at, if set and valid."""
+    if not variable:
+        return None
+    value = data.get(variable)
+    if not isinstance(value, str):
+        return None
+    try:
+        due = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return due if due.tzinfo else None
+
+
+def _close(
+    s: Session, case: Case, actor: Actor | None, now: datetime, data: dict[str, Any]
+) -> None:
+    """Close the case (once) with a public event."""
+    if case.status == "closed":
+        return
+    case.status = "closed"
+    case.closed_at = now
+    _event(s, case, now, "closed", actor, N_("Caso cerrado"), data, public=True)
+
+
+def _apply_mark(
+    s: Session,
+    case: Case,
+    mark: str,
+    actor: Actor | None,
+    now: datetime,
+    data: Mapping[str, Any],
+) -> None:
+    """React to a ``marca`` property of an element the step completed."""
+    if mark == "cerrado":
+        _close(s, case, actor, now, {})
+    elif mark == "reabierto":
+        case.status = "open"
+        case.closed_at = None
+        case.reopen_count = (case.reopen_count or 0) + 1
         _event(
             s,
             case,
             now,
-            "closed",
+            "reopened",
             actor,
-            N_("Caso cerrado"),
-            {"fin": snap.end_event},
+            N_("Caso reabierto"),
+            {"reaperturas": case.reopen_count},
             public=True,
         )
-    case.next_timer_at = snap.next_timer_at
-    case.updated_at = now
-    case.error = None
+    elif mark == "vencido":
+        if case.overdue_at is None:
+            case.overdue_at = now
+        _event(s, case, now, "overdue", actor, N_("Plazo vencido"), {}, public=False)
+    elif mark == "al_dia":
+        case.overdue_at = None
+    elif mark == "recordatorio":
+        _event(
+            s,
+            case,
+            now,
+            "reminder",
+            actor,
+            N_("Recordatorio enviado a la entidad"),
+            {"entidad": case.entity_code},
+            public=False,
+        )
+    elif mark == "transferido":
+        _event(
+            s,
+            case,
+            now,
+            "transferred",
+            actor,
+            N_("Caso transferido a otra entidad"),
+            {"desde": case.entity_code, "hacia": data.get("entidad")},
+            public=True,
+        )
+
+
+def _record_survey(
+    s: Session, case: Case, now: datetime, data: Mapping[str, Any]
+) -> None:
+    """Store a satisfaction rating for reports."""
+    rating = data.get("calificacion")
+    if not isinstance(rating, int):
+        return
+    s.add(
+        SurveyResponse(
+            case_id=case.id,
+            case_type=case.case_type,
+            entity_code=case.entity_code,
+            rating=rating,
+            comment=str(data.get("comentario") or ""),
+            at=now,
+        )
+    )
 
 
 def _event(
@@ -589,11 +748,47 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
 def complete_task(
     p: Platform, actor: Actor, task_id: str, data: Mapping[str, Any]
 ) -> CompletedTask:
-    """Complete a ready task with validated data, in one transaction.
+    """Complete a ready staff task with validated data, in one transaction.
 
     Exactly one of two concurrent completions wins; the other gets
     :class:`Conflict` naming who completed the task and when.
     """
+
+    def allowed(task: HumanTask, case: Case) -> None:
+        if task.role == "ciudadano" or not may_do(actor, task.role, task.entity_code):
+            raise NotAllowed(N_("Esta tarea no le corresponde."))
+
+    return _complete(p, task_id, data, actor, allowed)
+
+
+def complete_citizen_task(
+    p: Platform,
+    number: str,
+    code: str,
+    task_id: str,
+    data: Mapping[str, Any],
+    *,
+    client: str,
+) -> CompletedTask:
+    """Complete a task of the ``ciudadano`` lane, proven by number and code."""
+    _verify_access(p, number, code, client)
+
+    def allowed(task: HumanTask, case: Case) -> None:
+        if task.role != "ciudadano" or case.number != number.strip().upper():
+            raise NotFound(N_("La tarea no existe."))
+
+    return _complete(p, task_id, data, None, allowed)
+
+
+def _complete(
+    p: Platform,
+    task_id: str,
+    data: Mapping[str, Any],
+    actor: Actor | None,
+    allowed: Any,
+) -> CompletedTask:
+    """Lock the case, check, validate, run the task, store; one transaction."""
+    failure: tuple[int, str] | None = None
     try:
         with p.db.transaction() as s:
             # Lock the case first, then read the task: after the lock the
@@ -605,8 +800,7 @@ def complete_task(
             task = s.get(HumanTask, task_id) if case is not None else None
             if case is None or task is None:
                 raise NotFound(N_("La tarea no existe."))
-            if not may_do(actor, task.role, task.entity_code):
-                raise NotAllowed(N_("Esta tarea no le corresponde."))
+            allowed(task, case)
             if task.state != "ready":
                 raise _already_done(task)
             version = s.get(ProcessVersion, case.process_version_id)
@@ -622,10 +816,17 @@ def complete_task(
                 raise Conflict(N_("La tarea ya no está pendiente."))
             now = p.clock()
             clean = dict(data)
-            runtime.complete(workflow, spiff_task, clean)
+            before = runtime.completed_ids(workflow)
+            try:
+                with timekeeping.at(now, _calendar(p, s)):
+                    runtime.complete(workflow, spiff_task, clean)
+            except Exception as exc:  # a script or condition of the diagram
+                failure = (case.id, _error_text(exc))
+                raise
+            label = actor.name if actor else "Ciudadano"
             task.state = "completed"
-            task.completed_by_id = actor.id
-            task.completed_by_label = actor.name
+            task.completed_by_id = actor.id if actor else None
+            task.completed_by_label = label
             task.completed_at = now
             _event(
                 s,
@@ -634,7 +835,7 @@ def complete_task(
                 "task_completed",
                 actor,
                 task.name,
-                {"tarea": task.name, "datos": clean},
+                {"tarea": task.name, "datos": clean, "por": label},
                 public=False,
                 task_bpmn_id=task.bpmn_id,
             )
@@ -657,7 +858,7 @@ def complete_task(
                     public=True,
                     task_bpmn_id=task.bpmn_id,
                 )
-            _store(s, case, parsed, workflow, actor, now, state=state)
+            _store(s, p, case, parsed, workflow, actor, now, state=state, before=before)
             result = CompletedTask(
                 case_number=case.number,
                 public_status=case.public_status,
@@ -671,6 +872,19 @@ def complete_task(
                 raise _already_done(task) from None
         raise Conflict(
             N_("Otra persona modificó este caso al mismo tiempo. Vuelva a intentarlo.")
+        ) from None
+    except Exception:
+        if failure is None:
+            raise
+        # The diagram failed: nothing of the step was stored; the case keeps
+        # its last good state and is flagged for the supervisor.
+        _mark_error(p, *failure)
+        raise ProcessFailed(
+            N_(
+                "El proceso falló al completar la tarea; el caso quedó marcado "
+                "para el supervisor. Detalle: %(detail)s"
+            ),
+            detail=failure[1],
         ) from None
 
 
@@ -791,6 +1005,10 @@ def _case_view(
             if may_do(actor, t.role, t.entity_code)
         ],
         labels=labels,
+        due_at=case.due_at,
+        overdue_at=case.overdue_at,
+        reopen_count=case.reopen_count,
+        identity_reserved=case.identity_reserved,
     )
 
 
@@ -806,8 +1024,8 @@ def _event_view(e: CaseEvent) -> EventView:
     )
 
 
-def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCase:
-    """A case's public view, by tracking number and access code.
+def _verify_access(p: Platform, number: str, code: str, client: str) -> int:
+    """Check a tracking number and access code; returns the case id.
 
     A wrong number and a wrong code give the same :class:`NotFound`, and
     every failure counts against ``client``; past the limit the client gets
@@ -818,13 +1036,27 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
     number = number.strip().upper()
     with p.db.transaction() as s:
         _check_rate(s, key, now, p.limits.tracking_attempts, p.limits.tracking_window_s)
-        case = s.scalars(select(Case).where(Case.number == number)).first()
-        ok = case is not None and check_access_code(number, code, case.access_code_hash)
+        row = s.execute(
+            select(Case.id, Case.access_code_hash).where(Case.number == number)
+        ).first()
+        ok = row is not None and check_access_code(number, code, row[1])
         if not ok:
             _count_failure(s, key, now, p.limits.tracking_window_s)
-    if not ok or case is None:
+    if not ok or row is None:
         raise NotFound(N_("No encontramos un caso con ese número y código."))
+    return int(row[0])
+
+
+def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCase:
+    """A case's public view, by tracking number and access code.
+
+    Includes the tasks waiting for the citizen (answer a question, rate the
+    answer) with their forms; never staff names or internal data.
+    """
+    case_id = _verify_access(p, number, code, client)
     with p.db.read() as s:
+        case = s.get(Case, case_id)
+        assert case is not None
         version = s.get(ProcessVersion, case.process_version_id)
         assert version is not None
         events = s.scalars(
@@ -834,18 +1066,44 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
         ).all()
         entity = s.get(Entity, case.entity_code) if case.entity_code else None
         timeline = [_public_event(e) for e in events]
-    return PublicCase(
-        number=case.number,
-        case_type=case.case_type,
-        title=version.title,
-        status=case.status,
-        public_status=case.public_status,
-        created_at=case.created_at,
-        updated_at=case.updated_at,
-        closed_at=case.closed_at,
-        entity_name=entity.name if entity else None,
-        timeline=timeline,
-    )
+        waiting = s.scalars(
+            select(HumanTask)
+            .where(
+                HumanTask.case_id == case.id,
+                HumanTask.state == "ready",
+                HumanTask.role == "ciudadano",
+            )
+            .order_by(HumanTask.created_at)
+        ).all()
+        tasks = []
+        if waiting:
+            parsed = _parsed(p, version)
+            for t in waiting:
+                info = parsed.tasks.get(t.bpmn_id)
+                schema = parsed.form(t.form)
+                tasks.append(
+                    CitizenTask(
+                        id=t.id,
+                        name=t.name,
+                        instructions=info.instructions if info else "",
+                        due_at=t.due_at,
+                        form=_form_view(schema, _sources(s, schema)),
+                    )
+                )
+        return PublicCase(
+            number=case.number,
+            case_type=case.case_type,
+            title=version.title,
+            status=case.status,
+            public_status=case.public_status,
+            created_at=case.created_at,
+            updated_at=case.updated_at,
+            closed_at=case.closed_at,
+            entity_name=entity.name if entity else None,
+            timeline=timeline,
+            tasks=tasks,
+            reopen_count=case.reopen_count,
+        )
 
 
 def _public_event(e: CaseEvent) -> EventView:
@@ -948,11 +1206,15 @@ def fire_due_timers(p: Platform, *, limit: int = 100) -> int:
             try:
                 parsed = _parsed(p, version)
                 workflow = runtime.load_state(parsed, state.state, state.format_version)
-                runtime.advance(workflow)
+                before = runtime.completed_ids(workflow)
+                with timekeeping.at(now, _calendar(p, s)):
+                    runtime.advance(workflow)
             except Exception as exc:  # noqa: BLE001 - any diagram error
-                failed = (case.id, f"{exc.__class__.__name__}: {exc}"[:2000])
+                failed = (case.id, _error_text(exc))
             else:
-                _store(s, case, parsed, workflow, None, now, state=state)
+                _store(
+                    s, p, case, parsed, workflow, None, now, state=state, before=before
+                )
                 done += 1
         if failed is not None:
             _mark_error(p, *failed)

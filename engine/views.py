@@ -114,6 +114,17 @@ class EventView:
 
 
 @dataclass(frozen=True)
+class CitizenTask:
+    """A task waiting for the citizen, shown on the tracking page."""
+
+    id: str
+    name: str
+    instructions: str
+    due_at: datetime | None
+    form: FormView
+
+
+@dataclass(frozen=True)
 class PublicCase:
     """What the citizen sees when tracking a case."""
 
@@ -127,6 +138,8 @@ class PublicCase:
     closed_at: datetime | None
     entity_name: str | None
     timeline: list[EventView]
+    tasks: list[CitizenTask] = field(default_factory=list)
+    reopen_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,6 +180,10 @@ class CaseView:
     events: list[EventView]
     open_tasks: list[TaskSummary] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
+    due_at: datetime | None = None
+    overdue_at: datetime | None = None
+    reopen_count: int = 0
+    identity_reserved: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Alembic environment: targets the engine's SQLAlchemy metadata."""
 
 from alembic import context
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
-from engine.db import make_engine
 from engine.models import Base
 
 config = context.config
@@ -25,7 +26,10 @@ def run_migrations_online() -> None:
     """Run migrations on a live connection (batch mode keeps SQLite happy)."""
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
-    connectable = make_engine(url)
+    # A plain engine: on SQLite foreign keys stay off while batch migrations
+    # copy and rename tables (with them on, dropping the old copy of a parent
+    # table would cascade into its children).
+    connectable = create_engine(url, poolclass=NullPool)
     with connectable.connect() as connection:
         context.configure(
             connection=connection,
