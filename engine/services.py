@@ -50,10 +50,12 @@ from engine.security import check_access_code, hash_access_code, new_access_code
 from engine.views import (
     CHANNELS,
     Actor,
+    CaseRow,
     CaseTypeInfo,
     CaseView,
     CitizenTask,
     CompletedTask,
+    Dashboard,
     EventView,
     FormView,
     IntakeView,
@@ -1238,4 +1240,154 @@ def _mark_error(p: Platform, case_id: int, message: str) -> None:
             N_("Error en el proceso"),
             {"error": message},
             public=False,
+        )
+
+
+# --------------------------------------------------------------------------
+# Reserved identities
+
+
+def unseal_identity(
+    p: Platform, actor: Actor, number: str, reason: str
+) -> dict[str, Any]:
+    """Open a reserved identity: supervisors only, with a reason, audited.
+
+    The unsealed contact is returned to the caller and never stored in the
+    clear; the audit event records who, when and why (not the identity).
+    """
+    if "supervisor_311" not in actor.roles:
+        raise NotAllowed(
+            N_("Solo el supervisor del 311 puede ver una identidad reservada.")
+        )
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise InvalidData(
+            {
+                "motivo": [
+                    Message(
+                        N_("Explique el motivo (al menos %(limit)s caracteres)."),
+                        {"limit": 10},
+                    )
+                ]
+            }
+        )
+    with p.db.transaction() as s:
+        case = s.scalars(select(Case).where(Case.number == number)).first()
+        if case is None:
+            raise NotFound(N_("El caso no existe."))
+        if not case.identity_reserved or not case.sealed_contact:
+            raise NotFound(N_("Este caso no tiene una identidad reservada."))
+        if not p.identity_key:
+            raise ProcessFailed(
+                N_("La reserva de identidad no está configurada (IDENTITY_KEY).")
+            )
+        contact = sealing.unseal(p.identity_key, case.sealed_contact)
+        _event(
+            s,
+            case,
+            p.clock(),
+            "identity_unsealed",
+            actor,
+            N_("Identidad reservada consultada"),
+            {"motivo": reason[:1000]},
+            public=False,
+        )
+    return contact
+
+
+# --------------------------------------------------------------------------
+# Days off (asuetos)
+
+
+def list_days_off(p: Platform) -> list[tuple[Any, str]]:
+    """Decreed days off, by date."""
+    with p.db.read() as s:
+        return [(d.day, d.name) for d in s.scalars(select(DayOff).order_by(DayOff.day))]
+
+
+def add_day_off(p: Platform, actor: Actor, day: Any, name: str) -> None:
+    """Add a day off (admins); deadlines computed from now on skip it."""
+    if not actor.has("admin"):
+        raise NotAllowed(N_("Solo un administrador gestiona los días libres."))
+    name = name.strip()
+    if not name:
+        raise InvalidData({"nombre": [Message(N_("Este campo es obligatorio."))]})
+    with p.db.transaction() as s:
+        if s.get(DayOff, day) is not None:
+            raise InvalidData({"dia": [Message(N_("Ese día ya está registrado."))]})
+        s.add(
+            DayOff(
+                day=day,
+                name=name[:200],
+                created_by=actor.username,
+                created_at=p.clock(),
+            )
+        )
+    p.calendar_cache = None
+
+
+def remove_day_off(p: Platform, actor: Actor, day: Any) -> None:
+    """Remove a day off (admins)."""
+    if not actor.has("admin"):
+        raise NotAllowed(N_("Solo un administrador gestiona los días libres."))
+    with p.db.transaction() as s:
+        row = s.get(DayOff, day)
+        if row is None:
+            raise NotFound(N_("Ese día no está registrado."))
+        s.delete(row)
+    p.calendar_cache = None
+
+
+# --------------------------------------------------------------------------
+# Dashboard
+
+
+def dashboard(p: Platform, actor: Actor) -> Dashboard:
+    """Figures and lists for supervisors (all cases) and enlaces (their entity)."""
+    if not actor.has("supervisor_311", "enlace"):
+        raise NotAllowed(N_("El tablero es para supervisores y enlaces."))
+    now = p.clock()
+    scoped = not actor.has("supervisor_311")
+    with p.db.read() as s:
+        base = select(Case).where(Case.status == "open")
+        if scoped:
+            base = base.where(Case.entity_code == actor.entity_code)
+        count = func.count()
+        open_n = s.scalar(select(count).select_from(base.subquery())) or 0
+        overdue_q = base.where(
+            or_(Case.overdue_at.is_not(None), Case.due_at < now)
+        ).order_by(Case.due_at)
+        overdue = list(s.scalars(overdue_q.limit(50)))
+        overdue_n = s.scalar(select(count).select_from(overdue_q.subquery())) or 0
+        errored = list(s.scalars(base.where(Case.error.is_not(None)).limit(50)))
+        closed_q = select(Case).where(Case.status == "closed")
+        if scoped:
+            closed_q = closed_q.where(Case.entity_code == actor.entity_code)
+        closed_n = s.scalar(select(count).select_from(closed_q.subquery())) or 0
+        survey_q = select(func.avg(SurveyResponse.rating), func.count())
+        if scoped:
+            survey_q = survey_q.where(SurveyResponse.entity_code == actor.entity_code)
+        avg, surveys = s.execute(survey_q).one()
+
+        def row(c: Case) -> CaseRow:
+            return CaseRow(
+                number=c.number,
+                case_type=c.case_type,
+                subject=c.subject,
+                entity_code=c.entity_code,
+                public_status=c.public_status,
+                due_at=c.due_at,
+                overdue_at=c.overdue_at,
+                error=c.error,
+            )
+
+        return Dashboard(
+            open_cases=int(open_n),
+            overdue_cases=int(overdue_n),
+            closed_cases=int(closed_n),
+            survey_average=float(avg) if avg is not None else None,
+            survey_count=int(surveys or 0),
+            overdue=[row(c) for c in overdue],
+            errored=[row(c) for c in errored],
+            entity_code=actor.entity_code if scoped else None,
         )

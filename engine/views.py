@@ -231,3 +231,31 @@ class VersionInfo:
     deployed_by: str
     deployed_at: datetime
     note: str
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case in a list (dashboards)."""
+
+    number: str
+    case_type: str
+    subject: str
+    entity_code: str | None
+    public_status: str
+    due_at: datetime | None
+    overdue_at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Figures for supervisors and enlaces."""
+
+    open_cases: int
+    overdue_cases: int
+    closed_cases: int
+    survey_average: float | None
+    survey_count: int
+    overdue: list[CaseRow]
+    errored: list[CaseRow]
+    entity_code: str | None

@@ -19,12 +19,14 @@ from engine.accounts import DEMO_ENTITIES, DEMO_USERS, ensure_roles, upsert_enti
 from engine.models import Base, User, UserRole
 from engine.platform import Platform
 from engine.registry import SpecCache
+from engine.sealing import new_key
 from engine.security import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
 ON_POSTGRES = os.environ.get("C311_TEST_ON_POSTGRES") == "1"
 IN_CI = os.environ.get("CI") == "true"
 DEMO_PASSWORD = "demo311"
+IDENTITY_KEY = new_key()
 _SPECS = SpecCache()  # parsed specs are immutable: share them across tests
 
 
@@ -90,7 +92,7 @@ def db_url(_template: str, tmp_path: Path) -> str:
 @pytest.fixture
 def platform(db_url: str) -> Iterator[Platform]:
     """An engine platform on the test's database."""
-    p = Platform(db_url, specs=_SPECS)
+    p = Platform(db_url, specs=_SPECS, identity_key=IDENTITY_KEY)
     yield p
     p.close()
 
@@ -137,6 +139,7 @@ def app(db_url: str, demo_hash: str, tmp_path: Path) -> Iterator[Any]:
         {
             "ENV": "testing",
             "SECRET_KEY": "test-secret",
+            "IDENTITY_KEY": IDENTITY_KEY,
             "DATABASE_URL": db_url,
             "SERVER_NAME": None,
         }

@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import accounts, services
 from engine.platform import Limits, Platform
+from engine.sealing import new_key
 from webapp.config import DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             login_attempts=app.config["LOGIN_MAX_ATTEMPTS"],
             login_window_s=app.config["LOGIN_WINDOW_S"],
         ),
+        identity_key=app.config["IDENTITY_KEY"],
         **({"clock": app.config["CLOCK"]} if app.config.get("CLOCK") else {}),
     )
     app.extensions["centro311"] = platform
@@ -58,13 +60,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_message = None
     login_manager.session_protection = "strong"
 
-    from webapp import auth, cases, filters, public, tasks
+    from webapp import admin, auth, board, cases, filters, public, tasks
     from webapp.cli import register_cli
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(board.bp)
+    app.register_blueprint(admin.bp)
     filters.register(app)
     register_cli(app)
     _register_errors(app)
@@ -120,6 +124,15 @@ def _finish_config(app: Flask) -> None:
                 "instance/config.py) before starting in production."
             )
         app.config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
+    if not app.config["IDENTITY_KEY"]:
+        if env == "production":
+            raise RuntimeError(
+                "IDENTITY_KEY is not set: define C311_IDENTITY_KEY (a Fernet key) "
+                "so reserved identities can be sealed."
+            )
+        app.config["IDENTITY_KEY"] = _development_secret(
+            Path(app.instance_path), "identity_key", new_key
+        )
     if env in ("development", "testing"):
         app.config["SESSION_COOKIE_SECURE"] = bool(
             os.environ.get("C311_SESSION_COOKIE_SECURE")
@@ -128,12 +141,16 @@ def _finish_config(app: Flask) -> None:
     app.config["TESTING"] = app.config.get("TESTING", False) or env == "testing"
 
 
-def _development_secret(instance: Path) -> str:
-    """A random key kept under instance/ so development logins survive restarts."""
+def _development_secret(
+    instance: Path,
+    name: str = "secret_key",
+    make: Any = lambda: secrets.token_hex(32),
+) -> str:
+    """A random key kept under instance/ so development data survives restarts."""
     instance.mkdir(parents=True, exist_ok=True)
-    path = instance / "secret_key"
+    path = instance / name
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
 

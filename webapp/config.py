@@ -48,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     # CSRF tokens last a working shift.
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    # Fernet key (urlsafe base64, 32 bytes) that seals reserved identities.
+    # Required in production; development keeps one under instance/.
+    # Make one with: python -c "from engine.sealing import new_key; print(new_key())"
+    "IDENTITY_KEY": None,
     # Where the seed definitions live (deployed as version 1 on first start).
     "BPMN_DIR": None,
     "FORMS_DIR": None,

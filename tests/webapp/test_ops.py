@@ -47,12 +47,30 @@ def test_production_refuses_to_start_without_secret(monkeypatch, tmp_path):
         create_app({"ENV": "production", "DATABASE_URL": "sqlite://"})
 
 
+def test_production_refuses_to_start_without_identity_key(monkeypatch):
+    """Reserved identities need a sealing key before production starts."""
+    from webapp import create_app
+
+    monkeypatch.delenv("C311_IDENTITY_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="IDENTITY_KEY"):
+        create_app(
+            {"ENV": "production", "SECRET_KEY": "s" * 32, "DATABASE_URL": "sqlite://"}
+        )
+
+
 def test_session_cookie_is_secure_in_production():
     """Production cookies are Secure and HttpOnly."""
     from webapp import create_app
 
+    from engine.sealing import new_key
+
     app = create_app(
-        {"ENV": "production", "SECRET_KEY": "s" * 32, "DATABASE_URL": "sqlite://"}
+        {
+            "ENV": "production",
+            "SECRET_KEY": "s" * 32,
+            "IDENTITY_KEY": new_key(),
+            "DATABASE_URL": "sqlite://",
+        }
     )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True

@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
@@ -17,7 +18,14 @@ from flask import (
 from flask_babel import gettext
 
 from engine import forms, services
-from engine.errors import InvalidData, NotAllowed, NotFound, TooManyAttempts
+from engine.errors import (
+    Conflict,
+    InvalidData,
+    NotAllowed,
+    NotFound,
+    ProcessFailed,
+    TooManyAttempts,
+)
 from webapp.helpers import (
     client_key,
     current_actor,
@@ -66,6 +74,8 @@ def intake(tipo: str) -> Any:
                 errors = field_errors(exc.errors)
             except NotAllowed:
                 abort(403)
+            except ProcessFailed as exc:
+                errors = {"": [translate(exc.message)]}
             else:
                 session["opened"] = {
                     "number": opened.number,
@@ -103,30 +113,101 @@ def confirmation() -> Any:
 
 @bp.route("/seguimiento", methods=["GET", "POST"])
 def track() -> Any:
-    """Look a case up by number and access code."""
+    """Look a case up by number and access code.
+
+    After a successful look-up the number and code stay in the (signed,
+    HttpOnly) session so the citizen can answer the tasks shown there.
+    """
     number = request.values.get("numero", "").strip()
-    case = None
-    error = None
-    status = 200
+    code = ""
     if request.method == "POST":
         code = request.form.get("codigo", "")
         if not number or not code.strip():
-            error = gettext("Escriba el número de caso y el código de acceso.")
-            status = 422
-        else:
-            try:
-                case = services.track_case(
-                    platform(), number, code, client=client_key()
-                )
-            except NotFound as exc:
-                error = translate(exc.message)
-                status = 404
-            except TooManyAttempts as exc:
-                error = translate(exc.message)
-                status = 429
+            return _track_page(
+                number,
+                error=gettext("Escriba el número de caso y el código de acceso."),
+                status=422,
+            )
+    elif session.get("tracking", {}).get("numero") == number.upper() and number:
+        code = session["tracking"]["codigo"]
+    if not code:
+        return _track_page(number)
+    try:
+        case = services.track_case(platform(), number, code, client=client_key())
+    except NotFound as exc:
+        session.pop("tracking", None)
+        return _track_page(number, error=translate(exc.message), status=404)
+    except TooManyAttempts as exc:
+        return _track_page(number, error=translate(exc.message), status=429)
+    session["tracking"] = {"numero": case.number, "codigo": code}
+    return _track_page(number, case=case)
+
+
+def _track_page(
+    number: str,
+    *,
+    case: Any = None,
+    error: str | None = None,
+    status: int = 200,
+    task_errors: dict[str, dict[str, list[str]]] | None = None,
+    task_values: dict[str, dict[str, Any]] | None = None,
+) -> Any:
+    """Render the tracking page (form, or the case with its citizen tasks)."""
     return (
-        render_template("public/track.html", number=number, case=case, error=error),
+        render_template(
+            "public/track.html",
+            number=number,
+            case=case,
+            error=error,
+            task_errors=task_errors or {},
+            task_values=task_values or {},
+        ),
         status,
+    )
+
+
+@bp.post("/seguimiento/tareas/<task_id>")
+def citizen_task(task_id: str) -> Any:
+    """The citizen answers a task shown on the tracking page."""
+    tracking = session.get("tracking")
+    if not tracking:
+        return redirect(url_for("public.track"), code=303)
+    p = platform()
+    number, code = tracking["numero"], tracking["codigo"]
+    try:
+        case = services.track_case(p, number, code, client=client_key())
+    except (NotFound, TooManyAttempts):
+        session.pop("tracking", None)
+        return redirect(url_for("public.track"), code=303)
+    task = next((t for t in case.tasks if t.id == task_id), None)
+    if task is None:
+        flash(gettext("Esa tarea ya no está pendiente."), "info")
+        return redirect(url_for("public.track", numero=number), code=303)
+    raw = raw_form()
+    errors = oversized(raw)
+    if not errors:
+        data = forms.coerce(task.form.schema, raw)
+        try:
+            services.complete_citizen_task(
+                p, number, code, task_id, data, client=client_key()
+            )
+        except InvalidData as exc:
+            errors = field_errors(exc.errors)
+        except (NotFound, Conflict):
+            flash(gettext("Esa tarea ya no está pendiente."), "info")
+            return redirect(url_for("public.track", numero=number), code=303)
+        except ProcessFailed as exc:
+            errors = {"": [translate(exc.message)]}
+        else:
+            flash(gettext("¡Gracias! Recibimos su respuesta."), "success")
+            return redirect(url_for("public.track", numero=number), code=303)
+    values = {k: (v if len(v) > 1 else v[0]) for k, v in raw.items() if v}
+    return _track_page(
+        number,
+        case=case,
+        status=422,
+        task_errors={task_id: errors},
+        task_values={task_id: values},
     )
 
 

@@ -9,7 +9,7 @@ from flask_babel import gettext
 from flask_login import login_required
 
 from engine import forms, services
-from engine.errors import Conflict, InvalidData, NotAllowed, NotFound
+from engine.errors import Conflict, InvalidData, NotAllowed, NotFound, ProcessFailed
 from webapp.helpers import (
     field_errors,
     oversized,
@@ -28,7 +28,9 @@ def inbox() -> Any:
     """The ready tasks the user's role (and entity) may do."""
     actor = require_actor()
     return render_template(
-        "tasks/inbox.html", tasks=services.list_tasks(platform(), actor)
+        "tasks/inbox.html",
+        tasks=services.list_tasks(platform(), actor),
+        now=platform().clock(),
     )
 
 
@@ -44,7 +46,10 @@ def detail(task_id: str) -> Any:
         abort(404)
     except NotAllowed:
         abort(403)
-    values: dict[str, Any] = {}
+    # Fields the diagram already filled (e.g. the suggested entity) come
+    # prefilled; the person can change them.
+    fields = view.form.schema.get("properties", {})
+    values: dict[str, Any] = {k: v for k, v in view.case.data.items() if k in fields}
     errors: dict[str, list[str]] = {}
     conflict = None
     status = 200
@@ -64,6 +69,8 @@ def detail(task_id: str) -> Any:
             except Conflict as exc:
                 conflict = translate(exc.message)
                 status = 409
+            except ProcessFailed as exc:
+                errors = {"": [translate(exc.message)]}
             else:
                 flash(
                     gettext(

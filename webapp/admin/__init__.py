@@ -1,0 +1,71 @@
+"""Administration: decreed days off (asuetos) for business-day deadlines."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import login_required
+
+from engine import services
+from engine.errors import InvalidData, NotAllowed, NotFound
+from webapp.helpers import field_errors, platform, require_actor
+
+bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
+
+
+@bp.route("/dias-libres", methods=["GET", "POST"])
+@login_required
+def days_off() -> Any:
+    """List and add days off; deadlines computed afterwards skip them."""
+    actor = require_actor()
+    if not actor.has("admin"):
+        abort(403)
+    errors: dict[str, list[str]] = {}
+    values = {
+        "dia": request.form.get("dia", ""),
+        "nombre": request.form.get("nombre", ""),
+    }
+    status = 200
+    if request.method == "POST":
+        try:
+            day = date.fromisoformat(values["dia"])
+        except ValueError:
+            errors = {"dia": [gettext("Escriba una fecha válida (AAAA-MM-DD).")]}
+        else:
+            try:
+                services.add_day_off(platform(), actor, day, values["nombre"])
+            except InvalidData as exc:
+                errors = field_errors(exc.errors)
+            except NotAllowed:
+                abort(403)
+            else:
+                flash(gettext("Día libre registrado."), "success")
+                return redirect(url_for("admin.days_off"), code=303)
+        status = 422
+    return (
+        render_template(
+            "admin/days_off.html",
+            days=services.list_days_off(platform()),
+            errors=errors,
+            values=values,
+        ),
+        status,
+    )
+
+
+@bp.post("/dias-libres/<dia>/borrar")
+@login_required
+def remove_day_off(dia: str) -> Any:
+    """Remove a day off."""
+    actor = require_actor()
+    try:
+        services.remove_day_off(platform(), actor, date.fromisoformat(dia))
+    except NotAllowed:
+        abort(403)
+    except (NotFound, ValueError):
+        abort(404)
+    flash(gettext("Día libre eliminado."), "success")
+    return redirect(url_for("admin.days_off"), code=303)
