@@ -31,6 +31,7 @@ class Platform:
         limits: Limits | None = None,
         specs: SpecCache | None = None,
         identity_key: str | None = None,
+        public_url: str = "http://127.0.0.1:5000",
     ) -> None:
         """Connect to ``database_url`` (lazily) with the given clock and limits.
 
@@ -42,6 +43,8 @@ class Platform:
         self.limits = limits or Limits()
         self.specs = specs or SpecCache()
         self.identity_key = identity_key
+        # Base address of the web app, for links in mail.
+        self.public_url = public_url.rstrip("/")
         # (loaded at, calendar): days off change rarely; reloaded each minute.
         self.calendar_cache: tuple[float, Any] | None = None
 

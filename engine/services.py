@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import forms, runtime, sealing, timekeeping
+from engine import forms, mail, runtime, sealing, timekeeping
 from engine.calendar import BusinessCalendar
 from engine.errors import (
     N_,
@@ -42,6 +42,8 @@ from engine.models import (
     RateLimit,
     SurveyResponse,
     TrackingSequence,
+    User,
+    UserRole,
     WorkflowState,
 )
 from engine.platform import Platform
@@ -334,6 +336,22 @@ def open_case(
             public=True,
         )
         _store(s, p, case, parsed, workflow, actor, now, state=None)
+        if contact and contact.get("correo"):
+            mail.enqueue(
+                s,
+                str(contact["correo"]),
+                f"Centro 311: recibimos su caso {number}",
+                (
+                    f"Recibimos su {row.title.lower()}.\n\n"
+                    f"Número de caso: {number}\n"
+                    f"Código de acceso: {code}\n"
+                    f"Estado: {case.public_status}\n\n"
+                    f"Consulte su caso en {p.public_url}/seguimiento?numero={number}\n"
+                    "Guarde este número y código: los necesitará para consultarlo.\n"
+                ),
+                case.id,
+                now,
+            )
         result = OpenedCase(
             number=number,
             access_code=code,
@@ -419,7 +437,52 @@ def _store(
     without autoflush so each row is written once, at commit.
     """
     with s.no_autoflush:
-        _store_unflushed(s, case, parsed, workflow, actor, now, state, before)
+        previous = case.public_status
+        _store_unflushed(s, case, parsed, workflow, actor, now, state, before, p)
+        if state is not None and case.public_status != previous:
+            _notify_citizen(s, p, case, now)
+
+
+def _notify_citizen(s: Session, p: Platform, case: Case, now: datetime) -> None:
+    """Tell the citizen (if they left an email) that the status changed."""
+    contact = case.contact or {}
+    if not contact.get("correo"):
+        return
+    mail.enqueue(
+        s,
+        str(contact["correo"]),
+        f"Centro 311: su caso {case.number} — {case.public_status}",
+        (
+            f"Su caso {case.number} tiene un nuevo estado: {case.public_status}.\n\n"
+            f"Consulte el detalle en {p.public_url}/seguimiento?numero={case.number}\n"
+        ),
+        case.id,
+        now,
+    )
+
+
+def _notify_staff(
+    s: Session, p: Platform, case: Case, role: str, subject: str, now: datetime
+) -> None:
+    """Mail the users of ``role`` (of the case's entity, for enlaces)."""
+    query = (
+        select(User.email)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(
+            UserRole.role_key == role, User.active.is_(True), User.email.is_not(None)
+        )
+    )
+    if role == "enlace":
+        query = query.where(User.entity_code == case.entity_code)
+    for (email,) in s.execute(query):
+        mail.enqueue(
+            s,
+            str(email),
+            subject,
+            f"{subject}\n\nCaso: {p.public_url}/casos/{case.number}\n",
+            case.id,
+            now,
+        )
 
 
 def _store_unflushed(
@@ -431,6 +494,7 @@ def _store_unflushed(
     now: datetime,
     state: WorkflowState | None,
     before: frozenset[str],
+    p: Platform,
 ) -> None:
     """The body of :func:`_store`."""
     snap = runtime.snapshot(parsed, workflow, before)
@@ -505,6 +569,24 @@ def _store_unflushed(
             continue
         for mark in step.marks:
             _apply_mark(s, case, mark, actor, now, step_data)
+            if mark == "recordatorio":
+                _notify_staff(
+                    s,
+                    p,
+                    case,
+                    "enlace",
+                    f"Recordatorio: el caso {case.number} vence pronto",
+                    now,
+                )
+            elif mark == "vencido":
+                _notify_staff(
+                    s,
+                    p,
+                    case,
+                    "supervisor_311",
+                    f"Plazo vencido: caso {case.number}",
+                    now,
+                )
         if step.props.get("encuesta") == "true":
             _record_survey(s, case, now, step_data)
 

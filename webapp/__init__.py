@@ -45,6 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             login_window_s=app.config["LOGIN_WINDOW_S"],
         ),
         identity_key=app.config["IDENTITY_KEY"],
+        public_url=app.config["PUBLIC_URL"],
         **({"clock": app.config["CLOCK"]} if app.config.get("CLOCK") else {}),
     )
     app.extensions["centro311"] = platform

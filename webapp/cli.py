@@ -11,7 +11,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 
-from engine import accounts, db, registry, services
+from engine import accounts, db, mail, registry, services
 from engine.errors import BundleInvalid, InvalidData
 from webapp.helpers import platform
 
@@ -147,12 +147,15 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Una pasada y salir")
     def worker(once: bool) -> None:
-        """Fire due timers (and, later, send mail) in a loop."""
-        interval = float(current_app.config["WORKER_INTERVAL_S"])
+        """Fire due timers and send queued mail, in a loop."""
+        app_obj: Any = current_app._get_current_object()  # type: ignore[attr-defined]
+        interval = float(app_obj.config["WORKER_INTERVAL_S"])
         while True:
-            fired = services.fire_due_timers(platform())
-            if fired:
-                click.echo(f"{fired} temporizadores disparados")
+            fired, sent = worker_pass(app_obj)
+            if fired or sent:
+                click.echo(
+                    f"{fired} temporizadores disparados, {sent} correos enviados"
+                )
             if once:
                 break
             time.sleep(interval)
@@ -169,15 +172,35 @@ def register_cli(app: Flask) -> None:
         run_simple(host, port, app_obj, threaded=True, use_reloader=False)
 
 
+def mail_settings(app: Flask) -> mail.MailSettings:
+    """SMTP settings from the app configuration."""
+    c = app.config
+    return mail.MailSettings(
+        host=c["MAIL_SERVER"],
+        port=int(c["MAIL_PORT"]),
+        sender=c["MAIL_SENDER"],
+        username=c["MAIL_USERNAME"],
+        password=c["MAIL_PASSWORD"],
+        starttls=bool(c["MAIL_STARTTLS"]),
+    )
+
+
+def worker_pass(app: Flask) -> tuple[int, int]:
+    """One pass of background work: due timers, then queued mail."""
+    p = app.extensions["centro311"]
+    fired = services.fire_due_timers(p)
+    sent = mail.send_pending(p, mail_settings(app))
+    return fired, sent
+
+
 def start_worker_thread(app: Flask) -> threading.Thread:
     """Run the worker loop in a daemon thread of this process."""
     interval = float(app.config["WORKER_INTERVAL_S"])
-    p = app.extensions["centro311"]
 
     def loop() -> None:
         while True:
             try:
-                services.fire_due_timers(p)
+                worker_pass(app)
             except Exception:  # noqa: BLE001 - keep the loop alive, log it
                 log.exception("worker pass failed")
             time.sleep(interval)

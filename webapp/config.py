@@ -52,6 +52,15 @@ DEFAULTS: dict[str, Any] = {
     # Required in production; development keeps one under instance/.
     # Make one with: python -c "from engine.sealing import new_key; print(new_key())"
     "IDENTITY_KEY": None,
+    # Public base address of the app, for links in mail.
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # Outgoing mail (SMTP). The worker sends what the outbox holds.
+    "MAIL_SERVER": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_SENDER": "Centro 311 <no-responder@311.gob.pa>",
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_STARTTLS": False,
     # Where the seed definitions live (deployed as version 1 on first start).
     "BPMN_DIR": None,
     "FORMS_DIR": None,
