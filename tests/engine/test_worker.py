@@ -1,0 +1,151 @@
+"""The worker fires due timers: with a moved clock, once each, surviving failures."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import registry, services
+from engine.calendar import PANAMA
+from engine.clock import FrozenClock
+from engine.models import Case, CaseEvent, HumanTask
+from engine.platform import Platform
+from tests.conftest import IDENTITY_KEY
+
+BUNDLE = (
+    Path(__file__).resolve().parent.parent / "fixtures" / "bundles" / "temporizador"
+)
+
+
+def deploy(p: Platform) -> None:
+    """Deploy the timer fixture bundle."""
+    services.deploy_version(p, registry.read_bundle_dir(BUNDLE), deployed_by="tests")
+
+
+def counts(p: Platform) -> tuple[int, int]:
+    """(reminder events, ready 'revisar' tasks)."""
+    with p.db.read() as s:
+        reminders = s.scalar(
+            select(func.count())
+            .select_from(CaseEvent)
+            .where(CaseEvent.kind == "reminder")
+        )
+        ready = s.scalar(
+            select(func.count())
+            .select_from(HumanTask)
+            .where(HumanTask.bpmn_id == "revisar", HumanTask.state == "ready")
+        )
+    return int(reminders or 0), int(ready or 0)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """Friday 2026-10-30, 10:00 in Panama."""
+    return FrozenClock(datetime(2026, 10, 30, 10, 0, tzinfo=PANAMA))
+
+
+@pytest.fixture
+def timed(db_url: str, clock: FrozenClock):
+    """A platform on a frozen clock with the timer bundle deployed."""
+    p = Platform(db_url, clock=clock, identity_key=IDENTITY_KEY)
+    deploy(p)
+    yield p
+    p.close()
+
+
+def test_timer_waits_for_the_business_day_then_fires(timed, clock):
+    """Due at the end of Monday (next business day): not before, once after."""
+    opened = services.open_case(timed, "temporizador", {"divisor": 2})
+    with timed.db.read() as s:
+        case = s.scalars(select(Case)).one()
+    # Due at the end of Monday 2026-11-02, the next business day.
+    assert case.next_timer_at == datetime(2026, 11, 2, 23, 59, 59, tzinfo=PANAMA)
+    assert services.fire_due_timers(timed) == 0
+    clock.advance(days=3)  # Monday 2026-11-02 10:00: not yet (end of day)
+    assert services.fire_due_timers(timed) == 0
+    assert counts(timed) == (0, 0)
+    clock.advance(days=1)  # Tuesday
+    assert services.fire_due_timers(timed) == 1
+    assert counts(timed) == (1, 1)
+    assert services.fire_due_timers(timed) == 0
+    assert counts(timed) == (1, 1)
+    assert opened.number.startswith("311-2026-")
+
+
+def test_failing_script_marks_the_case_and_others_go_on(timed, clock):
+    """A diagram error flags its case with the message; the next case still runs."""
+    bad = services.open_case(timed, "temporizador", {"divisor": 0})
+    good = services.open_case(timed, "temporizador", {"divisor": 5})
+    clock.advance(days=5)
+    assert services.fire_due_timers(timed) == 1
+    with timed.db.read() as s:
+        cases = {c.number: c for c in s.scalars(select(Case))}
+    assert "ZeroDivisionError" in (cases[bad.number].error or "")
+    assert cases[good.number].error is None
+    assert cases[bad.number].next_timer_at is not None  # last good state kept
+    assert counts(timed) == (1, 1)
+    # An errored case is not retried in a loop.
+    assert services.fire_due_timers(timed) == 0
+
+
+def test_worker_killed_mid_run_loses_nothing(timed, clock, monkeypatch):
+    """A crash inside the step rolls back; the next run finishes the job."""
+    for _ in range(3):
+        services.open_case(timed, "temporizador", {"divisor": 1})
+    clock.advance(days=5)
+    real_store = services._store
+    calls = {"n": 0}
+
+    def crash_on_second(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("worker killed")
+        return real_store(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_store", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        services.fire_due_timers(timed)
+    assert counts(timed) == (1, 1)
+    monkeypatch.setattr(services, "_store", real_store)
+    assert services.fire_due_timers(timed) == 2
+    assert counts(timed) == (3, 3)
+
+
+@pytest.mark.postgres
+def test_four_workers_fire_each_timer_exactly_once(db_url, clock):
+    """Four workers on PostgreSQL over 1,000 due timers: each fires once."""
+    p = Platform(db_url, clock=clock, identity_key=IDENTITY_KEY)
+    assert p.db.is_postgres
+    deploy(p)
+    for _ in range(1000):
+        services.open_case(p, "temporizador", {"divisor": 1})
+    clock.advance(days=5)
+    workers = [
+        Platform(db_url, clock=clock, identity_key=IDENTITY_KEY) for _ in range(4)
+    ]
+    fired = [0] * 4
+    barrier = threading.Barrier(4)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        while True:
+            n = services.fire_due_timers(workers[i], limit=50)
+            fired[i] += n
+            if n == 0:
+                break
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert sum(fired) == 1000
+    assert sum(1 for n in fired if n) >= 2  # the work was really shared
+    assert counts(p) == (1000, 1000)
+    for w in workers:
+        w.close()
+    p.close()
