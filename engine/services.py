@@ -1251,20 +1251,19 @@ def health(p: Platform) -> bool:
 # Background work
 
 
-def fire_due_timers(p: Platform, *, limit: int = 100) -> int:
+def fire_due_timers(p: Platform, *, limit: int = 500, batch: int = 25) -> int:
     """Advance cases whose next timer is due; returns how many were advanced.
 
-    Each case is claimed and advanced in its own transaction. On PostgreSQL
-    the claim is ``FOR UPDATE SKIP LOCKED``, so any number of workers share
-    the work and each timer fires once; on SQLite ``BEGIN IMMEDIATE``
-    serialises workers. A case whose step fails is marked with the error
-    (its last good state kept) and the worker goes on with the others.
+    Cases are claimed in batches, one transaction each. On PostgreSQL the
+    claim is ``FOR UPDATE SKIP LOCKED``, so any number of workers share the
+    work and each timer fires once; on SQLite ``BEGIN IMMEDIATE`` serialises
+    workers. A case whose step fails is flagged with the error (its last
+    good state kept) in the same transaction, and the others go on. A crash
+    mid-batch rolls the whole batch back: the next run does it again.
     """
     done = 0
-    skipped: set[int] = set()
-    while done + len(skipped) < limit:
+    while done < limit:
         now = p.clock()
-        failed: tuple[int, str] | None = None
         with p.db.transaction() as s:
             query = (
                 select(Case)
@@ -1275,54 +1274,65 @@ def fire_due_timers(p: Platform, *, limit: int = 100) -> int:
                     Case.next_timer_at <= now,
                 )
                 .order_by(Case.next_timer_at)
-                .limit(1)
+                .limit(min(batch, limit - done))
             )
-            if skipped:
-                query = query.where(Case.id.not_in(skipped))
             if p.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
-            case = s.scalars(query).first()
-            if case is None:
+            cases = list(s.scalars(query))
+            if not cases:
                 break
-            version = s.get(ProcessVersion, case.process_version_id)
-            state = s.get(WorkflowState, case.id)
-            assert version is not None and state is not None
-            try:
-                parsed = _parsed(p, version)
-                workflow = runtime.load_state(parsed, state.state, state.format_version)
-                before = runtime.completed_ids(workflow)
-                with timekeeping.at(now, _calendar(p, s)):
-                    runtime.advance(workflow)
-            except Exception as exc:  # noqa: BLE001 - any diagram error
-                failed = (case.id, _error_text(exc))
-            else:
+            states = {
+                w.case_id: w
+                for w in s.scalars(
+                    select(WorkflowState).where(
+                        WorkflowState.case_id.in_([c.id for c in cases])
+                    )
+                )
+            }
+            calendar = _calendar(p, s)
+            for case in cases:
+                version = s.get(ProcessVersion, case.process_version_id)
+                state = states[case.id]
+                assert version is not None
+                try:
+                    parsed = _parsed(p, version)
+                    workflow = runtime.load_state(
+                        parsed, state.state, state.format_version
+                    )
+                    before = runtime.completed_ids(workflow)
+                    with timekeeping.at(now, calendar):
+                        runtime.advance(workflow)
+                except Exception as exc:  # noqa: BLE001 - any diagram error
+                    _flag_error(s, case, now, _error_text(exc))
+                    continue
                 _store(
                     s, p, case, parsed, workflow, None, now, state=state, before=before
                 )
                 done += 1
-        if failed is not None:
-            _mark_error(p, *failed)
-            skipped.add(failed[0])
     return done
 
 
-def _mark_error(p: Platform, case_id: int, message: str) -> None:
+def _flag_error(s: Session, case: Case, now: datetime, message: str) -> None:
     """Flag a case as errored (for the supervisor), keeping its last state."""
+    case.error = message
+    _event(
+        s,
+        case,
+        now,
+        "error",
+        None,
+        N_("Error en el proceso"),
+        {"error": message},
+        public=False,
+    )
+
+
+def _mark_error(p: Platform, case_id: int, message: str) -> None:
+    """Flag a case as errored in a transaction of its own."""
     with p.db.transaction() as s:
         case = s.get(Case, case_id)
-        if case is None:
-            return
-        case.error = message
-        _event(
-            s,
-            case,
-            p.clock(),
-            "error",
-            None,
-            N_("Error en el proceso"),
-            {"error": message},
-            public=False,
-        )
+        if case is not None:
+            _flag_error(s, case, p.clock(), message)
 
 
 # --------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def test_citizen_gets_number_and_code_by_mail(app, client, smtp):
     assert smtp.messages == []  # nothing leaves before the worker runs
     fired, sent = worker_pass(app)
     assert sent == 1
-    (recipients, text), = smtp.messages
+    ((recipients, text),) = smtp.messages
     assert recipients == ["vecina@example.pa"]
     assert number in text and code in text
     assert worker_pass(app) == (0, 0)  # sent once, not again

@@ -60,9 +60,8 @@ def test_production_refuses_to_start_without_identity_key(monkeypatch):
 
 def test_session_cookie_is_secure_in_production():
     """Production cookies are Secure and HttpOnly."""
-    from webapp import create_app
-
     from engine.sealing import new_key
+    from webapp import create_app
 
     app = create_app(
         {
