@@ -504,7 +504,45 @@ def _store_unflushed(
     state.state = runtime.dump_state(workflow)
     state.format_version = runtime.FORMAT_VERSION
 
-    entity = snap.data.get("entidad")
+    # Marks first: a transfer is recorded against the entity it leaves.
+    for bpmn_id, step_data in snap.steps:
+        step = parsed.tasks.get(bpmn_id)
+        if step is None:
+            continue
+        for mark in step.marks:
+            _apply_mark(s, case, mark, actor, now, step_data)
+            if mark == "recordatorio":
+                _notify_staff(
+                    s,
+                    p,
+                    case,
+                    "enlace",
+                    f"Recordatorio: el caso {case.number} vence pronto",
+                    now,
+                )
+            elif mark == "vencido":
+                _notify_staff(
+                    s,
+                    p,
+                    case,
+                    "supervisor_311",
+                    f"Plazo vencido: caso {case.number}",
+                    now,
+                )
+        if step.props.get("encuesta") == "true":
+            _record_survey(s, case, now, step_data)
+
+    # The case belongs to the entity whose enlace has a task now: a
+    # suggestion prefilled for the agent does not assign the case yet, and a
+    # transfer reassigns it when the new entity's task appears.
+    entity = next(
+        (
+            t.data.get("entidad")
+            for t in snap.ready
+            if parsed.tasks[t.bpmn_id].lane == "enlace"
+        ),
+        None,
+    )
     if (
         isinstance(entity, str)
         and entity != case.entity_code
@@ -562,33 +600,6 @@ def _store_unflushed(
             )
         )
     case.due_at = min(dues) if dues else None
-
-    for bpmn_id, step_data in snap.steps:
-        step = parsed.tasks.get(bpmn_id)
-        if step is None:
-            continue
-        for mark in step.marks:
-            _apply_mark(s, case, mark, actor, now, step_data)
-            if mark == "recordatorio":
-                _notify_staff(
-                    s,
-                    p,
-                    case,
-                    "enlace",
-                    f"Recordatorio: el caso {case.number} vence pronto",
-                    now,
-                )
-            elif mark == "vencido":
-                _notify_staff(
-                    s,
-                    p,
-                    case,
-                    "supervisor_311",
-                    f"Plazo vencido: caso {case.number}",
-                    now,
-                )
-        if step.props.get("encuesta") == "true":
-            _record_survey(s, case, now, step_data)
 
     if snap.estado and snap.estado != case.public_status:
         case.public_status = snap.estado

@@ -34,21 +34,22 @@ def test_seed_bundle_parses():
     assert parsed.title == "Queja"
     assert parsed.start_form == "registro.json"
     assert parsed.tasks["clasificar_caso"].lane == "agente_311"
-    assert parsed.tasks["responder_ciudadano"].form == "respuesta.json"
+    assert parsed.tasks["atender_caso"].form == "atencion.json"
+    assert parsed.tasks["atender_caso"].props["plazo"] == "plazo_resolucion"
+    assert parsed.tasks["respuesta_enviada"].marks == ("cerrado",)
 
 
 def test_several_problems_are_listed_together():
     """An unknown lane, a missing form and a bad form JSON all show up."""
     files = queja_files()
     files["queja.bpmn"] = files["queja.bpmn"].replace('name="enlace"', 'name="vecinos"')
-    del files["respuesta.json"]
+    del files["atencion.json"]
     files["clasificacion.json"] = "{ not json"
     found = problems_of(files)
     assert any("clasificacion.json" in f and "JSON no es válido" in f for f in found)
     assert any("vecinos" in f and "no es un rol" in f for f in found)
     assert any(
-        "responder_ciudadano" in f and "Falta el archivo de formulario" in f
-        for f in found
+        "atender_caso" in f and "Falta el archivo de formulario" in f for f in found
     )
 
 
@@ -103,7 +104,13 @@ def test_new_version_for_new_cases_old_cases_keep_theirs(platform):
     from tests.conftest import seed  # noqa: F401 - users not needed here
 
     old = services.open_case(
-        platform, "queja", {"asunto": "Vieja", "descripcion": "Caso de la versión 1."}
+        platform,
+        "queja",
+        {
+            "categoria": "otro",
+            "asunto": "Vieja",
+            "descripcion": "Caso de la versión 1.",
+        },
     )
     files = queja_files()
     files["queja.bpmn"] = files["queja.bpmn"].replace(
@@ -112,7 +119,13 @@ def test_new_version_for_new_cases_old_cases_keep_theirs(platform):
     info = services.deploy_version(platform, files, deployed_by="t", note="renombre")
     assert info.version == 2
     new = services.open_case(
-        platform, "queja", {"asunto": "Nueva", "descripcion": "Caso de la versión 2."}
+        platform,
+        "queja",
+        {
+            "categoria": "otro",
+            "asunto": "Nueva",
+            "descripcion": "Caso de la versión 2.",
+        },
     )
     from engine.models import HumanTask
 

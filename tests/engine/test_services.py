@@ -14,6 +14,7 @@ from engine.models import CaseEvent, WorkflowState
 from engine.platform import Platform
 
 INTAKE = {
+    "categoria": "agua",
     "asunto": "Fuga de agua en la vía",
     "descripcion": "Hay una fuga de agua potable frente a la escuela desde el lunes.",
 }
@@ -77,7 +78,7 @@ def test_invalid_intake_lists_every_field(seeded):
             seeded, "queja", {"asunto": "x" * 151, "correo": "no-es-correo"}
         )
     fields = err.value.errors
-    assert set(fields) == {"asunto", "descripcion", "correo"}
+    assert set(fields) == {"categoria", "asunto", "descripcion", "correo"}
     assert fields["asunto"][0].params == {"limit": 150}
     assert fields["descripcion"][0].text == "Este campo es obligatorio."
     with seeded.db.read() as s:
@@ -97,9 +98,7 @@ def test_enlace_sees_only_its_entity(seeded):
     """After routing to MINSA, only MINSA's enlace gets the answer task."""
     number = open_and_classify(seeded, "MINSA")
     minsa = services.list_tasks(seeded, login(seeded, "enlace.minsa"))
-    assert [(t.case_number, t.name) for t in minsa] == [
-        (number, "Responder al ciudadano")
-    ]
+    assert [(t.case_number, t.name) for t in minsa] == [(number, "Acusar recibo")]
     assert services.list_tasks(seeded, login(seeded, "enlace.mop")) == []
     assert services.list_tasks(seeded, login(seeded, "agente")) == []
 
@@ -113,7 +112,7 @@ def test_wrong_entity_or_role_may_not_work_the_task(seeded):
         with pytest.raises(NotAllowed):
             services.get_task(seeded, actor, task.id)
         with pytest.raises(NotAllowed):
-            services.complete_task(seeded, actor, task.id, {"respuesta": "x" * 20})
+            services.complete_task(seeded, actor, task.id, {})
     with pytest.raises(NotAllowed):
         services.get_case(seeded, login(seeded, "enlace.mop"), number)
 
@@ -165,11 +164,16 @@ def test_answer_reaches_the_citizen_and_internal_data_does_not(seeded):
         seeded, agent, task.id, {"decision": "aceptar", "entidad": "MINSA"}
     )
     enlace = login(seeded, "enlace.minsa")
+    (ack,) = services.list_tasks(seeded, enlace)
+    services.complete_task(seeded, enlace, ack.id, {})
     (answer,) = services.list_tasks(seeded, enlace)
     text_ = "Enviamos una cuadrilla el martes; la fuga quedó reparada."
-    services.complete_task(seeded, enlace, answer.id, {"respuesta": text_})
+    services.complete_task(
+        seeded, enlace, answer.id, {"accion": "responder", "respuesta": text_}
+    )
     public = services.track_case(seeded, opened.number, opened.access_code, client="c")
     assert public.public_status == "Respondida"
+    assert [t.name for t in public.tasks] == ["Calificar la atención"]
     assert public.entity_name == "Ministerio de Salud"
     kinds = [e.kind for e in public.timeline]
     assert "task_completed" not in kinds

@@ -7,6 +7,7 @@ import re
 from tests.conftest import csrf_token, post_form
 
 GOOD = {
+    "categoria": "basura",
     "asunto": "Basura sin recoger",
     "descripcion": "Hace dos semanas que no pasa el camión por la calle 12.",
 }

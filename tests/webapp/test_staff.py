@@ -11,6 +11,7 @@ from engine import services
 from tests.conftest import Auth, csrf_token, post_form
 
 GOOD = {
+    "categoria": "transito",
     "asunto": "Semáforo dañado",
     "descripcion": "El semáforo de la vía España con calle 50 no funciona.",
 }
@@ -72,7 +73,7 @@ def test_inbox_shows_only_the_role_and_entity(app, client, auth):
     auth.logout()
     auth.login("enlace.minsa")
     inbox = client.get("/tareas").get_data(as_text=True)
-    assert task_link(inbox, "Responder al ciudadano")
+    assert task_link(inbox, "Acusar recibo")
 
 
 def test_forbidden_task_by_url_is_403(app, client, auth):
@@ -86,14 +87,14 @@ def test_forbidden_task_by_url_is_403(app, client, auth):
     auth.logout()
     auth.login("enlace.minsa")
     answer = task_link(
-        client.get("/tareas").get_data(as_text=True), "Responder al ciudadano"
+        client.get("/tareas").get_data(as_text=True), "Acusar recibo"
     )
     auth.logout()
 
     auth.login("enlace.mop")
     assert client.get(answer).status_code == 403
     token = csrf_token(client, "/tareas")
-    resp = client.post(answer, data={"respuesta": "x" * 30, "csrf_token": token})
+    resp = client.post(answer, data={"nota": "x" * 30, "csrf_token": token})
     assert resp.status_code == 403
     auth.logout()
     auth.login("agente")

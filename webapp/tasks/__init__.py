@@ -46,10 +46,15 @@ def detail(task_id: str) -> Any:
         abort(404)
     except NotAllowed:
         abort(403)
-    # Fields the diagram already filled (e.g. the suggested entity) come
-    # prefilled; the person can change them.
+    # Fields marked x-prefill come filled with what the diagram computed
+    # (e.g. the suggested entity); others start empty, so a loop back to a
+    # task never resubmits last round's answers.
     fields = view.form.schema.get("properties", {})
-    values: dict[str, Any] = {k: v for k, v in view.case.data.items() if k in fields}
+    values: dict[str, Any] = {
+        k: v
+        for k, v in view.case.data.items()
+        if isinstance(fields.get(k), dict) and fields[k].get("x-prefill")
+    }
     errors: dict[str, list[str]] = {}
     conflict = None
     status = 200
