@@ -86,9 +86,7 @@ def test_forbidden_task_by_url_is_403(app, client, auth):
     post_form(client, link, {"decision": "aceptar", "entidad": "MINSA"})
     auth.logout()
     auth.login("enlace.minsa")
-    answer = task_link(
-        client.get("/tareas").get_data(as_text=True), "Acusar recibo"
-    )
+    answer = task_link(client.get("/tareas").get_data(as_text=True), "Acusar recibo")
     auth.logout()
 
     auth.login("enlace.mop")
