@@ -200,7 +200,7 @@ def test_scenario_4_transfer_keeps_the_number(p, clock):
         "Atender la queja",
         {
             "accion": "no_competencia",
-            "motivo_no_competencia": "La tubería rota es de agua potable: le toca al IDAAN.",
+            "motivo_no_competencia": "La tubería rota es de agua: es del IDAAN.",
         },
         opened.number,
     )
@@ -308,7 +308,7 @@ def test_scenario_8_idea_gets_an_official_answer(p, clock):
         {
             "categoria": "ambiente",
             "asunto": "Más árboles en el parque",
-            "descripcion": "Propongo sembrar árboles y poner bancas en el parque de Betania.",
+            "descripcion": "Propongo sembrar árboles y poner bancas en el parque.",
         },
     )
     do(
