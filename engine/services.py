@@ -359,6 +359,7 @@ def open_case(
             title=row.title,
             public_status=case.public_status,
             email=(contact or {}).get("correo"),
+            identity_reserved=reserved,
         )
     return result
 
@@ -1061,10 +1062,18 @@ def _case_view(
         .order_by(HumanTask.created_at)
     ).all()
     entity = s.get(Entity, case.entity_code) if case.entity_code else None
+    schemas = _parsed(p, version).forms.values()
     labels = {
         name: str(spec.get("title", name))
-        for schema in _parsed(p, version).forms.values()
+        for schema in schemas
         for name, spec in forms.fields(schema).items()
+    }
+    value_labels = {
+        name: {str(v): str(t) for v, t in zip(spec["enum"], spec["x-enum-labels"])}
+        for schema in schemas
+        for name, spec in forms.fields(schema).items()
+        if isinstance(spec.get("enum"), list)
+        and isinstance(spec.get("x-enum-labels"), list)
     }
     return CaseView(
         number=case.number,
@@ -1104,6 +1113,7 @@ def _case_view(
         overdue_at=case.overdue_at,
         reopen_count=case.reopen_count,
         identity_reserved=case.identity_reserved,
+        value_labels=value_labels,
     )
 
 

@@ -99,6 +99,7 @@ class OpenedCase:
     title: str
     public_status: str
     email: str | None = None
+    identity_reserved: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,8 @@ class CaseView:
     overdue_at: datetime | None = None
     reopen_count: int = 0
     identity_reserved: bool = False
+    #: Field → stored value → label, for fields with ``x-enum-labels``.
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ def intake(tipo: str) -> Any:
                     "title": opened.title,
                     "status": opened.public_status,
                     "email": opened.email,
+                    "reserved": opened.identity_reserved,
                     "channel": channel,
                 }
                 return redirect(url_for("public.confirmation"), code=303)
