@@ -10,6 +10,7 @@ PORT ?= 5000
 PYSTAMP := $(VENV)/.installed
 NODESTAMP := node_modules/.installed
 MO := webapp/translations/en/LC_MESSAGES/messages.mo
+VENDOR := webapp/static/vendor/.built
 PO := webapp/translations/en/LC_MESSAGES/messages.po
 
 .PHONY: help setup run test test-sqlite test-postgres lint bench e2e db-upgrade db-revision translations-extract clean
@@ -27,10 +28,19 @@ $(NODESTAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Front-end libraries from npm, copied into the ignored static/vendor folder.
+$(VENDOR): $(NODESTAMP)
+	rm -rf webapp/static/vendor
+	mkdir -p webapp/static/vendor/bpmn-js
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js \
+	   node_modules/bpmn-js/dist/bpmn-modeler.production.min.js webapp/static/vendor/bpmn-js/
+	cp -r node_modules/bpmn-js/dist/assets webapp/static/vendor/bpmn-js/assets
+	touch $@
+
 $(MO): $(PO) $(PYSTAMP)
 	$(BIN)/pybabel -q compile -d webapp/translations
 
-setup: $(PYSTAMP) $(NODESTAMP) $(MO) ## Create the virtualenv, install packages and front-end assets, compile translations
+setup: $(PYSTAMP) $(NODESTAMP) $(VENDOR) $(MO) ## Create the virtualenv, install packages and front-end assets, compile translations
 
 run: setup ## Set everything up and serve on http://127.0.0.1:$(PORT) with the worker in-process
 	C311_ENV=development $(FLASK) db-upgrade

@@ -249,3 +249,20 @@ def _as_datetime(value: Any) -> datetime | None:
 def raw_serializer() -> BpmnWorkflowSerializer:
     """SpiffWorkflow's stock serializer (for benchmarks and comparisons)."""
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+
+def element_states(workflow: Any) -> tuple[list[str], list[str]]:
+    """BPMN ids of the elements completed and of those active now."""
+    completed: list[str] = []
+    current: list[str] = []
+    active = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
+    for task in workflow.get_tasks():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        if task.state == TaskState.COMPLETED:
+            if bpmn_id not in completed:
+                completed.append(bpmn_id)
+        elif task.state in active and bpmn_id not in current:
+            current.append(bpmn_id)
+    return completed, current

@@ -1069,7 +1069,10 @@ def _case_view(
         for name, spec in forms.fields(schema).items()
     }
     value_labels = {
-        name: {str(v): str(t) for v, t in zip(spec["enum"], spec["x-enum-labels"])}
+        name: {
+            str(v): str(t)
+            for v, t in zip(spec["enum"], spec["x-enum-labels"], strict=False)
+        }
         for schema in schemas
         for name, spec in forms.fields(schema).items()
         if isinstance(spec.get("enum"), list)
