@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from engine import runtime
 from engine.errors import N_, BundleInvalid, NotAllowed, NotFound, Problem
-from engine.models import AuditLog, Case, ProcessVersion, WorkflowState
+from engine.models import AuditLog, ProcessVersion, WorkflowState
 from engine.platform import Platform
-from engine.services import _may_see_case, _parsed, _version_info, deploy_version
+from engine.services import _parsed, _version_info, deploy_version, visible_case
 from engine.views import Actor, VersionInfo
 
 DESIGN_ROLES = ("disenador", "admin")
@@ -145,11 +145,7 @@ def main_diagram(files: dict[str, str], case_type: str) -> tuple[str, str]:
 def case_diagram(p: Platform, actor: Actor, number: str) -> CaseDiagram:
     """The case's version diagram with its completed and current elements."""
     with p.db.read() as s:
-        case = s.scalars(select(Case).where(Case.number == number)).first()
-        if case is None:
-            raise NotFound(N_("El caso no existe."))
-        if not _may_see_case(s, actor, case):
-            raise NotAllowed(N_("No tiene acceso a este caso."))
+        case = visible_case(s, actor, number)
         version = s.get(ProcessVersion, case.process_version_id)
         state = s.get(WorkflowState, case.id)
         assert version is not None and state is not None

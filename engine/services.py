@@ -1000,14 +1000,20 @@ def _already_done(task: HumanTask) -> Conflict:
 # Cases
 
 
+def visible_case(s: Session, actor: Actor, number: str) -> Case:
+    """The case with this number if ``actor`` may see it (NotFound/NotAllowed)."""
+    case = s.scalars(select(Case).where(Case.number == number)).first()
+    if case is None:
+        raise NotFound(N_("El caso no existe."))
+    if not _may_see_case(s, actor, case):
+        raise NotAllowed(N_("No tiene acceso a este caso."))
+    return case
+
+
 def get_case(p: Platform, actor: Actor, number: str) -> CaseView:
     """A case page for staff: data, contact, open tasks and the audit trail."""
     with p.db.read() as s:
-        case = s.scalars(select(Case).where(Case.number == number)).first()
-        if case is None:
-            raise NotFound(N_("El caso no existe."))
-        if not _may_see_case(s, actor, case):
-            raise NotAllowed(N_("No tiene acceso a este caso."))
+        case = visible_case(s, actor, number)
         version = s.get(ProcessVersion, case.process_version_id)
         assert version is not None
         data: dict[str, Any] = {}
