@@ -8,11 +8,19 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import runtime
-from engine.errors import N_, BundleInvalid, NotAllowed, NotFound, Problem
-from engine.models import AuditLog, ProcessVersion, WorkflowState
+from engine import migration, runtime, timekeeping
+from engine.errors import N_, BundleInvalid, Message, NotAllowed, NotFound, Problem
+from engine.models import AuditLog, Case, ProcessVersion, WorkflowState
 from engine.platform import Platform
-from engine.services import _parsed, _version_info, deploy_version, visible_case
+from engine.services import (
+    _calendar,
+    _event,
+    _parsed,
+    _store,
+    _version_info,
+    deploy_version,
+    visible_case,
+)
 from engine.views import Actor, VersionInfo
 
 DESIGN_ROLES = ("disenador", "admin")
@@ -155,3 +163,154 @@ def case_diagram(p: Platform, actor: Actor, number: str) -> CaseDiagram:
     _, bpmn = main_diagram(files, case.case_type)
     completed, current = runtime.element_states(workflow)
     return CaseDiagram(case.number, version.version, bpmn, completed, current)
+
+
+# --------------------------------------------------------------------------
+# What changed, and moving running cases to a newer version
+
+
+def version_changes(
+    p: Platform, actor: Actor, case_type: str
+) -> dict[int, list[Message]]:
+    """Per version of a case type, what changed from the version before it."""
+    _require_designer(actor)
+    changes: dict[int, list[Message]] = {}
+    previous = None
+    with p.db.read() as s:
+        rows = list(
+            s.scalars(
+                select(ProcessVersion)
+                .where(ProcessVersion.case_type == case_type)
+                .order_by(ProcessVersion.version)
+            )
+        )
+        for row in rows:
+            parsed = _parsed(p, row)
+            changes[row.version] = migration.describe(
+                migration.summarize(previous, parsed)
+            )
+            previous = parsed
+    return changes
+
+
+@dataclass(frozen=True)
+class MigrationCandidate:
+    """An open case on an older version, and whether it can move."""
+
+    number: str
+    version: int
+    subject: str
+    movable: bool
+    reasons: list[str]
+
+
+def migration_candidates(
+    p: Platform, actor: Actor, case_type: str, to_version: int, *, limit: int = 200
+) -> list[MigrationCandidate]:
+    """Open cases of older versions and whether each can move to ``to_version``."""
+    _require_designer(actor)
+    result = []
+    with p.db.read() as s:
+        target = _version_row(s, case_type, to_version)
+        new = _parsed(p, target)
+        rows = s.execute(
+            select(Case, ProcessVersion, WorkflowState)
+            .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
+            .join(WorkflowState, WorkflowState.case_id == Case.id)
+            .where(
+                Case.case_type == case_type,
+                Case.status == "open",
+                ProcessVersion.version < to_version,
+            )
+            .order_by(Case.created_at)
+            .limit(limit)
+        ).all()
+        for case, version, state in rows:
+            ok, reasons = migration.can_migrate(
+                _parsed(p, version), new, state.state, state.format_version
+            )
+            result.append(
+                MigrationCandidate(
+                    case.number, version.version, case.subject, ok, reasons
+                )
+            )
+    return result
+
+
+def migrate_cases(
+    p: Platform, actor: Actor, case_type: str, to_version: int, numbers: list[str]
+) -> dict[str, list[str]]:
+    """Move chosen open cases to ``to_version``; returns refusals by number.
+
+    Each case moves in its own transaction (locked like any step): its state
+    is migrated, advanced on the new version, its projections refreshed and
+    an audit event written. A refused case is left as it was.
+    """
+    _require_designer(actor)
+    refused: dict[str, list[str]] = {}
+    for number in numbers:
+        try:
+            with p.db.transaction() as s:
+                case = s.scalars(
+                    select(Case)
+                    .where(Case.number == number, Case.case_type == case_type)
+                    .with_for_update()
+                ).first()
+                if case is None or case.status != "open":
+                    raise NotFound(N_("El caso no existe o ya no está abierto."))
+                old_row = s.get(ProcessVersion, case.process_version_id)
+                state = s.get(WorkflowState, case.id)
+                assert old_row is not None and state is not None
+                target = _version_row(s, case_type, to_version)
+                new = _parsed(p, target)
+                migrated = migration.migrate(
+                    _parsed(p, old_row), new, state.state, state.format_version
+                )
+                now = p.clock()
+                workflow = runtime.load_state(new, migrated, runtime.FORMAT_VERSION)
+                before = runtime.completed_ids(workflow)
+                with timekeeping.at(now, _calendar(p, s)):
+                    runtime.advance(workflow)
+                case.process_version_id = target.id
+                _event(
+                    s,
+                    case,
+                    now,
+                    "migrated",
+                    actor,
+                    N_("Caso trasladado a otra versión del proceso"),
+                    {"desde": old_row.version, "hacia": target.version},
+                    public=False,
+                )
+                _store(
+                    s, p, case, new, workflow, actor, now, state=state, before=before
+                )
+        except migration.MigrationRefused as exc:
+            refused[number] = exc.reasons
+        except NotFound as exc:
+            refused[number] = [str(exc)]
+    audit(
+        p,
+        actor.username,
+        "migrate",
+        {
+            "case_type": case_type,
+            "to_version": to_version,
+            "moved": [n for n in numbers if n not in refused],
+            "refused": sorted(refused),
+        },
+    )
+    return refused
+
+
+def _version_row(s: Any, case_type: str, version: int) -> ProcessVersion:
+    """A version row, or NotFound."""
+    row = s.scalars(
+        select(ProcessVersion).where(
+            ProcessVersion.case_type == case_type, ProcessVersion.version == version
+        )
+    ).first()
+    if row is None:
+        raise NotFound(N_("No existe esa versión."))
+    assert isinstance(row, ProcessVersion)
+    return row

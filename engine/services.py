@@ -583,7 +583,10 @@ def _store_unflushed(
         if due is not None:
             dues.append(due)
         if ready.id in known:
-            known[ready.id].due_at = due
+            row = known[ready.id]
+            # A case moved to a newer version keeps its task ids; the task's
+            # label and form follow the new version.
+            row.due_at, row.name, row.form = due, info.name, info.form
             continue
         task_entity = ready.data.get("entidad")
         s.add(
