@@ -11,7 +11,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 
-from engine import accounts, db, mail, registry, services
+from engine import accounts, bundles, db, mail, registry, services
 from engine.errors import BundleInvalid, InvalidData
 from webapp.helpers import platform
 
@@ -28,10 +28,12 @@ def _print_problems(exc: BundleInvalid) -> None:
 
 
 def _read_path(path: str) -> dict[str, str]:
-    """Bundle files from a folder (zip uploads come with the designer area)."""
+    """Bundle files from a folder or a .zip (checked like an upload)."""
     folder = Path(path)
+    if folder.is_file() and folder.suffix == ".zip":
+        return bundles.read_zip(folder.read_bytes(), folder.name)
     if not folder.is_dir():
-        raise click.BadParameter(f"{path} no es una carpeta")
+        raise click.BadParameter(f"{path} no es una carpeta ni un .zip")
     files = registry.read_bundle_dir(folder)
     forms_dir = Path(current_app.config["FORMS_DIR"]) / folder.name
     if forms_dir != folder:
@@ -83,6 +85,8 @@ def register_cli(app: Flask) -> None:
         except BundleInvalid as exc:
             _print_problems(exc)
             raise SystemExit(1) from exc
+        for warning in parsed.warnings:
+            _print_problems(BundleInvalid([warning]))
         click.echo(f"Paquete válido: {parsed.case_type} ({parsed.title})")
 
     @app.cli.command("deploy")
