@@ -61,7 +61,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_message = None
     login_manager.session_protection = "strong"
 
-    from webapp import admin, auth, board, cases, filters, public, tasks
+    from webapp import admin, auth, board, cases, designer, filters, public, tasks
     from webapp.cli import register_cli
 
     app.register_blueprint(public.bp)
@@ -70,6 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(cases.bp)
     app.register_blueprint(board.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(designer.bp)
     filters.register(app)
     register_cli(app)
     _register_errors(app)

@@ -61,7 +61,13 @@ def login() -> Any:
                 session["lang"] = lang
             login_user(StaffUser(actor))
             target = _safe_next(request.args.get("next"))
-            return redirect(target or url_for("tasks.inbox"), code=303)
+            # Designers who work no cases start on their own page.
+            home = (
+                "designer.index"
+                if actor.has("disenador") and not actor.is_staff
+                else "tasks.inbox"
+            )
+            return redirect(target or url_for(home), code=303)
     return (
         render_template("auth/login.html", error=error, username=username),
         status,

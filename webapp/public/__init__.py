@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -15,7 +16,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
 from engine import forms, services
 from engine.errors import (
@@ -37,6 +38,58 @@ from webapp.helpers import (
 )
 
 bp = Blueprint("public", __name__, template_folder="templates")
+
+#: The milestones a citizen sees, in order (no internal steps).
+MILESTONES = (
+    ("recibido", lazy_gettext("Recibido")),
+    ("revision", lazy_gettext("En revisión por el 311")),
+    ("asignado", lazy_gettext("Asignado a una entidad")),
+    ("respondido", lazy_gettext("Respondido")),
+    ("cerrado", lazy_gettext("Cerrado")),
+)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One step of the citizen's progress indicator."""
+
+    key: str
+    label: str
+    reached: bool
+    current: bool
+
+
+def milestones(case: Any) -> list[Milestone]:
+    """Where a case stands, in the citizen's five milestones.
+
+    Derived from the public timeline: filed → received and under the 311's
+    review; an ``assigned`` event → assigned; a public note after the last
+    assignment (or, once closed, any public note) → answered; closed status →
+    closed. A reopening starts the answer over: only what came after the last
+    ``reopened`` event counts. The current step is the last one reached.
+    """
+    events = list(case.timeline)
+    last_reopen = max(
+        (i for i, e in enumerate(events) if e.kind == "reopened"), default=-1
+    )
+    assigned_at = [i for i, e in enumerate(events) if e.kind == "assigned"]
+    closed = case.status == "closed"
+    notes = [
+        i for i, e in enumerate(events) if e.kind == "public_note" and i > last_reopen
+    ]
+    answered = any(i > assigned_at[-1] for i in notes) if assigned_at else False
+    reached = {
+        "recibido": True,
+        "revision": True,
+        "asignado": bool(assigned_at),
+        "respondido": answered or (closed and bool(notes)),
+        "cerrado": closed,
+    }
+    current = max(i for i, (key, _) in enumerate(MILESTONES) if reached[key])
+    return [
+        Milestone(key, str(label), reached[key], i == current)
+        for i, (key, label) in enumerate(MILESTONES)
+    ]
 
 
 @bp.get("/")
@@ -162,6 +215,7 @@ def _track_page(
             error=error,
             task_errors=task_errors or {},
             task_values=task_values or {},
+            steps=milestones(case) if case is not None else [],
         ),
         status,
     )
