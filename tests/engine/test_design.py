@@ -113,3 +113,59 @@ def test_migration_refused_when_the_current_task_changes_lane(seeded):
     refused = design.migrate_cases(seeded, designer, "queja", 2, [opened.number])
     assert list(refused) == [opened.number]
     assert services.get_case(seeded, who(seeded, "agente"), opened.number).version == 1
+
+
+def test_new_case_type_with_zero_code_runs_end_to_end(seeded):
+    """A bundle the code never heard of is filed, routed, repaired and closed."""
+    alumbrado = ROOT / "tests" / "fixtures" / "bundles" / "alumbrado"
+    design.deploy(
+        seeded, who(seeded, "disenador"), registry.read_bundle_dir(alumbrado), ""
+    )
+    assert "alumbrado" in [t.key for t in services.list_case_types(seeded)]
+    opened = services.open_case(
+        seeded,
+        "alumbrado",
+        {"direccion": "Vía Porras y calle 74", "descripcion": "Tres postes apagados."},
+    )
+    agent = who(seeded, "agente")
+    (task,) = services.list_tasks(seeded, agent)
+    assert task.name == "Verificar el reporte y asignar la entidad"
+    services.complete_task(
+        seeded, agent, task.id, {"decision": "asignar", "entidad": "MUPA"}
+    )
+    enlace = who(seeded, "enlace.mupa")
+    (task,) = services.list_tasks(seeded, enlace)
+    services.complete_task(
+        seeded,
+        enlace,
+        task.id,
+        {"resultado": "reparado", "detalle": "Se cambiaron las luminarias."},
+    )
+    public = services.track_case(seeded, opened.number, opened.access_code, client="c")
+    assert public.status == "closed" and public.public_status == "Reparado"
+    assert public.entity_name == "Municipio de Panamá"
+
+
+def test_two_designers_deploying_at_once_get_distinct_versions(seeded):
+    """Concurrent deploys both succeed with consecutive, distinct numbers."""
+    import threading
+
+    designer = who(seeded, "disenador")
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def deploy(note: str) -> None:
+        barrier.wait()
+        results.append(
+            design.deploy(
+                seeded, designer, renamed(queja_files()), note
+            ).version.version
+        )
+
+    threads = [threading.Thread(target=deploy, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(results) == [2, 3]
+    assert [v.version for v in services.list_versions(seeded, "queja")] == [3, 2, 1]

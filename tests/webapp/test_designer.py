@@ -716,3 +716,26 @@ def test_rejected_case_ends_closed_without_assignment(app):
     assert current_step(citizen, number, code) == "cerrado"
     html = post_form(citizen, "/seguimiento", {"numero": number, "codigo": code})
     assert re.search(r"step-asignado\".*?pendiente", html.get_data(as_text=True), re.S)
+
+
+def test_rollback_redeploys_an_older_version(app, client, auth):
+    """Deploying v1 again makes its files the newest version (v3)."""
+    from engine import design
+    from engine.accounts import authenticate
+    from tests.conftest import csrf_token
+
+    p = app.extensions["centro311"]
+    designer = authenticate(p, "disenador", "demo311", client="t")
+    _, files = design.version_files(p, designer, "queja", 1)
+    changed = dict(files)
+    changed["queja.bpmn"] = files["queja.bpmn"].replace(
+        'name="Clasificar la queja"', 'name="Clasificar (v2)"'
+    )
+    design.deploy(p, designer, changed, "v2")
+    auth.login("disenador")
+    token = csrf_token(client, "/diseno/queja/v/1")
+    resp = client.post("/diseno/queja/v/1/redesplegar", data={"csrf_token": token})
+    assert resp.status_code == 303
+    info, newest = design.version_files(p, designer, "queja")
+    assert info.version == 3 and newest == files
+    assert client.post("/diseno/queja/v/1/redesplegar").status_code == 400  # CSRF

@@ -266,6 +266,19 @@ def version(tipo: str, n: int) -> Any:
     )
 
 
+@bp.post("/<tipo>/v/<int:n>/redesplegar")
+def redeploy(tipo: str, n: int) -> Any:
+    """Roll back: deploy an older version's files again as the newest."""
+    info, files = _version(tipo, n)
+    note = gettext("Vuelve a la versión %(n)s.", n=info.version)
+    deployed, problems = _deploy(files, note)
+    if deployed is None:
+        for row in problems:
+            flash(row.text, "error")
+        return redirect(url_for("designer.version", tipo=tipo, n=n), code=303)
+    return _deployed_redirect(deployed)
+
+
 @bp.get("/<tipo>/v/<int:n>/archivos/<name>")
 def file(tipo: str, n: int, name: str) -> Any:
     """One file of a version as raw text with a safe content type."""
