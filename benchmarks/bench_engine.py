@@ -57,6 +57,7 @@ TIME_TARGET = 2.0  # service / raw, both time ratios
 BYTES_TARGET = 0.5  # stored / raw serializer bytes
 
 INTAKE = {
+    "categoria": "vias",
     "asunto": "Bache frente a la escuela",
     "descripcion": "Hay un bache profundo frente a la escuela de la calle 50 "
     "desde hace tres semanas; los buses lo esquivan por la acera.",
