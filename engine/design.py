@@ -201,7 +201,7 @@ class MigrationCandidate:
     version: int
     subject: str
     movable: bool
-    reasons: list[str]
+    reasons: list[Message]
 
 
 def migration_candidates(
@@ -226,9 +226,10 @@ def migration_candidates(
             .limit(limit)
         ).all()
         for case, version, state in rows:
-            ok, reasons = migration.can_migrate(
+            reasons = migration.obstacles(
                 _parsed(p, version), new, state.state, state.format_version
             )
+            ok = not reasons
             result.append(
                 MigrationCandidate(
                     case.number, version.version, case.subject, ok, reasons
@@ -239,7 +240,7 @@ def migration_candidates(
 
 def migrate_cases(
     p: Platform, actor: Actor, case_type: str, to_version: int, numbers: list[str]
-) -> dict[str, list[str]]:
+) -> dict[str, list[Message]]:
     """Move chosen open cases to ``to_version``; returns refusals by number.
 
     Each case moves in its own transaction (locked like any step): its state
@@ -247,7 +248,7 @@ def migrate_cases(
     an audit event written. A refused case is left as it was.
     """
     _require_designer(actor)
-    refused: dict[str, list[str]] = {}
+    refused: dict[str, list[Message]] = {}
     for number in numbers:
         try:
             with p.db.transaction() as s:
@@ -286,9 +287,9 @@ def migrate_cases(
                     s, p, case, new, workflow, actor, now, state=state, before=before
                 )
         except migration.MigrationRefused as exc:
-            refused[number] = exc.reasons
+            refused[number] = exc.messages
         except NotFound as exc:
-            refused[number] = [str(exc)]
+            refused[number] = [exc.message]
     audit(
         p,
         actor.username,

@@ -45,6 +45,7 @@ __all__ = [
     "can_migrate",
     "describe",
     "migrate",
+    "obstacles",
     "summarize",
 ]
 
@@ -342,6 +343,13 @@ def can_migrate(
     """
     _, reasons = _try_migrate(old, new, state, format_version)
     return not reasons, [_spanish(r) for r in reasons]
+
+
+def obstacles(
+    old: ParsedVersion, new: ParsedVersion, state: str, format_version: int
+) -> list[Message]:
+    """Why a case cannot move onto ``new`` (translatable); empty when it can."""
+    return _try_migrate(old, new, state, format_version)[1]
 
 
 def migrate(

@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "DEMO_PASSWORD": "demo311",
     # Largest request body accepted (bytes); larger ones get a 413 page.
     "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+    # Largest text part of a form (bytes): the modeler posts a whole diagram.
+    "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
     # Largest single form field (characters) before a field is refused.
     "MAX_FIELD_CHARS": 20000,
     # Run the background worker (timers, mail) inside the web process.

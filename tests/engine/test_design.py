@@ -109,7 +109,8 @@ def test_migration_refused_when_the_current_task_changes_lane(seeded):
     design.deploy(seeded, designer, files, "clasificar pasa al supervisor")
     (candidate,) = design.migration_candidates(seeded, designer, "queja", 2)
     assert not candidate.movable
-    assert any("carril" in r for r in candidate.reasons), candidate.reasons
+    reasons = [r.text % r.params for r in candidate.reasons]
+    assert any("carril" in r for r in reasons), reasons
     refused = design.migrate_cases(seeded, designer, "queja", 2, [opened.number])
     assert list(refused) == [opened.number]
     assert services.get_case(seeded, who(seeded, "agente"), opened.number).version == 1

@@ -580,7 +580,7 @@ def move_cases(tipo: str, n: int) -> Any:
                 gettext(
                     "El caso %(number)s no se trasladó: %(reasons)s",
                     number=number,
-                    reasons="; ".join(reasons),
+                    reasons="; ".join(translate(r) for r in reasons),
                 ),
                 "error",
             )
