@@ -231,9 +231,13 @@ def index() -> Any:
         ProblemRow(w["file"], w["element"], w["text"], "warning")
         for w in session.pop(_WARNINGS_KEY, [])
     ]
+    changes = {
+        t.key: design.version_changes(platform(), _actor(), t.key) for t in case_types
+    }
     return render_template(
         "designer/index.html",
         case_types=case_types,
+        changes=changes,
         warnings=warnings,
         note="",
         max_note=MAX_NOTE_CHARS,
