@@ -430,6 +430,7 @@ def _store(
     *,
     state: WorkflowState | None,
     before: frozenset[str] = frozenset(),
+    ready_rows: list[HumanTask] | None = None,
 ) -> None:
     """Write state and projections of a workflow after a step.
 
@@ -439,7 +440,9 @@ def _store(
     """
     with s.no_autoflush:
         previous = case.public_status
-        _store_unflushed(s, case, parsed, workflow, actor, now, state, before, p)
+        _store_unflushed(
+            s, case, parsed, workflow, actor, now, state, before, p, ready_rows
+        )
         if state is not None and case.public_status != previous:
             _notify_citizen(s, p, case, now)
 
@@ -466,16 +469,25 @@ def _notify_staff(
     s: Session, p: Platform, case: Case, role: str, subject: str, now: datetime
 ) -> None:
     """Mail the users of ``role`` (of the case's entity, for enlaces)."""
-    query = (
-        select(User.email)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(
-            UserRole.role_key == role, User.active.is_(True), User.email.is_not(None)
-        )
+    entity = case.entity_code if role == "enlace" else None
+    # The worker notifies many cases per transaction: look each list up once.
+    cache: dict[tuple[str, str | None], list[str]] = s.info.setdefault(
+        "staff_emails", {}
     )
-    if role == "enlace":
-        query = query.where(User.entity_code == case.entity_code)
-    for (email,) in s.execute(query):
+    if (role, entity) not in cache:
+        query = (
+            select(User.email)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(
+                UserRole.role_key == role,
+                User.active.is_(True),
+                User.email.is_not(None),
+            )
+        )
+        if role == "enlace":
+            query = query.where(User.entity_code == entity)
+        cache[(role, entity)] = [str(e) for (e,) in s.execute(query)]
+    for email in cache[(role, entity)]:
         mail.enqueue(
             s,
             str(email),
@@ -496,6 +508,7 @@ def _store_unflushed(
     state: WorkflowState | None,
     before: frozenset[str],
     p: Platform,
+    ready_rows: list[HumanTask] | None,
 ) -> None:
     """The body of :func:`_store`."""
     snap = runtime.snapshot(parsed, workflow, before)
@@ -564,15 +577,15 @@ def _store_unflushed(
     ready_ids = {t.id for t in snap.ready}
     # Rows changed in this unit of work keep their in-memory state, so the
     # task just completed is filtered out here although not yet flushed.
-    known = {
-        t.id: t
-        for t in s.scalars(
-            select(HumanTask).where(
-                HumanTask.case_id == case.id, HumanTask.state == "ready"
+    if ready_rows is None:
+        ready_rows = list(
+            s.scalars(
+                select(HumanTask).where(
+                    HumanTask.case_id == case.id, HumanTask.state == "ready"
+                )
             )
         )
-        if t.state == "ready"
-    }
+    known = {t.id: t for t in ready_rows if t.state == "ready"}
     for task_id, row in known.items():
         if task_id not in ready_ids:
             row.state = "cancelled"
@@ -1322,6 +1335,13 @@ def fire_due_timers(p: Platform, *, limit: int = 500, batch: int = 25) -> int:
                     )
                 )
             }
+            ready_rows: dict[int, list[HumanTask]] = {c.id: [] for c in cases}
+            for row in s.scalars(
+                select(HumanTask).where(
+                    HumanTask.case_id.in_(list(ready_rows)), HumanTask.state == "ready"
+                )
+            ):
+                ready_rows[row.case_id].append(row)
             calendar = _calendar(p, s)
             for case in cases:
                 version = s.get(ProcessVersion, case.process_version_id)
@@ -1339,7 +1359,16 @@ def fire_due_timers(p: Platform, *, limit: int = 500, batch: int = 25) -> int:
                     _flag_error(s, case, now, _error_text(exc))
                     continue
                 _store(
-                    s, p, case, parsed, workflow, None, now, state=state, before=before
+                    s,
+                    p,
+                    case,
+                    parsed,
+                    workflow,
+                    None,
+                    now,
+                    state=state,
+                    before=before,
+                    ready_rows=ready_rows[case.id],
                 )
                 done += 1
     return done
