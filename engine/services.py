@@ -373,12 +373,13 @@ def _next_number(s: Session, now: datetime) -> str:
         .values(last=TrackingSequence.last + 1)
         .returning(TrackingSequence.last)
     )
-    # A plain UPDATE … RETURNING: no ORM session synchronisation needed.
-    plain = {"synchronize_session": False}
-    last = s.execute(bump, execution_options=plain).scalar()
+    # A plain Core UPDATE … RETURNING on the session's connection: no ORM
+    # bookkeeping is needed for a counter.
+    conn = s.connection()
+    last = conn.execute(bump).scalar()
     if last is None:  # first case of the year
         _insert_ignore(s, TrackingSequence, {"year": year, "last": 0})
-        last = s.execute(bump, execution_options=plain).scalar_one()
+        last = conn.execute(bump).scalar_one()
     return f"311-{year}-{last:06d}"
 
 
