@@ -30,6 +30,11 @@ def inbox() -> Any:
     return render_template(
         "tasks/inbox.html",
         tasks=services.list_tasks(platform(), actor),
+        case_types=(
+            services.list_case_types(platform())
+            if actor.has("agente_311", "supervisor_311")
+            else []
+        ),
         now=platform().clock(),
     )
 
