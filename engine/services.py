@@ -70,7 +70,6 @@ from engine.views import (
 
 PANAMA = ZoneInfo("America/Panama")
 STAFF_ROLES = ("agente_311", "supervisor_311")
-SOURCES = ("entidades",)
 
 
 # --------------------------------------------------------------------------
