@@ -38,6 +38,19 @@ def client_key() -> str:
     return request.remote_addr or "unknown"
 
 
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to go to after a form, or None.
+
+    Only plain relative paths: ``//host`` and ``/\\host`` are read by browsers
+    as other sites, and control characters never belong in a path.
+    """
+    if not target or not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return None
+    if any(ord(ch) < 32 for ch in target):
+        return None
+    return target
+
+
 def translate(message: Message) -> str:
     """Translate an engine message id and fill its parameters."""
     text = gettext(message.text)

@@ -227,3 +227,33 @@ def test_citizen_cannot_pick_a_channel(client, app):
     assert resp.status_code == 303
     conf = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "Lea en voz alta" not in conf
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/casos/311-2026-000001", "/casos/311-2026-000001"),
+        ("//evil.example/x", "/tareas"),
+        ("/\\evil.example/x", "/tareas"),
+        ("https://evil.example/", "/tareas"),
+    ],
+)
+def test_login_follows_only_same_site_next(client, target, expected):
+    """After login only a plain relative path is followed (no open redirect)."""
+    token = csrf_token(client, "/ingresar")
+    resp = client.post(
+        "/ingresar",
+        query_string={"next": target},
+        data={"usuario": "agente", "clave": "demo311", "csrf_token": token},
+    )
+    assert resp.status_code == 303
+    assert resp.headers["Location"] == expected
+
+
+def test_language_switch_does_not_redirect_off_site(client):
+    """The language form's `next` cannot send people to another site."""
+    token = csrf_token(client, "/")
+    resp = client.post(
+        "/idioma/en", data={"csrf_token": token, "next": "/\\evil.example"}
+    )
+    assert resp.headers["Location"] == "/"

@@ -10,7 +10,7 @@ from flask_login import UserMixin, current_user, login_required, login_user, log
 from engine import accounts
 from engine.errors import NotFound, TooManyAttempts
 from engine.views import Actor
-from webapp.helpers import client_key, platform, translate
+from webapp.helpers import client_key, platform, safe_next, translate
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -25,13 +25,6 @@ class StaffUser(UserMixin):  # type: ignore[misc]
     def get_id(self) -> str:
         """The session id of the user."""
         return str(self.actor.id)
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after login."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
 
 
 @bp.route("/ingresar", methods=["GET", "POST"])
@@ -60,7 +53,7 @@ def login() -> Any:
             if lang:
                 session["lang"] = lang
             login_user(StaffUser(actor))
-            target = _safe_next(request.args.get("next"))
+            target = safe_next(request.args.get("next"))
             # Designers who work no cases start on their own page.
             home = (
                 "designer.index"

@@ -34,6 +34,7 @@ from webapp.helpers import (
     oversized,
     platform,
     raw_form,
+    safe_next,
     translate,
 )
 
@@ -271,7 +272,5 @@ def language(lang: str) -> Any:
     """Switch the interface language (kept in the session)."""
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-    target = request.form.get("next") or url_for("public.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.home")
+    target = safe_next(request.form.get("next")) or url_for("public.home")
     return redirect(target, code=303)
