@@ -193,6 +193,28 @@ class Auth:
         )
 
 
+def receipt(client: Any, resp: Any) -> tuple[str, str]:
+    """(number, code) from the confirmation page a filing redirected to."""
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    number = re.search(r'id="numero-caso">([^<]+)<', page)
+    code = re.search(r'id="codigo-acceso">([^<]+)<', page)
+    assert number and code, "no case number on the confirmation page"
+    return number.group(1), code.group(1)
+
+
+def work(app: Any, username: str, task_name: str, data: dict, number: str) -> None:
+    """A staff member completes a task of a case through the web pages."""
+    c = app.test_client()
+    Auth(c).login(username)
+    inbox = c.get("/tareas").get_data(as_text=True)
+    row = next(r for r in inbox.split("<tr>") if number in r and task_name in r)
+    link = re.search(rf'href="(/tareas/[0-9a-f-]+)">{re.escape(task_name)}<', row)
+    assert link, f"no '{task_name}' link for {number}"
+    resp = post_form(c, link.group(1), data)
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+
+
 @pytest.fixture
 def auth(client: Any) -> Auth:
     """Login helper bound to the client."""

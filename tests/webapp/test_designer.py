@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Auth, csrf_token, post_form
+from tests.conftest import Auth, csrf_token, post_form, receipt, work
 
 ROOT = Path(__file__).resolve().parents[2]
 ALUMBRADO = ROOT / "tests" / "fixtures" / "bundles" / "alumbrado"
@@ -80,15 +80,6 @@ def upload(client, files: list[tuple[str, bytes]], note: str = "Prueba"):
     )
 
 
-def receipt(client, resp) -> tuple[str, str]:
-    """(number, code) from the confirmation page after filing."""
-    assert resp.status_code == 303, resp.get_data(as_text=True)
-    page = client.get(resp.headers["Location"]).get_data(as_text=True)
-    number = re.search(r'id="numero-caso">([^<]+)<', page).group(1)
-    code = re.search(r'id="codigo-acceso">([^<]+)<', page).group(1)
-    return number, code
-
-
 def file_queja(app) -> tuple[str, str]:
     """A citizen files a queja on the web; returns (number, code)."""
     c = app.test_client()
@@ -102,17 +93,6 @@ def inbox_task(app, username: str, number: str) -> str:
     inbox = c.get("/tareas").get_data(as_text=True)
     row = next(r for r in inbox.split("<tr>") if number in r)
     return re.search(r'href="/tareas/[0-9a-f-]+">([^<]+)</a>', row).group(1)
-
-
-def work(app, username: str, task_name: str, data: dict, number: str) -> None:
-    """A staff member completes a task through the web pages."""
-    c = app.test_client()
-    Auth(c).login(username)
-    inbox = c.get("/tareas").get_data(as_text=True)
-    row = next(r for r in inbox.split("<tr>") if number in r and task_name in r)
-    link = re.search(rf'href="(/tareas/[0-9a-f-]+)">{re.escape(task_name)}<', row)
-    resp = post_form(c, link.group(1), data)
-    assert resp.status_code == 303, resp.get_data(as_text=True)
 
 
 def versions_table(client) -> str:

@@ -5,32 +5,13 @@ from __future__ import annotations
 import logging
 import re
 
-from tests.conftest import Auth, post_form
+from tests.conftest import Auth, post_form, receipt, work
 
 QUEJA = {
     "categoria": "salud",
     "asunto": "Sin medicamentos en la farmacia",
     "descripcion": "La farmacia del policentro no tiene medicamentos para la presión.",
 }
-
-
-def receipt(client, resp):
-    """(number, code) from the confirmation page after filing."""
-    page = client.get(resp.headers["Location"]).get_data(as_text=True)
-    number = re.search(r'id="numero-caso">([^<]+)<', page).group(1)
-    code = re.search(r'id="codigo-acceso">([^<]+)<', page).group(1)
-    return number, code
-
-
-def work(app, username: str, task_name: str, data: dict, number: str) -> None:
-    """A staff member completes a task through the web pages."""
-    c = app.test_client()
-    Auth(c).login(username)
-    inbox = c.get("/tareas").get_data(as_text=True)
-    row = next(r for r in inbox.split("<tr>") if number in r and task_name in r)
-    link = re.search(rf'href="(/tareas/[0-9a-f-]+)">{re.escape(task_name)}<', row)
-    resp = post_form(c, link.group(1), data)
-    assert resp.status_code == 303, resp.get_data(as_text=True)
 
 
 def answered_queja(app, client):
