@@ -8,6 +8,7 @@ and writes state, projections and audit events in one transaction.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -397,8 +398,6 @@ def _error_text(exc: BaseException) -> str:
 
 def _calendar(p: Platform, s: Session) -> BusinessCalendar:
     """The business calendar with the admins' days off (cached a minute)."""
-    import time
-
     cached = p.calendar_cache
     if cached is not None and time.monotonic() - cached[0] < 60:
         calendar: BusinessCalendar = cached[1]
