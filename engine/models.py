@@ -114,6 +114,11 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     entity_code: Mapped[str | None] = mapped_column(ForeignKey("entity.code"))
     created_at: Mapped[datetime]
+    # Bumped on logout and password change: a session cookie names the epoch
+    # it was issued in, so every copy of an older cookie stops working.
+    session_epoch: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )
 
     roles: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
@@ -186,6 +191,9 @@ class Case(Base):
     # Reserved identities are stored encrypted (Fernet) and never decrypted
     # except by a supervisor's audited unsealing.
     sealed_contact: Mapped[str | None] = mapped_column(Text)
+    # The idempotency key of the rendered intake form that filed the case: a
+    # second submit of the same form returns this case instead of a new one.
+    intake_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": lock_version}
@@ -300,6 +308,11 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Retries back off: a failed message waits until then before the next try.
+    next_attempt_at: Mapped[datetime | None]
+    # Set when the last attempt failed (or the message can never be sent):
+    # the message leaves the queue and is shown to supervisors.
+    failed_at: Mapped[datetime | None]
 
 
 class AuditLog(Base):
