@@ -9,16 +9,221 @@ database, e.g. ``entidades``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+import phonenumbers
+import re2
+from email_validator import EmailNotValidError, validate_email
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+from referencing import Registry
+from referencing.exceptions import NoSuchResource, Unresolvable
 
 from engine.errors import N_, InvalidData, Message
 
+Schema = dict[str, Any]
+
+#: Formats that hold contact data: personal unless a field says otherwise.
+EMAIL_FORMATS = frozenset({"email", "idn-email"})
+PHONE_FORMATS = frozenset({"phone", "tel"})
+CONTACT_FORMATS = EMAIL_FORMATS | PHONE_FORMATS
+
+#: Name parts of fields that look like contact data (for deploy warnings).
+CONTACT_WORDS = frozenset(
+    {
+        "correo",
+        "email",
+        "mail",
+        "telefono",
+        "tel",
+        "celular",
+        "movil",
+        "whatsapp",
+        "cedula",
+        "pasaporte",
+        "nombre",
+        "nombres",
+        "apellido",
+        "apellidos",
+    }
+)
+
+#: Phone numbers without a country code are read as Panamanian.
+PHONE_REGION = "PA"
+
 _FORMAT_CHECKER = FormatChecker()
 
-Schema = dict[str, Any]
+
+def _is_email(value: object) -> bool:
+    """An address mail can go to: no CR/LF, a real domain form.
+
+    ``email-validator`` checks the syntax (and refuses line breaks and other
+    characters that would let an address inject mail headers); deliverability
+    is not checked, so filing never waits on DNS.
+    """
+    if not isinstance(value, str):
+        return True
+    validate_email(value, check_deliverability=False)
+    return True
+
+
+def _is_phone(value: object) -> bool:
+    """A possible phone number (Panamanian unless it has a country code)."""
+    if not isinstance(value, str):
+        return True
+    return is_phone(value)
+
+
+for _name in EMAIL_FORMATS:
+    _FORMAT_CHECKER.checks(_name, raises=(EmailNotValidError,))(_is_email)
+for _name in PHONE_FORMATS:
+    _FORMAT_CHECKER.checks(_name)(_is_phone)
+
+
+def is_phone(value: str) -> bool:
+    """Whether ``value`` reads as a valid phone number (region PA by default)."""
+    if len(value) > 40:
+        return False
+    try:
+        number = phonenumbers.parse(value, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_valid_number(number))
+
+
+def is_email(value: str) -> bool:
+    """Whether ``value`` is an address mail may be sent to (no header tricks)."""
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+# --- Regular expressions ----------------------------------------------------
+# Form patterns are designer content run on citizens' text. Python's ``re``
+# backtracks, so ``^(a+)+$`` takes exponential time on a crafted input; RE2
+# matches in linear time and refuses the constructs that need backtracking
+# (backreferences, lookaround), which deploy reports.
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_pattern(pattern: str) -> Any:
+    """The RE2 program of a form pattern (raises ``re2.error`` if refused)."""
+    return re2.compile(pattern, options=_RE2_OPTIONS)
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why a pattern cannot be used (None when RE2 accepts it)."""
+    try:
+        compile_pattern(pattern)
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else ""
+        if isinstance(detail, bytes):
+            detail = detail.decode(errors="replace")
+        return str(detail)
+    return None
+
+
+def _pattern(
+    validator: Any, pattern: Any, instance: Any, schema: Schema
+) -> Iterator[ValidationError]:
+    """The ``pattern`` keyword, matched by RE2."""
+    if not validator.is_type(instance, "string") or not isinstance(pattern, str):
+        return
+    try:
+        matched = compile_pattern(pattern).search(instance)
+    except re2.error:
+        yield ValidationError(f"{pattern!r} is not a usable pattern")
+        return
+    if matched is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(
+    validator: Any, patterns: Any, instance: Any, schema: Schema
+) -> Iterator[ValidationError]:
+    """The ``patternProperties`` keyword, matched by RE2."""
+    if not validator.is_type(instance, "object") or not isinstance(patterns, dict):
+        return
+    for pattern, subschema in patterns.items():
+        try:
+            program = compile_pattern(pattern)
+        except re2.error:
+            yield ValidationError(f"{pattern!r} is not a usable pattern")
+            continue
+        for key, value in instance.items():
+            if program.search(key):
+                yield from validator.descend(
+                    value, subschema, path=key, schema_path=pattern
+                )
+
+
+_FormValidator = validators.extend(
+    Draft202012Validator,
+    {"pattern": _pattern, "patternProperties": _pattern_properties},
+)
+
+
+def _refuse(uri: str) -> Any:
+    """Retrieval hook: references never leave the form (no file, no network)."""
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+
+#: A registry that resolves nothing outside the form being validated.
+_LOCAL_ONLY: Registry[Any] = Registry(retrieve=_refuse)  # type: ignore[call-arg]
+
+
+def validator_for(schema: Schema) -> Any:
+    """A validator for a form: RE2 patterns, our formats, local ``$ref`` only."""
+    return _FormValidator(schema, format_checker=_FORMAT_CHECKER, registry=_LOCAL_ONLY)
+
+
+def external_refs(schema: Any) -> list[str]:
+    """``$ref``/``$dynamicRef`` values that point outside the form itself."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("$ref", "$dynamicRef") and isinstance(value, str):
+                    if not value.startswith("#"):
+                        found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(schema)
+    return found
+
+
+def patterns(schema: Any) -> list[str]:
+    """Every regular expression in a form (``pattern``, ``patternProperties``)."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "pattern" and isinstance(value, str):
+                    found.append(value)
+                elif key == "patternProperties" and isinstance(value, dict):
+                    found.extend(str(k) for k in value)
+                    walk(list(value.values()))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(schema)
+    return found
 
 
 def fields(schema: Schema) -> dict[str, Schema]:
@@ -77,8 +282,13 @@ def validate(
     belong to no single field.
     """
     errors: dict[str, list[Message]] = {}
-    validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
-    for err in validator.iter_errors(dict(data)):
+    try:
+        found = list(validator_for(schema).iter_errors(dict(data)))
+    except Unresolvable:
+        # A reference outside the form (deploy refuses them; older versions
+        # may hold one): never fetched, reported instead.
+        return {"": [Message(N_("El formulario hace referencia a otro documento."))]}
+    for err in found:
         for name, message in _describe(err, data):
             bucket = errors.setdefault(name, [])
             if message not in bucket:
@@ -122,8 +332,10 @@ def _describe(err: Any, data: Mapping[str, Any]) -> list[tuple[str, Message]]:
             return [(name, Message(N_("Este campo es obligatorio.")))]
         msg = N_("Escriba al menos %(limit)s caracteres.")
         return [(name, Message(msg, {"limit": value}))]
-    if kind == "format" and value == "email":
+    if kind == "format" and value in EMAIL_FORMATS:
         return [(name, Message(N_("Escriba un correo electrónico válido.")))]
+    if kind == "format" and value in PHONE_FORMATS:
+        return [(name, Message(N_("Escriba un número de teléfono válido.")))]
     if kind == "pattern" or kind == "format":
         return [(name, Message(N_("El formato no es válido.")))]
     if kind in ("enum", "const"):
@@ -151,7 +363,38 @@ def check_schema(schema: Any) -> list[str]:
         return [str(getattr(exc, "message", exc))]
     if schema.get("type") != "object":
         return ['el formulario debe declarar "type": "object"']
-    return []
+    problems = [
+        f"la referencia «{ref}» apunta fuera del formulario (solo se admiten "
+        "referencias internas que empiezan por #)"
+        for ref in external_refs(schema)
+    ]
+    for pattern in patterns(schema):
+        detail = pattern_problem(pattern)
+        if detail is not None:
+            problems.append(
+                f"la expresión regular «{pattern[:80]}» no se admite ({detail}); "
+                "no use retrorreferencias ni búsquedas hacia adelante o atrás"
+            )
+    return problems
+
+
+def contact_like_fields(schema: Schema) -> list[str]:
+    """Fields whose name suggests contact data but that are not personal.
+
+    Deploy warns about them: their values would go into the workflow data
+    that every staff member on the case sees.
+    """
+    personal = set(personal_fields(schema))
+    found = []
+    for name, spec in fields(schema).items():
+        if name in personal or spec.get("x-personal") is False:
+            continue
+        plain = unicodedata.normalize("NFKD", name.lower())
+        plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+        words = set(plain.replace("-", "_").split("_"))
+        if words & CONTACT_WORDS:
+            found.append(name)
+    return found
 
 
 def public_values(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,5 +407,38 @@ def public_values(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def personal_fields(schema: Schema) -> list[str]:
-    """Names of fields marked ``x-personal``."""
-    return [n for n, spec in fields(schema).items() if spec.get("x-personal")]
+    """Names of personal fields: kept out of workflow data, shown to few.
+
+    A field is personal when marked ``x-personal: true``, and by default when
+    its ``format`` is an email or phone format (``x-personal: false`` opts
+    out): a new case type cannot leak a citizen's address by forgetting the
+    mark.
+    """
+    return [
+        name
+        for name, spec in fields(schema).items()
+        if spec.get("x-personal")
+        or (
+            spec.get("format") in CONTACT_FORMATS
+            and spec.get("x-personal") is not False
+        )
+    ]
+
+
+def contact_email(schema: Schema, contact: Mapping[str, Any] | None) -> str | None:
+    """The citizen's email among the contact data, found by the form's format.
+
+    The first field with an email format that holds a valid address wins,
+    whatever the designer named it.
+    """
+    if not contact:
+        return None
+    for name, spec in fields(schema).items():
+        value = contact.get(name)
+        if (
+            spec.get("format") in EMAIL_FORMATS
+            and isinstance(value, str)
+            and is_email(value)
+        ):
+            return value
+    return None

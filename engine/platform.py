@@ -5,16 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine import script_bounds
 from engine.clock import Clock, system_clock
 from engine.db import Database
 from engine.registry import SpecCache
+from engine.script_bounds import ScriptBounds
 
 
 @dataclass
 class Limits:
     """Throttling and size limits the services enforce."""
 
+    #: Failed look-ups of one case from one client in the window.
     tracking_attempts: int = 10
+    #: Failed look-ups of any case from one client in the window.
+    tracking_client_attempts: int = 100
     tracking_window_s: int = 900
     login_attempts: int = 10
     login_window_s: int = 900
@@ -32,12 +37,17 @@ class Platform:
         specs: SpecCache | None = None,
         identity_key: str | None = None,
         public_url: str = "http://127.0.0.1:5000",
+        bounds: ScriptBounds | None = None,
     ) -> None:
         """Connect to ``database_url`` (lazily) with the given clock and limits.
 
         ``identity_key`` (a Fernet key) seals reserved identities; without it
-        a reserved denuncia cannot be filed.
+        a reserved denuncia cannot be filed. ``bounds`` sets the time and
+        memory bounds of designer code for the whole process (scripts run on
+        one shared engine).
         """
+        if bounds is not None:
+            script_bounds.configure(bounds)
         self.db = Database(database_url)
         self.clock = clock
         self.limits = limits or Limits()

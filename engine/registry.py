@@ -330,6 +330,24 @@ def _read_files(
                         detail=detail,
                     )
                 )
+            if isinstance(schema, dict):
+                for field in forms.contact_like_fields(schema):
+                    problems.append(
+                        _problem(
+                            name,
+                            field,
+                            N_(
+                                "El campo «%(field)s» parece un dato de contacto "
+                                "pero no es personal: su valor quedará a la vista "
+                                'de todo el personal del caso. Márquelo con '
+                                '"x-personal": true (o use "format": "email" o '
+                                '"phone"), o con "x-personal": false si es a '
+                                "propósito."
+                            ),
+                            "warning",
+                            field=field,
+                        )
+                    )
             schemas[name] = schema
         else:
             problems.append(

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
+from engine import script_bounds
 from engine.registry import ParsedVersion
 from engine.scripting import make_script_engine
 from engine.timekeeping import SCRIPT_HELPERS
@@ -101,14 +102,21 @@ def start(version: ParsedVersion, data: dict[str, Any]) -> Any:
     # into the start event and on to the first user task.
     first = workflow.get_next_task(state=TaskState.READY)
     first.data.update(copy.deepcopy(data))
-    advance(workflow)
+    with script_bounds.step():
+        advance(workflow)
     return workflow
 
 
 def advance(workflow: Any) -> None:
-    """Fire due timers, then run engine steps until only waits remain."""
-    workflow.refresh_timers()
-    workflow.do_engine_steps()
+    """Fire due timers, then run engine steps until only waits remain.
+
+    The whole step shares one budget of time and automatic tasks
+    (:func:`engine.script_bounds.step`), so a diagram that loops forever
+    fails instead of holding the process.
+    """
+    with script_bounds.step() as did_complete_task:
+        workflow.refresh_timers()
+        workflow.do_engine_steps(did_complete_task=did_complete_task)
 
 
 def find_ready_task(workflow: Any, task_id: str) -> Any | None:
@@ -127,8 +135,9 @@ def find_ready_task(workflow: Any, task_id: str) -> Any | None:
 def complete(workflow: Any, task: Any, data: dict[str, Any]) -> None:
     """Complete a ready human task with submitted data, then advance."""
     task.data.update(copy.deepcopy(data))
-    task.run()
-    advance(workflow)
+    with script_bounds.step():
+        task.run()
+        advance(workflow)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ from SpiffWorkflow.bpmn.script_engine import (
     PythonScriptEngine,
 )
 
+from engine import script_bounds
+from engine.script_bounds import GUARDED_OPERATORS, ScriptLimitExceeded
+
 __all__ = [
     "RestrictedEnvironment",
     "ScriptRejected",
@@ -78,14 +81,159 @@ class ScriptRejected(Exception):
         super().__init__(f"{_PREFIX[mode]}: {'; '.join(errors)}")
 
 
-class _ScriptPolicy(RestrictingNodeTransformer):
-    """RestrictedPython's policy, plus a compile-time ban on imports.
+_OPERATOR_SYMBOLS: dict[type[ast.operator], str] = {
+    ast.Add: "+",
+    ast.Mult: "*",
+    ast.Pow: "**",
+    ast.LShift: "<<",
+    ast.Mod: "%",
+}
+_STATIC_OPERATORS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Sub: operator.sub,
+    ast.FloorDiv: operator.floordiv,
+    ast.BitOr: operator.or_,
+    ast.BitAnd: operator.and_,
+    ast.BitXor: operator.xor,
+    ast.RShift: operator.rshift,
+}
 
-    RestrictedPython accepts ``import`` syntactically and relies on the
-    environment to refuse it at run time.  We never provide ``__import__``, so
-    an import can only fail; reporting it at compile time lets deploy reject
-    the bundle instead of the case failing later.
+
+def _constant_value(node: ast.AST) -> Any:
+    """The value of a constant expression, computed under the size guards.
+
+    Raises :class:`ScriptLimitExceeded` when it would be too large, and
+    ``LookupError`` when ``node`` is not made of constants only.
     """
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_constant_value(node.operand)
+    if isinstance(node, ast.BinOp):
+        left = _constant_value(node.left)
+        right = _constant_value(node.right)
+        symbol = _OPERATOR_SYMBOLS.get(type(node.op))
+        if symbol is not None:
+            return script_bounds.binop(symbol, left, right)
+        static = _STATIC_OPERATORS.get(type(node.op))
+        if static is not None:
+            return static(left, right)
+    raise LookupError("not a constant expression")
+
+
+def _breaks_out(loop: ast.While) -> bool:
+    """Whether a ``while`` loop has a ``break`` or ``return`` that leaves it."""
+
+    def search(nodes: list[ast.stmt], in_inner_loop: bool) -> bool:
+        for node in nodes:
+            if isinstance(node, ast.Break) and not in_inner_loop:
+                return True
+            if isinstance(node, ast.Return):
+                return True
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            inner = in_inner_loop or isinstance(
+                node, (ast.For, ast.While, ast.AsyncFor)
+            )
+            for field in ("body", "orelse", "handlers", "finalbody"):
+                children = getattr(node, field, None)
+                if isinstance(children, list) and search(
+                    [c for c in children if isinstance(c, ast.stmt)], inner
+                ):
+                    return True
+        return False
+
+    return search(loop.body, False)
+
+
+class _ScriptPolicy(RestrictingNodeTransformer):
+    """RestrictedPython's policy, plus bans and guards of our own.
+
+    * Imports are refused at compile time: we never provide ``__import__``,
+      so an import can only fail; reporting it lets deploy reject the bundle
+      instead of the case failing later.
+    * ``try``, ``with`` and ``class`` are refused: a bound that stops a
+      runaway script raises into it, and nothing may swallow that.
+    * ``**``, ``*``, ``+``, ``<<`` and ``%`` become calls to a guard that
+      checks the size of the result first; constant expressions that are
+      already too large, and ``while True`` loops without a way out, are
+      refused at compile time.
+    """
+
+    def visit_Try(self, node: ast.Try) -> ast.AST:
+        """Reject ``try``: errors end the script and flag the case."""
+        self.error(
+            node,
+            "try/except no se permite en scripts: un error detiene el paso y "
+            "marca el caso para el supervisor.",
+        )
+        return node
+
+    def visit_TryStar(self, node: ast.AST) -> ast.AST:
+        """Reject ``try … except*`` like ``try``."""
+        self.error(node, "try/except no se permite en scripts.")
+        return node
+
+    def visit_With(self, node: ast.With) -> ast.AST:
+        """Reject ``with``: a context manager could swallow errors."""
+        self.error(node, "with no se permite en scripts.")
+        return node
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        """Reject class definitions (scripts handle plain data)."""
+        self.error(node, "No se permite definir clases en scripts.")
+        return node
+
+    def visit_While(self, node: ast.While) -> ast.AST:
+        """Reject ``while True`` loops that can never end."""
+        test = node.test
+        if (
+            isinstance(test, ast.Constant)
+            and bool(test.value)
+            and not _breaks_out(node)
+        ):
+            self.error(node, "Bucle sin fin: «while» siempre verdadero sin «break».")
+        result = super().visit_While(node)
+        assert isinstance(result, ast.AST)
+        return result
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        """Route the operators that can build huge values through the guard."""
+        symbol = _OPERATOR_SYMBOLS.get(type(node.op))
+        try:
+            _constant_value(node)
+        except ScriptLimitExceeded as exc:
+            self.error(node, str(exc))
+            return node
+        except Exception:  # noqa: BLE001, S110 - not constant, or fails at run time
+            pass
+        visited = super().visit_BinOp(node)
+        if symbol is None or not isinstance(visited, ast.BinOp):
+            assert isinstance(visited, ast.AST)
+            return visited
+        call = ast.Call(
+            func=ast.Name(id="_binop_", ctx=ast.Load()),
+            args=[ast.Constant(value=symbol), visited.left, visited.right],
+            keywords=[],
+        )
+        return ast.fix_missing_locations(ast.copy_location(call, node))
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
+        """Check f-string widths (``f"{x:>1000000000}"``) before formatting."""
+        visited = super().visit_FormattedValue(node)
+        assert isinstance(visited, ast.FormattedValue)
+        if visited.format_spec is None:
+            return visited
+        call = ast.Call(
+            func=ast.Name(id="_format_", ctx=ast.Load()),
+            args=[
+                visited.value,
+                visited.format_spec,
+                ast.Constant(value=visited.conversion),
+            ],
+            keywords=[],
+        )
+        replaced = ast.FormattedValue(value=call, conversion=-1, format_spec=None)
+        return ast.fix_missing_locations(ast.copy_location(replaced, node))
 
     def visit_Import(self, node: ast.Import) -> ast.AST:
         """Reject ``import x``."""
@@ -158,7 +306,13 @@ def _compile_cached(source: str, mode: str) -> _Compiled:
     Code objects are immutable, so sharing them between threads is safe.
     """
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    result = compiler(source, filename=_FILENAME, policy=_ScriptPolicy)
+    try:
+        result = compiler(source, filename=_FILENAME, policy=_ScriptPolicy)
+    except (SyntaxError, ValueError) as exc:
+        # RestrictedPython reports parse errors itself, but some programs
+        # parse and then fail in CPython's compiler ("'yield' outside
+        # function"); they must be a problem listed, not a crash.
+        return _Compiled(None, (f"{type(exc).__name__}: {exc}",))
     return _Compiled(result.code, tuple(result.errors))
 
 
@@ -230,12 +384,28 @@ _INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def _inplacevar(op: str, target: Any, value: Any) -> Any:
-    """Apply an augmented assignment operator for RestrictedPython."""
+    """Apply an augmented assignment operator for RestrictedPython.
+
+    The operators that can build huge values are size-checked first, like
+    their binary forms.
+    """
     try:
         function = _INPLACE_OPERATORS[op]
     except KeyError:
         raise ValueError(f"unsupported in-place operator {op!r}") from None
+    symbol = op[:-1]
+    if symbol in GUARDED_OPERATORS:
+        script_bounds.check_binop(symbol, target, value)
     return function(target, value)
+
+
+_SAFER_GETATTR: Callable[..., Any] = safer_getattr_raise
+
+
+def _getattr(obj: Any, name: str, *default: Any) -> Any:
+    """RestrictedPython's attribute guard, plus size-checked string methods."""
+    value = _SAFER_GETATTR(obj, name, *default)
+    return script_bounds.bounded_attribute(obj, name, value)
 
 
 # Builtins visible to scripts.  RestrictedPython's safe_builtins minus
@@ -276,9 +446,12 @@ _BUILTINS.update(
         "reversed": reversed,
         "set": set,
         "sorted": sorted,
-        "sum": sum,
         "tuple": tuple,
         "zip": zip,
+        # Replaced: each can build a huge value in one C call.
+        "pow": script_bounds.bounded_pow,
+        "range": script_bounds.bounded_range,
+        "sum": script_bounds.bounded_sum,
     }
 )
 
@@ -289,7 +462,7 @@ _GUARDS: dict[str, Any] = {
     # Refuses names starting with "_" and str.format tricks; the "raise"
     # variant is used because plain safer_getattr returns None for missing
     # attributes instead of raising AttributeError.
-    "_getattr_": safer_getattr_raise,
+    "_getattr_": _getattr,
     "_getitem_": _getitem,
     "_getiter_": iter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
@@ -302,6 +475,9 @@ _GUARDS: dict[str, Any] = {
     # print() is accepted so scripts copied from SpiffArena keep working; its
     # output is collected and discarded.
     "_print_": PrintCollector,
+    # Size guards the policy routes operators and f-string widths through.
+    "_binop_": script_bounds.binop,
+    "_format_": script_bounds.bounded_format,
 }
 
 
@@ -318,7 +494,9 @@ def _run(code: types.CodeType, namespace: dict[str, Any]) -> Any:
     classes are unreachable -- so they pass through untouched.
     """
     try:
-        return eval(code, namespace)  # noqa: S307 -- restricted code object
+        return script_bounds.run(
+            lambda: eval(code, namespace)  # noqa: S307 -- restricted code object
+        )
     except (Exception, KeyboardInterrupt, SystemExit):
         raise
     except BaseException as error:

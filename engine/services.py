@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -31,6 +31,7 @@ from engine.errors import (
     NotAllowed,
     NotFound,
     ProcessFailed,
+    ServiceError,
     TooManyAttempts,
 )
 from engine.models import (
@@ -267,11 +268,18 @@ def open_case(
     *,
     actor: Actor | None = None,
     channel: str = "web",
+    idempotency_key: str | None = None,
 ) -> OpenedCase:
     """File a new case from its intake form and run it to its first wait.
 
     Personal fields (``x-personal``) go to the case's contact, not into the
     workflow data, so they never travel through task pages by accident.
+
+    The diagram runs before any write: a slow or failing diagram holds no
+    lock another filing needs, and the case number is taken only once the
+    first step ran and its state could be stored. ``idempotency_key`` comes
+    from the rendered intake form: a second submit of the same form returns
+    the first case (``repeated=True``) instead of filing another one.
     """
     if channel not in CHANNELS:
         raise InvalidData({"canal": [Message(N_("Canal desconocido."))]})
@@ -279,89 +287,151 @@ def open_case(
         raise NotAllowed(
             N_("Solo el personal del 311 registra casos de otros canales.")
         )
+    key = _intake_key(idempotency_key)
     now = p.clock()
-    code = new_access_code()
-    with p.db.transaction() as s:
+    with p.db.read() as s:
+        if key is not None and (first := _repeated(s, key)) is not None:
+            return first
         row = _latest_version(s, case_type)
         parsed = _parsed(p, row)
         schema = parsed.form(parsed.start_form)
         forms.check(schema, data, _allowed(_sources(s, schema)))
-        personal = forms.personal_fields(schema)
-        contact = {k: data[k] for k in personal if k in data} or None
-        wf_data = {k: v for k, v in data.items() if k not in personal}
-        reserved = _identity_reserved(schema, data)
-        sealed = None
-        if reserved and contact:
-            if not p.identity_key:
-                raise ProcessFailed(
-                    N_("La reserva de identidad no está configurada (IDENTITY_KEY).")
-                )
-            sealed, contact = sealing.seal(p.identity_key, contact), None
-        number = _next_number(s, now)
-        try:
-            with timekeeping.at(now, _calendar(p, s)):
-                workflow = runtime.start(parsed, wf_data)
-        except Exception as exc:
-            # A broken diagram must not lose the citizen's filing silently:
-            # nothing is stored and the caller shows a clear message.
+        calendar = _calendar(p, s)
+    personal = forms.personal_fields(schema)
+    contact = {k: data[k] for k in personal if k in data} or None
+    wf_data = {k: v for k, v in data.items() if k not in personal}
+    reserved = _identity_reserved(schema, data)
+    email = forms.contact_email(schema, contact)
+    sealed = None
+    if reserved and contact:
+        if not p.identity_key:
             raise ProcessFailed(
-                N_("El proceso de este tipo de caso falló: %(detail)s"),
-                detail=_error_text(exc),
-            ) from exc
-        case = Case(
-            number=number,
-            case_type=case_type,
-            process_version_id=row.id,
-            channel=channel,
-            subject=str(data.get("asunto", ""))[:200],
-            contact=contact,
-            sealed_contact=sealed,
-            identity_reserved=reserved,
-            access_code_hash=hash_access_code(number, code),
-            created_by_id=actor.id if actor else None,
-            created_at=now,
-            updated_at=now,
-            public_status="",
-        )
-        s.add(case)
-        s.flush()
-        _event(
-            s,
-            case,
-            now,
-            "created",
-            actor,
-            N_("Caso recibido"),
-            {"canal": channel, "datos": wf_data},
-            public=True,
-        )
-        _store(s, p, case, parsed, workflow, actor, now, state=None)
-        if contact and contact.get("correo"):
-            mail.enqueue(
-                s,
-                str(contact["correo"]),
-                f"Centro 311: recibimos su caso {number}",
-                (
-                    f"Recibimos su {row.title.lower()}.\n\n"
-                    f"Número de caso: {number}\n"
-                    f"Código de acceso: {code}\n"
-                    f"Estado: {case.public_status}\n\n"
-                    f"Consulte su caso en {p.public_url}/seguimiento?numero={number}\n"
-                    "Guarde este número y código: los necesitará para consultarlo.\n"
-                ),
-                case.id,
-                now,
+                N_("La reserva de identidad no está configurada (IDENTITY_KEY).")
             )
-        result = OpenedCase(
-            number=number,
-            access_code=code,
-            case_type=case_type,
-            title=row.title,
-            public_status=case.public_status,
-            email=(contact or {}).get("correo"),
-            identity_reserved=reserved,
-        )
+        sealed, contact, email = sealing.seal(p.identity_key, contact), None, None
+    try:
+        with timekeeping.at(now, calendar):
+            workflow = runtime.start(parsed, wf_data)
+    except Exception as exc:  # noqa: BLE001 - any failure of designer code
+        # A broken diagram must not lose the citizen's filing silently:
+        # nothing is stored and the caller shows a clear message.
+        raise _process_failed(exc) from exc
+    code = new_access_code()
+    try:
+        with p.db.transaction() as s:
+            number = _next_number(s, now)
+            case = Case(
+                number=number,
+                case_type=case_type,
+                process_version_id=row.id,
+                channel=channel,
+                subject=str(data.get("asunto", ""))[:200],
+                contact=contact,
+                sealed_contact=sealed,
+                identity_reserved=reserved,
+                access_code_hash=hash_access_code(number, code),
+                created_by_id=actor.id if actor else None,
+                created_at=now,
+                updated_at=now,
+                public_status="",
+                intake_key=key,
+            )
+            s.add(case)
+            s.flush()
+            _event(
+                s,
+                case,
+                now,
+                "created",
+                actor,
+                N_("Caso recibido"),
+                {"canal": channel, "datos": wf_data},
+                public=True,
+            )
+            _store(s, p, case, parsed, workflow, actor, now, state=None)
+            if email:
+                mail.enqueue(
+                    s,
+                    email,
+                    f"Centro 311: recibimos su caso {number}",
+                    (
+                        f"Recibimos su {row.title.lower()}.\n\n"
+                        f"Número de caso: {number}\n"
+                        f"Código de acceso: {code}\n"
+                        f"Estado: {case.public_status}\n\n"
+                        f"Consulte su caso en {p.public_url}/seguimiento?numero="
+                        f"{number}\n"
+                        "Guarde este número y código: los necesitará para "
+                        "consultarlo.\n"
+                    ),
+                    case.id,
+                    now,
+                )
+            result = OpenedCase(
+                number=number,
+                access_code=code,
+                case_type=case_type,
+                title=row.title,
+                public_status=case.public_status,
+                email=email,
+                identity_reserved=reserved,
+            )
+    except IntegrityError:
+        # Two submits of one form at once: the other one filed the case.
+        if key is not None:
+            with p.db.read() as s:
+                if (first := _repeated(s, key)) is not None:
+                    return first
+        raise
+    except ServiceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - state the diagram left unstorable
+        if isinstance(exc, DBAPIError) and not _is_data_error(exc):
+            raise  # an outage, not this filing's fault
+        raise _process_failed(exc) from exc
     return result
+
+
+def _intake_key(value: str | None) -> str | None:
+    """A usable idempotency key (a short token), or None to ignore it."""
+    if not value:
+        return None
+    value = value.strip()
+    if not 16 <= len(value) <= 64 or not all(
+        ch.isascii() and (ch.isalnum() or ch in "-_") for ch in value
+    ):
+        return None
+    return value
+
+
+def _repeated(s: Session, key: str) -> OpenedCase | None:
+    """The receipt of the case an intake form already filed, if any."""
+    found = s.execute(
+        select(Case, ProcessVersion.title)
+        .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
+        .where(Case.intake_key == key)
+    ).first()
+    if found is None:
+        return None
+    case, title = found
+    return OpenedCase(
+        number=case.number,
+        access_code="",
+        case_type=case.case_type,
+        title=title,
+        public_status=case.public_status,
+        email=None,
+        identity_reserved=case.identity_reserved,
+        repeated=True,
+    )
+
+
+def _process_failed(exc: BaseException) -> ProcessFailed:
+    """The error a citizen or agent sees when the diagram of a new case failed."""
+    return ProcessFailed(
+        N_("El proceso de este tipo de caso falló: %(detail)s"),
+        detail=_error_text(exc),
+    )
 
 
 def _next_number(s: Session, now: datetime) -> str:
@@ -392,8 +462,26 @@ def _identity_reserved(schema: forms.Schema, data: Mapping[str, Any]) -> bool:
 
 
 def _error_text(exc: BaseException) -> str:
-    """A one-line description of a diagram failure for supervisors."""
-    return f"{exc.__class__.__name__}: {exc}".splitlines()[0][:1000]
+    """A one-line description of a diagram failure for supervisors.
+
+    Never fails itself: the exception may come from designer code, and its
+    text (or its class) may be anything.
+    """
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - a message that cannot be rendered
+        text = ""
+    name = getattr(type(exc), "__name__", "Error")
+    line = f"{name}: {text}"
+    # SpiffWorkflow's task errors know the element that failed: name it, so
+    # the supervisor and the designer know where to look.
+    spec = getattr(exc, "task_spec", None)
+    element = getattr(spec, "bpmn_id", None)
+    if isinstance(element, str):
+        label = getattr(spec, "bpmn_name", None) or element
+        line = f"«{label}» ({element}): {text}"
+    lines = line.splitlines() or [name]
+    return lines[0][:1000]
 
 
 def _calendar(p: Platform, s: Session) -> BusinessCalendar:
@@ -443,17 +531,19 @@ def _store(
             s, case, parsed, workflow, actor, now, state, before, p, ready_rows
         )
         if state is not None and case.public_status != previous:
-            _notify_citizen(s, p, case, now)
+            _notify_citizen(s, p, case, parsed, now)
 
 
-def _notify_citizen(s: Session, p: Platform, case: Case, now: datetime) -> None:
+def _notify_citizen(
+    s: Session, p: Platform, case: Case, parsed: ParsedVersion, now: datetime
+) -> None:
     """Tell the citizen (if they left an email) that the status changed."""
-    contact = case.contact or {}
-    if not contact.get("correo"):
+    email = forms.contact_email(parsed.form(parsed.start_form), case.contact)
+    if not email:
         return
     mail.enqueue(
         s,
-        str(contact["correo"]),
+        email,
         f"Centro 311: su caso {case.number} — {case.public_status}",
         (
             f"Su caso {case.number} tiene un nuevo estado: {case.public_status}.\n\n"
@@ -829,6 +919,10 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
             raise NotAllowed(N_("Esta tarea no le corresponde."))
         case = s.get(Case, task.case_id)
         assert case is not None
+        if task.state != "ready" and not _may_see_case(s, actor, case):
+            # A done task of a case since transferred elsewhere: the case
+            # and its citizen are no longer this actor's to see.
+            raise NotAllowed(N_("No tiene acceso a este caso."))
         version = s.get(ProcessVersion, case.process_version_id)
         assert version is not None
         parsed = _parsed(p, version)
@@ -898,8 +992,13 @@ def _complete(
     actor: Actor | None,
     allowed: Any,
 ) -> CompletedTask:
-    """Lock the case, check, validate, run the task, store; one transaction."""
-    failure: tuple[int, str] | None = None
+    """Lock the case, check, validate, run the task, store; one transaction.
+
+    From the moment the diagram runs, any failure (a script, a value the
+    state cannot hold, a row the database refuses) rolls the whole step back
+    and flags the case for the supervisor in a transaction of its own.
+    """
+    stepping: int | None = None  # the case id, once its diagram runs
     try:
         with p.db.transaction() as s:
             # Lock the case first, then read the task: after the lock the
@@ -928,12 +1027,9 @@ def _complete(
             now = p.clock()
             clean = dict(data)
             before = runtime.completed_ids(workflow)
-            try:
-                with timekeeping.at(now, _calendar(p, s)):
-                    runtime.complete(workflow, spiff_task, clean)
-            except Exception as exc:  # a script or condition of the diagram
-                failure = (case.id, _error_text(exc))
-                raise
+            stepping = case.id
+            with timekeeping.at(now, _calendar(p, s)):
+                runtime.complete(workflow, spiff_task, clean)
             label = actor.name if actor else "Ciudadano"
             task.state = "completed"
             task.completed_by_id = actor.id if actor else None
@@ -984,18 +1080,23 @@ def _complete(
         raise Conflict(
             N_("Otra persona modificó este caso al mismo tiempo. Vuelva a intentarlo.")
         ) from None
-    except Exception:
-        if failure is None:
+    except ServiceError:
+        raise
+    except Exception as exc:
+        outage = isinstance(exc, DBAPIError) and not _is_data_error(exc)
+        if stepping is None or outage:
             raise
-        # The diagram failed: nothing of the step was stored; the case keeps
-        # its last good state and is flagged for the supervisor.
-        _mark_error(p, *failure)
+        # The diagram failed or left a state that cannot be stored: nothing
+        # of the step was stored; the case keeps its last good state and is
+        # flagged for the supervisor.
+        detail = _error_text(exc)
+        _mark_error(p, stepping, detail)
         raise ProcessFailed(
             N_(
                 "El proceso falló al completar la tarea; el caso quedó marcado "
                 "para el supervisor. Detalle: %(detail)s"
             ),
-            detail=failure[1],
+            detail=detail,
         ) from None
 
 
@@ -1042,23 +1143,14 @@ def get_case(p: Platform, actor: Actor, number: str) -> CaseView:
         return _case_view(s, p, case, version, actor, data=data)
 
 
-def _may_see_case(s: Session, actor: Actor, case: Case) -> bool:
+def _may_see_case(_s: Session, actor: Actor, case: Case) -> bool:
     """311 staff see every case; an enlace sees the cases of its entity."""
     if actor.has(*STAFF_ROLES):
         return True
     if actor.has("enlace") and actor.entity_code:
-        if case.entity_code == actor.entity_code:
-            return True
-        touched = s.scalar(
-            select(func.count())
-            .select_from(HumanTask)
-            .where(
-                HumanTask.case_id == case.id,
-                HumanTask.entity_code == actor.entity_code,
-                HumanTask.role == "enlace",
-            )
-        )
-        return bool(touched)
+        # Only the entity the case is assigned to now: a transfer ends the
+        # former entity's access (and so its sight of the citizen's contact).
+        return case.entity_code == actor.entity_code
     return False
 
 
@@ -1116,7 +1208,7 @@ def _case_view(
         updated_at=case.updated_at,
         closed_at=case.closed_at,
         error=case.error,
-        events=[_event_view(e) for e in events],
+        events=[_event_view(e) for e in events if _may_see_event(actor, e)],
         open_tasks=[
             TaskSummary(
                 id=t.id,
@@ -1141,6 +1233,15 @@ def _case_view(
     )
 
 
+#: Event kinds only the 311 supervisors see (who unsealed an identity, why).
+SUPERVISOR_EVENTS = frozenset({"identity_unsealed"})
+
+
+def _may_see_event(actor: Actor, event: CaseEvent) -> bool:
+    """Whether ``actor`` sees this event on the staff case page."""
+    return event.kind not in SUPERVISOR_EVENTS or actor.has("supervisor_311")
+
+
 def _event_view(e: CaseEvent) -> EventView:
     """An event row as plain data."""
     return EventView(
@@ -1157,20 +1258,29 @@ def _verify_access(p: Platform, number: str, code: str, client: str) -> int:
     """Check a tracking number and access code; returns the case id.
 
     A wrong number and a wrong code give the same :class:`NotFound`, and
-    every failure counts against ``client``; past the limit the client gets
-    :class:`TooManyAttempts` until the window passes, even with a right code.
+    every failure counts against (``client``, number) and against ``client``;
+    past either limit the client gets :class:`TooManyAttempts` for that case
+    (or, past the per-client one, for every case) until the window passes.
     """
     now = p.clock()
-    key = f"track:{client}"
-    number = number.strip().upper()
+    number = number.strip().upper()[:40]
+    # Guesses at one case are limited per (client, case); a looser limit per
+    # client stops sweeping many cases. So citizens behind one public
+    # address (an office, a mobile carrier) do not lock each other out.
+    limits = p.limits
+    per_case = f"track:{client}:{number}"
+    per_client = f"track:{client}"
+    window = limits.tracking_window_s
     with p.db.transaction() as s:
-        _check_rate(s, key, now, p.limits.tracking_attempts, p.limits.tracking_window_s)
+        _check_rate(s, per_case, now, limits.tracking_attempts, window)
+        _check_rate(s, per_client, now, limits.tracking_client_attempts, window)
         row = s.execute(
             select(Case.id, Case.access_code_hash).where(Case.number == number)
         ).first()
         ok = row is not None and check_access_code(number, code, row[1])
         if not ok:
-            _count_failure(s, key, now, p.limits.tracking_window_s)
+            _count_failure(s, per_case, now, window)
+            _count_failure(s, per_client, now, window)
     if not ok or row is None:
         raise NotFound(N_("No encontramos un caso con ese número y código."))
     return int(row[0])
@@ -1306,8 +1416,8 @@ def fire_due_timers(p: Platform, *, limit: int = 500, batch: int = 25) -> int:
     good state kept) in the same transaction, and the others go on. A crash
     mid-batch rolls the whole batch back: the next run does it again.
     """
-    done = 0
-    while done < limit:
+    done = failed = 0
+    while done + failed < limit:
         now = p.clock()
         with p.db.transaction() as s:
             query = (
@@ -1319,7 +1429,7 @@ def fire_due_timers(p: Platform, *, limit: int = 500, batch: int = 25) -> int:
                     Case.next_timer_at <= now,
                 )
                 .order_by(Case.next_timer_at)
-                .limit(min(batch, limit - done))
+                .limit(min(batch, limit - done - failed))
             )
             if p.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
@@ -1343,34 +1453,71 @@ def fire_due_timers(p: Platform, *, limit: int = 500, batch: int = 25) -> int:
                 ready_rows[row.case_id].append(row)
             calendar = _calendar(p, s)
             for case in cases:
-                version = s.get(ProcessVersion, case.process_version_id)
-                state = states[case.id]
-                assert version is not None
-                try:
-                    parsed = _parsed(p, version)
-                    workflow = runtime.load_state(
-                        parsed, state.state, state.format_version
-                    )
-                    before = runtime.completed_ids(workflow)
-                    with timekeeping.at(now, calendar):
-                        runtime.advance(workflow)
-                except Exception as exc:  # noqa: BLE001 - any diagram error
-                    _flag_error(s, case, now, _error_text(exc))
-                    continue
-                _store(
-                    s,
-                    p,
-                    case,
-                    parsed,
-                    workflow,
-                    None,
-                    now,
-                    state=state,
-                    before=before,
-                    ready_rows=ready_rows[case.id],
-                )
-                done += 1
+                if _advance_due_case(
+                    s, p, case, states[case.id], ready_rows[case.id], now, calendar
+                ):
+                    done += 1
+                else:
+                    failed += 1
     return done
+
+
+def _advance_due_case(
+    s: Session,
+    p: Platform,
+    case: Case,
+    state: WorkflowState,
+    ready_rows: list[HumanTask],
+    now: datetime,
+    calendar: BusinessCalendar,
+) -> bool:
+    """Fire one case's due timers inside a savepoint; False if it failed.
+
+    Whatever fails -- a script, a bound, a value the state cannot hold, a
+    row the database refuses -- rolls back this case's savepoint only: the
+    case is flagged with the error (last good state kept) and the rest of
+    the batch goes on.
+    """
+    case_id = case.id
+    try:
+        with s.begin_nested():
+            version = s.get(ProcessVersion, case.process_version_id)
+            assert version is not None
+            parsed = _parsed(p, version)
+            workflow = runtime.load_state(parsed, state.state, state.format_version)
+            before = runtime.completed_ids(workflow)
+            with timekeeping.at(now, calendar):
+                runtime.advance(workflow)
+            _store(
+                s,
+                p,
+                case,
+                parsed,
+                workflow,
+                None,
+                now,
+                state=state,
+                before=before,
+                ready_rows=ready_rows,
+            )
+        return True
+    except DBAPIError as exc:
+        if not _is_data_error(exc):
+            raise  # the database itself is in trouble: the pass ends
+        message = _error_text(exc.orig or exc)
+    except Exception as exc:  # noqa: BLE001 - any failure of this case
+        message = _error_text(exc)
+    # The savepoint's rollback expired what it changed: reload and flag.
+    flagged = s.get(Case, case_id)
+    if flagged is not None:
+        s.refresh(flagged)
+        _flag_error(s, flagged, now, message)
+    return False
+
+
+def _is_data_error(exc: DBAPIError) -> bool:
+    """Whether the database refused this case's data (not an outage)."""
+    return isinstance(exc, (DataError, IntegrityError))
 
 
 def _flag_error(s: Session, case: Case, now: datetime, message: str) -> None:

@@ -30,11 +30,20 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_IN_PROCESS": False,
     # Seconds between worker polls.
     "WORKER_INTERVAL_S": 5.0,
-    # Failed tracking look-ups / logins allowed per client in the window.
+    # Failed tracking look-ups allowed per client and case number in the
+    # window, and per client over all cases (so one office's citizens do not
+    # lock each other out); failed logins per client.
     "TRACKING_MAX_ATTEMPTS": 10,
+    "TRACKING_CLIENT_MAX_ATTEMPTS": 100,
     "TRACKING_WINDOW_S": 900,
     "LOGIN_MAX_ATTEMPTS": 10,
     "LOGIN_WINDOW_S": 900,
+    # Bounds of designer code (scripts, conditions, timer expressions, DMN
+    # cells): seconds and MiB of added memory per run, and seconds for all
+    # the automatic work one action triggers. See README "Limits and safety".
+    "SCRIPT_TIME_S": 1.0,
+    "SCRIPT_MEMORY_MIB": 64,
+    "STEP_TIME_S": 10.0,
     # Number of proxies in front of the app (for client addresses).
     "PROXY_COUNT": 0,
     # UI language default and the languages offered.

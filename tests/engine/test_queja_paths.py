@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.exceptions import WorkflowException
 
-from engine import registry, runtime
+from engine import forms, registry, runtime
 from engine.calendar import PANAMA
 from engine.registry import ParsedVersion
 from engine.timekeeping import at
@@ -85,10 +85,9 @@ def _load_form(key: str, name: str) -> dict[str, Any]:
 
 
 def _form_errors(key: str, name: str, data: dict[str, Any]) -> list[str]:
-    validator = Draft202012Validator(
-        _load_form(key, name), format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
-    return [e.message for e in validator.iter_errors(data)]
+    """Problems the engine's form validation finds (RE2 patterns, formats)."""
+    found = forms.validate(_load_form(key, name), data)
+    return [f"{field}: {m.text}" for field, msgs in found.items() for m in msgs]
 
 
 def _specs(version: ParsedVersion) -> dict[str, Any]:

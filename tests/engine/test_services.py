@@ -195,8 +195,9 @@ def test_tracking_needs_both_parts_and_throttles(seeded):
     with pytest.raises(NotFound) as wrong_number:
         services.track_case(seeded, "311-2000-000001", opened.access_code, client="ip1")
     assert wrong_code.value.message == wrong_number.value.message
-    with pytest.raises(NotFound):
-        services.track_case(seeded, opened.number, "AAAAAAAA", client="ip1")
+    for wrong in ("AAAAAAAA", "BBBBBBBB"):
+        with pytest.raises(NotFound):
+            services.track_case(seeded, opened.number, wrong, client="ip1")
     with pytest.raises(TooManyAttempts):
         services.track_case(seeded, opened.number, opened.access_code, client="ip1")
     # Another client is not affected, and codes are read loosely.
@@ -204,6 +205,38 @@ def test_tracking_needs_both_parts_and_throttles(seeded):
     assert services.track_case(seeded, opened.number, loose, client="ip2").number == (
         opened.number
     )
+
+
+def test_tracking_throttle_is_per_case_so_an_office_is_not_locked_out(seeded):
+    """Guesses at one case lock that case for that client, not its neighbours.
+
+    Citizens behind one public address (an office) track their own cases
+    while somebody there guesses at another; only past the looser per-client
+    limit is the whole address refused.
+    """
+    guessed = services.open_case(seeded, "queja", INTAKE)
+    mine = services.open_case(seeded, "queja", INTAKE)
+    seeded.limits.tracking_attempts = 3
+    seeded.limits.tracking_client_attempts = 6
+    for _ in range(3):
+        with pytest.raises(NotFound):
+            services.track_case(seeded, guessed.number, "ZZZZZZZZ", client="office")
+    with pytest.raises(TooManyAttempts):
+        services.track_case(
+            seeded, guessed.number, guessed.access_code, client="office"
+        )
+    tracked = services.track_case(
+        seeded, mine.number, mine.access_code, client="office"
+    )
+    assert tracked.number == mine.number
+    # Sweeping many numbers from one address hits the per-client limit.
+    for n in range(3):
+        with pytest.raises(NotFound):
+            services.track_case(
+                seeded, f"311-2000-00000{n}", "ZZZZZZZZ", client="office"
+            )
+    with pytest.raises(TooManyAttempts):
+        services.track_case(seeded, mine.number, mine.access_code, client="office")
 
 
 def test_audit_trail_is_append_only(seeded):
