@@ -5,17 +5,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask, current_app
+from sqlalchemy.exc import DBAPIError
 
 from engine import accounts, bundles, db, mail, registry, services
 from engine.errors import BundleInvalid, InvalidData
 from webapp.helpers import platform
 
 log = logging.getLogger("centro311.worker")
+
+#: Longest wait between two worker passes while they keep failing, in seconds.
+MAX_BACKOFF_S = 60.0
 
 
 def _print_problems(exc: BundleInvalid) -> None:
@@ -151,18 +157,20 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Una pasada y salir")
     def worker(once: bool) -> None:
-        """Fire due timers and send queued mail, in a loop."""
+        """Fire due timers and send queued mail, in a loop that never dies."""
         app_obj: Any = current_app._get_current_object()  # type: ignore[attr-defined]
-        interval = float(app_obj.config["WORKER_INTERVAL_S"])
-        while True:
-            fired, sent = worker_pass(app_obj)
+
+        def report(fired: int, sent: int) -> None:
+            """Say what a pass did, when it did something."""
             if fired or sent:
                 click.echo(
                     f"{fired} temporizadores disparados, {sent} correos enviados"
                 )
-            if once:
-                break
-            time.sleep(interval)
+
+        stats = run_worker(app_obj, once=once, on_pass=report)
+        if once and stats.failures:
+            # A single pass (cron, scripts) reports its failure by exit status.
+            raise SystemExit(1)
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")
@@ -190,25 +198,135 @@ def mail_settings(app: Flask) -> mail.MailSettings:
 
 
 def worker_pass(app: Flask) -> tuple[int, int]:
-    """One pass of background work: due timers, then queued mail."""
+    """One pass of background work: due timers, then queued mail.
+
+    Mail does not wait on timers: if firing timers fails, the outbox is still
+    sent, and then the timers' error is raised for the loop to log and back
+    off. A database error skips the mail too, since it needs the same
+    database.
+    """
     p = app.extensions["centro311"]
-    fired = services.fire_due_timers(p)
-    sent = mail.send_pending(p, mail_settings(app))
+    fired = sent = 0
+    failure: Exception | None = None
+    try:
+        fired = services.fire_due_timers(p)
+    except DBAPIError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - re-raised after the mail is sent
+        failure = exc
+    try:
+        sent = mail.send_pending(p, mail_settings(app))
+    except Exception:
+        if failure is None:
+            raise
+        log.exception("mail delivery failed as well")
+    if failure is not None:
+        raise failure
     return fired, sent
 
 
-def start_worker_thread(app: Flask) -> threading.Thread:
-    """Run the worker loop in a daemon thread of this process."""
+@dataclass
+class WorkerStats:
+    """What a run of the worker loop did."""
+
+    passes: int = 0
+    failures: int = 0
+    fired: int = 0
+    sent: int = 0
+
+
+def _never() -> bool:
+    """A stop condition that never holds."""
+    return False
+
+
+def run_worker(
+    app: Flask,
+    *,
+    once: bool = False,
+    should_stop: Callable[[], bool] = _never,
+    sleep: Callable[[float], object] = time.sleep,
+    on_pass: Callable[[int, int], object] | None = None,
+) -> WorkerStats:
+    """Run worker passes until ``should_stop()`` (or one pass with ``once``).
+
+    The loop never dies of a failing pass: any exception is logged and the
+    next pass waits twice as long as the last (from ``WORKER_INTERVAL_S`` up
+    to ``MAX_BACKOFF_S``), back to the normal interval after a good pass. A
+    database error is waited out the same way; the pool is dropped so the
+    next pass reconnects from scratch once the database answers again.
+    KeyboardInterrupt and SystemExit end the loop cleanly. ``sleep`` and
+    ``should_stop`` let tests run passes without waiting.
+    """
+    p = app.extensions["centro311"]
     interval = float(app.config["WORKER_INTERVAL_S"])
-
-    def loop() -> None:
-        while True:
+    cap = max(MAX_BACKOFF_S, interval)
+    stats = WorkerStats()
+    failed_in_a_row = 0
+    try:
+        while not should_stop():
+            stats.passes += 1
             try:
-                worker_pass(app)
-            except Exception:  # noqa: BLE001 - keep the loop alive, log it
-                log.exception("worker pass failed")
-            time.sleep(interval)
+                fired, sent = worker_pass(app)
+            except DBAPIError as exc:
+                failed_in_a_row += 1
+                stats.failures += 1
+                # The driver's own message only: the full text would carry the
+                # statement's parameters (citizens' contact data).
+                reason = str(exc.orig).strip().splitlines()[:1]
+                log.warning(
+                    "worker pass failed: database error %s: %s (retry %d)",
+                    exc.__class__.__name__,
+                    reason[0] if reason else "",
+                    failed_in_a_row,
+                )
+                _drop_connections(p)
+            except Exception:
+                failed_in_a_row += 1
+                stats.failures += 1
+                log.exception("worker pass failed (retry %d)", failed_in_a_row)
+            else:
+                failed_in_a_row = 0
+                stats.fired += fired
+                stats.sent += sent
+                if on_pass is not None:
+                    on_pass(fired, sent)
+            if once:
+                break
+            wait = min(interval * (1 << min(failed_in_a_row, 16)), cap)
+            sleep(wait)
+    except (KeyboardInterrupt, SystemExit):
+        log.info("worker stopped")
+    return stats
 
-    thread = threading.Thread(target=loop, name="centro311-worker", daemon=True)
+
+def _drop_connections(p: Any) -> None:
+    """Close pooled connections after a database error, so none is reused.
+
+    An in-memory SQLite database lives in its one connection: never dropped.
+    """
+    if p.db.url in ("sqlite://", "sqlite:///:memory:"):
+        return
+    try:
+        p.db.dispose()
+    except Exception:  # noqa: BLE001 - a broken pool must not stop the loop
+        log.exception("could not reset the database pool")
+
+
+def start_worker_thread(
+    app: Flask, *, stop: threading.Event | None = None
+) -> threading.Thread:
+    """Run the worker loop (``run_worker``) in a daemon thread of this process.
+
+    Setting ``stop`` ends the loop at its next wait.
+    """
+    event = stop or threading.Event()
+    thread = threading.Thread(
+        target=run_worker,
+        args=(app,),
+        kwargs={"should_stop": event.is_set, "sleep": event.wait},
+        name="centro311-worker",
+        daemon=True,
+    )
     thread.start()
     return thread

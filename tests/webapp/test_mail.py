@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import re
-import socket
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import select
 
-from tests.conftest import post_form
+from engine.models import Outbox
+from tests.conftest import Auth, post_form
+from tests.engine.test_mail_delivery import INJECTED, Inbox, free_port
 from webapp.cli import worker_pass
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        """Start empty."""
-        self.messages: list[tuple[list[str], str]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        """Store the envelope recipients and the message text."""
-        self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -82,10 +64,68 @@ def test_unreachable_server_keeps_the_message(app, client):
         },
     )
     assert worker_pass(app)[1] == 0
-    from sqlalchemy import select
-
-    from engine.models import Outbox
-
     with app.extensions["centro311"].db.read() as s:
         row = s.scalars(select(Outbox)).one()
     assert row.sent_at is None and row.attempts == 1 and row.last_error
+    assert row.failed_at is None and row.next_attempt_at  # retried later
+
+
+def queue_raw(app, to: str) -> None:
+    """Put a message straight into the outbox (as code before validation did)."""
+    p = app.extensions["centro311"]
+    with p.db.transaction() as s:
+        s.add(
+            Outbox(
+                to=to, subject="Aviso", body="Cuerpo", created_at=p.clock(), attempts=0
+            )
+        )
+
+
+def test_newline_address_does_not_stop_the_worker(app, client, smtp):
+    """The injected address fails alone; the citizens' mail still goes out."""
+    queue_raw(app, INJECTED)
+    post_form(
+        client,
+        "/casos/nuevo/queja",
+        {
+            "categoria": "vias",
+            "asunto": "Hueco en la vía",
+            "descripcion": "Un hueco profundo en la vía Transístmica, carril norte.",
+            "correo": "vecina@example.pa",
+        },
+    )
+    queue_raw(app, "vecino@example.pa")
+    assert worker_pass(app) == (0, 2)
+    recipients = sorted(r for rcpts, _ in smtp.messages for r in rcpts)
+    assert recipients == ["vecina@example.pa", "vecino@example.pa"]
+    assert not any("evil" in text or "Bcc:" in text for _, text in smtp.messages)
+    with app.extensions["centro311"].db.read() as s:
+        bad = s.scalars(select(Outbox).where(Outbox.sent_at.is_(None))).one()
+    assert bad.failed_at is not None and bad.attempts == 1
+    assert worker_pass(app) == (0, 0)  # the failed message is not retried
+
+
+def test_failed_mail_is_shown_to_supervisors_only(app, smtp):
+    """/tablero lists failed mail with its error for supervisors, not enlaces."""
+    queue_raw(app, INJECTED)
+    worker_pass(app)
+    supervisor = app.test_client()
+    Auth(supervisor).login("supervisor")
+    page = supervisor.get("/tablero").get_data(as_text=True)
+    assert "Correos que no se pudieron enviar" in page
+    assert "InvalidMessage" in page and "victim@example.com" in page
+    assert "Bcc: x@evil.test" in page  # shown as text, escaped by Jinja
+    enlace = app.test_client()
+    Auth(enlace).login("enlace.minsa")
+    page = enlace.get("/tablero")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Correos que no se pudieron enviar" not in text
+    assert "victim@example.com" not in text
+
+
+def test_board_without_failed_mail_has_no_section(app, auth, client):
+    """No failed mail: supervisors see no empty section."""
+    auth.login("supervisor")
+    page = client.get("/tablero").get_data(as_text=True)
+    assert "Correos que no se pudieron enviar" not in page

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template
 from flask_login import login_required
 
-from engine import services
+from engine import mail, services
 from engine.errors import NotAllowed
 from webapp.helpers import platform, require_actor
 
@@ -17,9 +17,22 @@ bp = Blueprint("board", __name__, template_folder="templates")
 @bp.get("/tablero")
 @login_required
 def index() -> Any:
-    """Open, overdue and errored cases, and the satisfaction average."""
+    """Open, overdue and errored cases, the satisfaction average, failed mail.
+
+    Failed mail (the citizens' addresses and the delivery errors) is shown to
+    supervisors only.
+    """
+    actor = require_actor()
     try:
-        board = services.dashboard(platform(), require_actor())
+        board = services.dashboard(platform(), actor)
     except NotAllowed:
         abort(403)
-    return render_template("board/index.html", board=board, now=platform().clock())
+    failed_mail = None
+    if actor.has("supervisor_311"):
+        failed_mail = mail.failed_messages(platform(), actor)
+    return render_template(
+        "board/index.html",
+        board=board,
+        failed_mail=failed_mail,
+        now=platform().clock(),
+    )
