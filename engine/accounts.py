@@ -6,12 +6,22 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from engine.errors import N_, InvalidData, Message, NotFound, TooManyAttempts
+from engine.errors import (
+    N_,
+    InvalidData,
+    Message,
+    NotAllowed,
+    NotFound,
+    TooManyAttempts,
+)
 from engine.models import Entity, Role, User, UserRole
 from engine.platform import Platform
-from engine.security import check_password, hash_password
+from engine.security import check_password, dummy_password_hash, hash_password
 from engine.services import _check_rate, _count_failure
 from engine.views import ROLES, Actor, EntityView
+
+#: Shortest password a person may choose (the demo password is the exception).
+MIN_PASSWORD = 8
 
 #: Panamanian entities of the demo data: acronym → name.
 DEMO_ENTITIES: dict[str, str] = {
@@ -75,7 +85,7 @@ def create_user(
     *,
     entity_code: str | None = None,
     email: str | None = None,
-    min_password: int = 8,
+    min_password: int = MIN_PASSWORD,
 ) -> Actor:
     """Create a user with hashed password; an enlace must name its entity.
 
@@ -129,15 +139,63 @@ def _actor(user: User) -> Actor:
         name=user.full_name,
         roles=frozenset(r.role_key for r in user.roles),
         entity_code=user.entity_code,
+        session_epoch=user.session_epoch,
     )
 
 
-def load_actor(p: Platform, user_id: int) -> Actor | None:
-    """The active user with this id, as an Actor."""
+def load_actor(p: Platform, user_id: int, epoch: int) -> Actor | None:
+    """The active user with this id, as an Actor, if ``epoch`` is current.
+
+    ``epoch`` is the session epoch the session was issued in; logout and
+    password changes bump the user's epoch, so older sessions load nobody.
+    """
     with p.db.read() as s:
         user = s.get(User, user_id)
-        if user is None or not user.active:
+        if user is None or not user.active or user.session_epoch != epoch:
             return None
+        return _actor(user)
+
+
+def end_sessions(p: Platform, user_id: int) -> None:
+    """Revoke every session of a user (logout: all copies of the cookie)."""
+    with p.db.transaction() as s:
+        user = s.get(User, user_id, with_for_update=True)
+        if user is not None:
+            user.session_epoch += 1
+
+
+def set_password(p: Platform, actor: Actor, user_id: int, new_password: str) -> Actor:
+    """Change a user's password and revoke every session they have.
+
+    Only the user themself or an admin may do it. Returns the user with the
+    new session epoch, so a user changing their own password can be given a
+    fresh session while every other copy of the old cookie stops working.
+    """
+    if actor.id != user_id and not actor.has("admin"):
+        raise NotAllowed(
+            N_("Solo la propia persona o un administrador cambia la clave.")
+        )
+    if len(new_password) < MIN_PASSWORD:
+        raise InvalidData(
+            {
+                "password": [
+                    Message(
+                        N_("La contraseña debe tener al menos %(n)s caracteres."),
+                        {"n": MIN_PASSWORD},
+                    )
+                ]
+            }
+        )
+    # Hash outside the transaction: scrypt is slow on purpose and must not
+    # hold the row lock.
+    password_hash = hash_password(new_password)
+    with p.db.transaction() as s:
+        user = s.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound(N_("Ese usuario no existe."))
+        user.password_hash = password_hash
+        user.session_epoch += 1
+        s.flush()
         return _actor(user)
 
 
@@ -145,18 +203,24 @@ def authenticate(p: Platform, username: str, password: str, *, client: str) -> A
     """Check a username and password; failures are throttled per client.
 
     Raises :class:`NotFound` for any wrong pair (no hint which part was
-    wrong) and :class:`TooManyAttempts` past the limit.
+    wrong) and :class:`TooManyAttempts` past the limit. An unknown or
+    inactive user costs the same password check as a known one (against a
+    dummy hash), so timing does not tell which usernames exist.
     """
     now = p.clock()
     key = f"login:{client}"
     with p.db.transaction() as s:
         _check_rate(s, key, now, p.limits.login_attempts, p.limits.login_window_s)
         user = s.scalars(select(User).where(User.username == username.strip())).first()
-        ok = (
-            user is not None
-            and user.active
-            and check_password(user.password_hash, password)
+        known = user is not None and user.active
+        stored = (
+            user.password_hash
+            if user is not None and user.active
+            else dummy_password_hash()
         )
+        # Always run scrypt, and only then decide: the time must not depend
+        # on whether the user exists.
+        ok = check_password(stored, password) and known
         if not ok:
             _count_failure(s, key, now, p.limits.login_window_s)
         actor = _actor(user) if ok and user is not None else None
@@ -188,13 +252,16 @@ def seed_demo(p: Platform, password: str) -> list[str]:
 __all__ = [
     "DEMO_ENTITIES",
     "DEMO_USERS",
+    "MIN_PASSWORD",
     "NotFound",
     "TooManyAttempts",
     "authenticate",
     "create_user",
+    "end_sessions",
     "ensure_roles",
     "list_entities",
     "load_actor",
     "seed_demo",
+    "set_password",
     "upsert_entity",
 ]

@@ -18,9 +18,11 @@ def make_engine(url: str) -> Engine:
     """Create an SQLAlchemy engine tuned for the backend behind ``url``.
 
     SQLite gets a busy timeout, WAL and foreign keys, because the embedded
-    default serves a web process and a worker thread at once.
+    default serves a web process and a worker thread at once. Query
+    parameters are hidden from error messages and logs: they carry citizens'
+    contact data, which must not end up in log files.
     """
-    kwargs: dict[str, Any] = {"future": True}
+    kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if url in ("sqlite://", "sqlite:///:memory:"):

@@ -6,6 +6,10 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import cache
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 # scrypt parameters: about 16 MiB and tens of milliseconds per hash.
 _N, _R, _P = 2**14, 8, 1
@@ -38,6 +42,33 @@ def check_password(stored: str, password: str) -> bool:
         dklen=32,
     )
     return hmac.compare_digest(digest, base64.b64decode(digest64))
+
+
+@cache
+def dummy_password_hash() -> str:
+    """A hash of a random password, computed once per process.
+
+    Login checks the password against it when the user is unknown or
+    inactive, so that a wrong username costs the same scrypt run as a wrong
+    password and response times do not reveal which usernames exist.
+    """
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def derive_key(secret: str, purpose: str) -> str:
+    """A Fernet key derived from ``secret`` for one ``purpose`` (HKDF-SHA256).
+
+    The purpose label keeps keys for different uses apart: a value sealed for
+    one purpose cannot be opened as another, and the app's signing secret is
+    never used directly as an encryption key.
+    """
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=f"centro311:{purpose}".encode(),
+    )
+    return base64.urlsafe_b64encode(hkdf.derive(secret.encode())).decode()
 
 
 def new_access_code(length: int = 8) -> str:

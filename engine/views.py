@@ -42,6 +42,10 @@ class Actor:
     name: str
     roles: frozenset[str]
     entity_code: str | None = None
+    #: The user's session epoch when loaded: the web layer writes it into the
+    #: session so that logout or a password change (which bump it) revoke
+    #: every copy of the cookie. Not part of who the actor *is*.
+    session_epoch: int = field(default=0, compare=False)
 
     @property
     def effective_roles(self) -> frozenset[str]:
@@ -100,6 +104,10 @@ class OpenedCase:
     public_status: str
     email: str | None = None
     identity_reserved: bool = False
+    #: True when the same intake form had already filed this case (a double
+    #: submit): the number is the first filing's and ``access_code`` is empty,
+    #: since the code is stored only hashed and was shown the first time.
+    repeated: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import accounts, services
 from engine.platform import Limits, Platform
+from engine.script_bounds import ScriptBounds
 from engine.sealing import new_key
 from webapp.config import DEFAULTS
 
@@ -41,8 +42,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         limits=Limits(
             tracking_attempts=app.config["TRACKING_MAX_ATTEMPTS"],
             tracking_window_s=app.config["TRACKING_WINDOW_S"],
+            tracking_client_attempts=app.config["TRACKING_CLIENT_MAX_ATTEMPTS"],
             login_attempts=app.config["LOGIN_MAX_ATTEMPTS"],
             login_window_s=app.config["LOGIN_WINDOW_S"],
+        ),
+        bounds=ScriptBounds(
+            time_s=float(app.config["SCRIPT_TIME_S"]),
+            memory_mib=int(app.config["SCRIPT_MEMORY_MIB"]),
+            step_time_s=float(app.config["STEP_TIME_S"]),
         ),
         identity_key=app.config["IDENTITY_KEY"],
         public_url=app.config["PUBLIC_URL"],
@@ -54,6 +61,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
+    # Registered before CSRFProtect so that garbage is refused before any
+    # extension or view reads the request.
+    app.before_request(_refuse_control_characters)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     login_manager.init_app(app)
@@ -186,12 +196,34 @@ def _register_errors(app: Flask) -> None:
         return render_template("error.html", code=400, csrf=True), 400
 
 
+def _refuse_control_characters() -> Any:
+    """400 with a clear page for control characters anywhere in the request.
+
+    NUL bytes make PostgreSQL refuse the statement (a 500 deep in a view), and
+    no C0 control character but tab, CR and LF belongs in a path, a query or a
+    form: refusing them in one place protects every view.
+    """
+    from webapp.helpers import request_has_control_characters
+
+    if request_has_control_characters():
+        return render_template("error.html", code=400, bad_characters=True), 400
+    return None
+
+
 @login_manager.user_loader
-def _load_user(user_id: str) -> Any:
-    """Flask-Login hook: the session's user, or None."""
+def _load_user(session_id: str) -> Any:
+    """Flask-Login hook: the session's user, or None.
+
+    The id is "<user id>:<session epoch>"; a session from an older epoch
+    (before a logout or a password change), or from before epochs existed,
+    loads nobody.
+    """
     from flask import current_app
 
-    from webapp.auth import StaffUser
+    from webapp.auth import StaffUser, parse_session_id
 
-    actor = accounts.load_actor(current_app.extensions["centro311"], int(user_id))
+    parsed = parse_session_id(session_id)
+    if parsed is None:
+        return None
+    actor = accounts.load_actor(current_app.extensions["centro311"], *parsed)
     return StaffUser(actor) if actor else None

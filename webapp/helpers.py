@@ -10,7 +10,16 @@ from flask_login import current_user
 
 from engine.errors import Message
 from engine.platform import Platform
+from engine.sealing import seal, unseal
+from engine.security import derive_key
 from engine.views import Actor
+
+#: HKDF purpose label of the key that seals secrets kept in the session.
+_SESSION_SEAL_PURPOSE = "session-secrets-v1"
+
+#: C0 control characters refused anywhere in a request (tab, CR, LF allowed):
+#: PostgreSQL refuses NUL in text, and none of them belongs in what people type.
+_CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\r", "\n"}
 
 
 def platform() -> Platform:
@@ -49,6 +58,54 @@ def safe_next(target: str | None) -> str | None:
     if any(ord(ch) < 32 for ch in target):
         return None
     return target
+
+
+def has_control_characters(text: str) -> bool:
+    """True if ``text`` holds a C0 control character other than tab, CR, LF."""
+    return not _CONTROL.isdisjoint(text)
+
+
+def request_has_control_characters() -> bool:
+    """True if the path, a query or form key or value holds a control char.
+
+    Checked once before every request, so no view (and no database, which
+    refuses NUL) ever sees one. Uploaded files are bytes and are not checked.
+    """
+    if has_control_characters(request.path):
+        return True
+    for source in (request.args, request.form):
+        for key, value in source.items(multi=True):
+            if has_control_characters(key) or has_control_characters(value):
+                return True
+    return False
+
+
+def _session_key() -> str:
+    """The Fernet key for session secrets, derived from SECRET_KEY."""
+    return derive_key(str(current_app.config["SECRET_KEY"]), _SESSION_SEAL_PURPOSE)
+
+
+def seal_for_session(value: dict[str, Any]) -> str:
+    """Encrypt ``value`` for the session cookie.
+
+    The cookie is signed but readable by anyone who holds it; secrets such as
+    access codes go in only encrypted.
+    """
+    return seal(_session_key(), value)
+
+
+def open_from_session(token: Any) -> dict[str, Any] | None:
+    """Decrypt what :func:`seal_for_session` stored; None if unreadable.
+
+    A missing value, a cookie from before sealing or one sealed under another
+    SECRET_KEY all read as "nothing stored".
+    """
+    if not isinstance(token, str):
+        return None
+    try:
+        return unseal(_session_key(), token)
+    except (ValueError, TypeError):
+        return None
 
 
 def translate(message: Message) -> str:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+import zlib
 
-from tests.conftest import csrf_token, post_form
+from itsdangerous.encoding import base64_decode
+from sqlalchemy import func, select
+
+from engine.models import Case
+from tests.conftest import csrf_token, post_form, receipt
 
 GOOD = {
     "categoria": "basura",
@@ -139,3 +144,105 @@ def test_english_is_available(client):
     html = client.get("/").get_data(as_text=True)
     assert '<html lang="en">' in html
     assert "Track" in html
+
+
+_IDEMPOTENCY = re.compile(r'name="idempotencia" value="([^"]+)"')
+
+
+def session_payload(client) -> str:
+    """The session cookie's payload as anyone holding the cookie can read it.
+
+    The cookie is signed, not encrypted: itsdangerous's payload is base64
+    JSON, zlib-compressed when it starts with '.'.
+    """
+    value = client.get_cookie("session").value
+    compressed = value.startswith(".")
+    data = base64_decode(value.lstrip(".").split(".")[0])
+    return (zlib.decompress(data) if compressed else data).decode()
+
+
+def test_access_code_is_not_readable_in_the_cookie(client):
+    """After filing and after tracking, the cookie holds no code in clear."""
+    resp = post_form(client, "/casos/nuevo/queja", GOOD)
+    payload = session_payload(client)
+    assert '"opened"' in payload  # the receipt is there, sealed
+    number, code = receipt(client, resp)
+    assert code not in payload
+    resp = post_form(client, "/seguimiento", {"numero": number, "codigo": code})
+    assert resp.status_code == 200
+    payload = session_payload(client)
+    assert '"tracking"' in payload
+    assert code not in payload and code not in session_payload(client)
+    # Tracking still works across requests from the sealed session.
+    again = client.get(f"/seguimiento?numero={number}")
+    assert again.status_code == 200
+    assert "En revisión por el 311" in again.get_data(as_text=True)
+
+
+def test_confirmation_shows_the_code_once(client):
+    """A reload of the confirmation shows the number, not the code."""
+    number, code = file_case(client, correo="vecino@example.pa")
+    again = client.get("/casos/confirmacion").get_data(as_text=True)
+    assert number in again
+    assert code not in again and 'id="codigo-acceso"' not in again
+    assert "ya se mostró" in again
+    assert "vecino@example.pa" in again  # and was sent there by mail
+
+
+def intake_form(client) -> tuple[str, str]:
+    """(CSRF token, idempotency key) of a freshly rendered intake form."""
+    html = client.get("/casos/nuevo/queja").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return token, _IDEMPOTENCY.search(html).group(1)
+
+
+def count_cases(app) -> int:
+    """Cases stored."""
+    with app.extensions["centro311"].db.read() as s:
+        return s.scalar(select(func.count()).select_from(Case))
+
+
+def test_double_submit_files_one_case(client, app):
+    """The same rendered form posted twice files one case and shows it twice."""
+    token, key = intake_form(client)
+    assert len(key) >= 32
+    form = {**GOOD, "csrf_token": token, "idempotencia": key}
+    number, code = receipt(client, client.post("/casos/nuevo/queja", data=form))
+    second = client.post("/casos/nuevo/queja", data=form)
+    assert second.status_code == 303
+    page = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert count_cases(app) == 1
+    assert f'id="numero-caso">{number}<' in page
+    assert "ya se había enviado" in page
+    assert code not in page
+    # A new rendering of the form is a new filing.
+    token, other_key = intake_form(client)
+    assert other_key != key
+    form = {**GOOD, "csrf_token": token, "idempotencia": other_key}
+    other, _ = receipt(client, client.post("/casos/nuevo/queja", data=form))
+    assert other != number and count_cases(app) == 2
+
+
+def test_double_click_still_shows_the_code_once(client, app):
+    """When the second submit answers before the first receipt was seen."""
+    token, key = intake_form(client)
+    form = {**GOOD, "csrf_token": token, "idempotencia": key}
+    client.post("/casos/nuevo/queja", data=form)
+    number, code = receipt(client, client.post("/casos/nuevo/queja", data=form))
+    assert count_cases(app) == 1 and code
+    page = client.get("/casos/confirmacion").get_data(as_text=True)
+    assert number in page and code not in page
+
+
+def test_form_with_errors_keeps_its_key(client, app):
+    """A re-rendered form keeps the key, so its corrected submit files once."""
+    token, key = intake_form(client)
+    form = {**GOOD, "csrf_token": token, "idempotencia": key, "descripcion": "corto"}
+    resp = client.post("/casos/nuevo/queja", data=form)
+    assert resp.status_code == 422
+    assert f'name="idempotencia" value="{key}"' in resp.get_data(as_text=True)
+    assert count_cases(app) == 0
+    form["descripcion"] = GOOD["descripcion"]
+    receipt(client, client.post("/casos/nuevo/queja", data=form))
+    assert client.post("/casos/nuevo/queja", data=form).status_code == 303
+    assert count_cases(app) == 1

@@ -23,8 +23,24 @@ class StaffUser(UserMixin):  # type: ignore[misc]
         self.actor = actor
 
     def get_id(self) -> str:
-        """The session id of the user."""
-        return str(self.actor.id)
+        """The session id: user id and the session epoch it was issued in.
+
+        Logout and password changes bump the epoch, so every copy of a cookie
+        carrying an older one stops working (server-side revocation).
+        """
+        return f"{self.actor.id}:{self.actor.session_epoch}"
+
+
+def parse_session_id(session_id: str) -> tuple[int, int] | None:
+    """(user id, epoch) from a session id, or None if it is not one of ours.
+
+    Ids without an epoch (issued before revocation existed) are refused.
+    """
+    user_id, sep, epoch = session_id.partition(":")
+    digits = user_id.isascii() and user_id.isdigit() and epoch.isdigit()
+    if not sep or not digits or not epoch.isascii():
+        return None
+    return int(user_id), int(epoch)
 
 
 @bp.route("/ingresar", methods=["GET", "POST"])
@@ -72,6 +88,9 @@ def login() -> Any:
 def logout() -> Any:
     """Log out (POST with CSRF, so no link can log someone out)."""
     lang = session.get("lang")
+    # Bump the epoch first: a copy of this cookie elsewhere (stolen, or on
+    # a shared computer) stops working too, not just this browser's.
+    accounts.end_sessions(platform(), current_user.actor.id)
     logout_user()
     session.clear()
     if lang:

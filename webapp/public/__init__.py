@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,18 +28,24 @@ from engine.errors import (
     ProcessFailed,
     TooManyAttempts,
 )
+from engine.views import OpenedCase
 from webapp.helpers import (
     client_key,
     current_actor,
     field_errors,
+    open_from_session,
     oversized,
     platform,
     raw_form,
     safe_next,
+    seal_for_session,
     translate,
 )
 
 bp = Blueprint("public", __name__, template_folder="templates")
+
+#: Hidden intake field holding the form's idempotency key (not case data).
+IDEMPOTENCY_FIELD = "idempotencia"
 
 #: The milestones a citizen sees, in order (no internal steps).
 MILESTONES = (
@@ -114,15 +121,26 @@ def intake(tipo: str) -> Any:
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     channel = "phone" if is_agent else "web"
+    # Each rendered form carries its own key: submitting it twice (a double
+    # click, a retry after a timeout) returns the first case, not a new one.
+    idempotency_key = secrets.token_urlsafe(24)
     if request.method == "POST":
         raw = raw_form()
+        posted_key = (raw.pop(IDEMPOTENCY_FIELD, None) or [""])[-1]
+        # A re-rendered form keeps its key: it has filed nothing yet.
+        idempotency_key = posted_key or idempotency_key
         channel = request.form.get("canal", "web") if is_agent else "web"
         values = forms.coerce(view.form.schema, raw)
         errors = oversized(raw)
         if not errors:
             try:
                 opened = services.open_case(
-                    p, tipo, values, actor=actor, channel=channel
+                    p,
+                    tipo,
+                    values,
+                    actor=actor,
+                    channel=channel,
+                    idempotency_key=posted_key or None,
                 )
             except InvalidData as exc:
                 errors = field_errors(exc.errors)
@@ -131,15 +149,7 @@ def intake(tipo: str) -> Any:
             except ProcessFailed as exc:
                 errors = {"": [translate(exc.message)]}
             else:
-                session["opened"] = {
-                    "number": opened.number,
-                    "code": opened.access_code,
-                    "title": opened.title,
-                    "status": opened.public_status,
-                    "email": opened.email,
-                    "reserved": opened.identity_reserved,
-                    "channel": channel,
-                }
+                _keep_receipt(opened, channel)
                 return redirect(url_for("public.confirmation"), code=303)
         # Keep everything the citizen typed, even what failed validation.
         values = {k: (v if len(v) > 1 else v[0]) for k, v in raw.items() if v}
@@ -152,18 +162,52 @@ def intake(tipo: str) -> Any:
             errors=errors,
             is_agent=is_agent,
             channel=channel,
+            idempotency_key=idempotency_key,
         ),
         status,
     )
 
 
+def _keep_receipt(opened: OpenedCase, channel: str) -> None:
+    """Put the receipt of a filing in the session, sealed, for the next page.
+
+    The cookie is only signed, so the access code (and the citizen's email)
+    go in encrypted. A repeated submit has no code; if the first submit's
+    receipt is still here unseen (its response never reached the screen),
+    its code is kept so the citizen still sees it once.
+    """
+    receipt = {
+        "number": opened.number,
+        "code": opened.access_code,
+        "title": opened.title,
+        "status": opened.public_status,
+        "email": opened.email,
+        "reserved": opened.identity_reserved,
+        "channel": channel,
+        "repeated": opened.repeated,
+    }
+    if opened.repeated:
+        earlier = open_from_session(session.get("opened"))
+        if earlier and earlier.get("number") == opened.number and earlier.get("code"):
+            receipt["code"], receipt["email"] = earlier["code"], earlier.get("email")
+    session["opened"] = seal_for_session(receipt)
+
+
 @bp.get("/casos/confirmacion")
 def confirmation() -> Any:
-    """The number and access code of the case just filed."""
-    opened = session.get("opened")
+    """The number of the case just filed, and its access code once.
+
+    The code is removed from the session as it is shown: a reload shows the
+    number and says the code was already shown (and mailed, if an address
+    was given).
+    """
+    opened = open_from_session(session.get("opened"))
     if not opened:
         return redirect(url_for("public.home"))
-    return render_template("public/confirmation.html", opened=opened)
+    code = opened.get("code") or ""
+    if code:
+        session["opened"] = seal_for_session({**opened, "code": ""})
+    return render_template("public/confirmation.html", opened=opened, code=code)
 
 
 @bp.route("/seguimiento", methods=["GET", "POST"])
@@ -171,7 +215,8 @@ def track() -> Any:
     """Look a case up by number and access code.
 
     After a successful look-up the number and code stay in the (signed,
-    HttpOnly) session so the citizen can answer the tasks shown there.
+    HttpOnly) session, the code encrypted, so the citizen can answer the
+    tasks shown there.
     """
     number = request.values.get("numero", "").strip()
     code = ""
@@ -183,8 +228,8 @@ def track() -> Any:
                 error=gettext("Escriba el número de caso y el código de acceso."),
                 status=422,
             )
-    elif session.get("tracking", {}).get("numero") == number.upper() and number:
-        code = session["tracking"]["codigo"]
+    elif (tracked := _tracked()) and number and tracked[0] == number.upper():
+        code = tracked[1]
     if not code:
         return _track_page(number)
     try:
@@ -194,8 +239,16 @@ def track() -> Any:
         return _track_page(number, error=translate(exc.message), status=404)
     except TooManyAttempts as exc:
         return _track_page(number, error=translate(exc.message), status=429)
-    session["tracking"] = {"numero": case.number, "codigo": code}
+    session["tracking"] = seal_for_session({"numero": case.number, "codigo": code})
     return _track_page(number, case=case)
+
+
+def _tracked() -> tuple[str, str] | None:
+    """(number, access code) of the case last looked up in this session."""
+    tracking = open_from_session(session.get("tracking"))
+    if not tracking:
+        return None
+    return str(tracking["numero"]), str(tracking["codigo"])
 
 
 def _track_page(
@@ -225,11 +278,11 @@ def _track_page(
 @bp.post("/seguimiento/tareas/<task_id>")
 def citizen_task(task_id: str) -> Any:
     """The citizen answers a task shown on the tracking page."""
-    tracking = session.get("tracking")
+    tracking = _tracked()
     if not tracking:
         return redirect(url_for("public.track"), code=303)
     p = platform()
-    number, code = tracking["numero"], tracking["codigo"]
+    number, code = tracking
     try:
         case = services.track_case(p, number, code, client=client_key())
     except (NotFound, TooManyAttempts):
