@@ -116,9 +116,7 @@ class User(Base):
     created_at: Mapped[datetime]
     # Bumped on logout and password change: a session cookie names the epoch
     # it was issued in, so every copy of an older cookie stops working.
-    session_epoch: Mapped[int] = mapped_column(
-        Integer, default=0, server_default="0"
-    )
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     roles: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"

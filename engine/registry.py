@@ -339,7 +339,7 @@ def _read_files(
                             N_(
                                 "El campo «%(field)s» parece un dato de contacto "
                                 "pero no es personal: su valor quedará a la vista "
-                                'de todo el personal del caso. Márquelo con '
+                                "de todo el personal del caso. Márquelo con "
                                 '"x-personal": true (o use "format": "email" o '
                                 '"phone"), o con "x-personal": false si es a '
                                 "propósito."

@@ -18,9 +18,7 @@ def upgrade() -> None:
     """Apply this revision (new columns are nullable or have a default)."""
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "session_epoch", sa.Integer(), server_default="0", nullable=False
-            )
+            sa.Column("session_epoch", sa.Integer(), server_default="0", nullable=False)
         )
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.add_column(sa.Column("intake_key", sa.String(length=64)))

@@ -277,6 +277,12 @@ def test_unstorable_value_at_intake_is_a_clear_failure(p, name) -> None:
 # --- Completing a task: the case is flagged, nothing half-stored -----------------
 
 
+def only_when_ten(script: str) -> str:
+    """``script`` run only by the case filed with ``divisor == 10``."""
+    body = script.replace("\n", "\n    ")
+    return f"if divisor == 10:\n    {body}\nresultado = 1"
+
+
 def ready_task(p: Platform, case_id: int) -> HumanTask:
     """The case's ready task."""
     with p.db.read() as s:
@@ -318,9 +324,7 @@ def test_worker_flags_the_failing_case_and_fires_the_others(p, clock, script) ->
     """Failing cases are flagged with the error; good cases of the batch advance."""
     deploy(
         p,
-        bundle(
-            after_timer=f"if divisor == 10:\n    {script.replace(chr(10), chr(10) + '    ')}\nresultado = 1"
-        ),
+        bundle(after_timer=only_when_ten(script)),
     )
     bad = services.open_case(p, "temporizador", {"divisor": 10})
     good = services.open_case(p, "temporizador", {"divisor": 2})
