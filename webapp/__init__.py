@@ -12,6 +12,7 @@ from flask import Flask, g, jsonify, render_template, request, session
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import accounts, services
@@ -189,6 +190,23 @@ def _register_errors(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, page(code))
+
+    def database_down(err: Exception) -> Any:
+        """The database is unreachable: a 503 page that needs no database.
+
+        Logged-in users are shown the page as if anonymous (loading them
+        needs the database), and clients are told when to retry.
+        """
+        app.logger.warning("database unavailable: %s", type(err).__name__)
+        g.database_down = True
+        # Flask-Login's template context loads the user (a query): serve
+        # this page as to an anonymous visitor instead.
+        g._login_user = login_manager.anonymous_user()
+        page = render_template("error.html", code=503)
+        return page, 503, {"Retry-After": "30"}
+
+    app.register_error_handler(OperationalError, database_down)
+    app.register_error_handler(InterfaceError, database_down)
 
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError) -> Any:

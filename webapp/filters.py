@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, session
+from flask import Flask, g, session
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.views import CHANNELS, ROLES
 from webapp.helpers import as_text, current_actor, translate
@@ -36,6 +37,21 @@ def markdown(text: str | None) -> Markup:
     return Markup(_MD.render(text or ""))  # noqa: S704 - html is disabled above
 
 
+def _actor_or_none() -> Any:
+    """The logged-in actor for templates, or None while the database is down.
+
+    Loading the user needs the database; the error page shown during an
+    outage must render without it (as if nobody were logged in).
+    """
+    if g.get("database_down"):
+        return None
+    try:
+        return current_actor()
+    except (OperationalError, InterfaceError):
+        g.database_down = True
+        return None
+
+
 def register(app: Flask) -> None:
     """Install filters and template globals."""
     app.jinja_env.filters["fecha"] = fecha
@@ -48,7 +64,7 @@ def register(app: Flask) -> None:
     def globals_() -> dict[str, Any]:
         """Values every template may use."""
         return {
-            "actor": current_actor(),
+            "actor": _actor_or_none(),
             "channels": CHANNELS,
             "role_names": ROLES,
             "current_lang": session.get("lang", app.config["BABEL_DEFAULT_LOCALE"]),

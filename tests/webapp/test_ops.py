@@ -113,3 +113,25 @@ def test_migrations_go_both_ways(tmp_path):
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA mig_test CASCADE"))
         engine.dispose()
+
+
+def test_database_outage_gives_a_503_page_even_when_logged_in(app, auth):
+    """A logged-in agent meets an outage: the app's own 503 page, not a bare 500."""
+    from engine.db import Database
+
+    auth.login("agente")
+    p = app.extensions["centro311"]
+    working = p.db
+    p.db = Database(f"sqlite:///{app.instance_path}/missing/dir/db.sqlite")
+    try:
+        resp = auth.client.get("/tareas")
+    finally:
+        p.db.dispose()
+        p.db = working
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 503
+    assert resp.headers["Retry-After"] == "30"
+    assert "no está disponible por un momento" in html
+    assert "Ana Agente" not in html  # rendered without loading the user
+    # The database is back: the same session works again.
+    assert auth.client.get("/tareas").status_code == 200
