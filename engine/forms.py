@@ -184,45 +184,35 @@ def validator_for(schema: Schema) -> Any:
     return _FormValidator(schema, format_checker=_FORMAT_CHECKER, registry=_LOCAL_ONLY)
 
 
+def _objects(node: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in a form, depth first (the form itself included)."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _objects(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _objects(item)
+
+
 def external_refs(schema: Any) -> list[str]:
     """``$ref``/``$dynamicRef`` values that point outside the form itself."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("$ref", "$dynamicRef") and isinstance(value, str):
-                    if not value.startswith("#"):
-                        found.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(schema)
-    return found
+    return [
+        value
+        for node in _objects(schema)
+        for key in ("$ref", "$dynamicRef")
+        if isinstance(value := node.get(key), str) and not value.startswith("#")
+    ]
 
 
 def patterns(schema: Any) -> list[str]:
     """Every regular expression in a form (``pattern``, ``patternProperties``)."""
     found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "pattern" and isinstance(value, str):
-                    found.append(value)
-                elif key == "patternProperties" and isinstance(value, dict):
-                    found.extend(str(k) for k in value)
-                    walk(list(value.values()))
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(schema)
+    for node in _objects(schema):
+        if isinstance(node.get("pattern"), str):
+            found.append(node["pattern"])
+        if isinstance(node.get("patternProperties"), dict):
+            found.extend(str(key) for key in node["patternProperties"])
     return found
 
 

@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import accounts, forms, registry, services
+from engine import forms, registry, services
 from engine.calendar import PANAMA
 from engine.clock import FrozenClock
 from engine.errors import BundleInvalid, InvalidData, NotAllowed
 from engine.models import Case, CaseEvent, Outbox
 from engine.platform import Platform
 from tests.conftest import IDENTITY_KEY, seed
+from tests.engine.test_scenarios import do, who
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ALUMBRADO = ROOT / "tests" / "fixtures" / "bundles" / "alumbrado"
@@ -43,22 +44,6 @@ def p(db_url: str, demo_hash: str) -> Iterator[Platform]:
     seed(platform, demo_hash)
     yield platform
     platform.close()
-
-
-def who(p: Platform, username: str):
-    """A demo user's Actor."""
-    return accounts.authenticate(p, username, "demo311", client="privacy")
-
-
-def do(p: Platform, username: str, task_name: str, data: dict, number: str) -> None:
-    """Complete the ready task ``task_name`` of case ``number`` as ``username``."""
-    actor = who(p, username)
-    (task,) = [
-        t
-        for t in services.list_tasks(p, actor)
-        if t.case_number == number and t.name == task_name
-    ]
-    services.complete_task(p, actor, task.id, data)
 
 
 def transferred_case(p: Platform) -> str:
