@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from engine.models import Base
+from engine.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -13,14 +13,19 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine import db as dbmod
 from engine import services
-from engine.accounts import DEMO_ENTITIES, DEMO_USERS, ensure_roles, upsert_entity
-from engine.models import Base, User, UserRole
-from engine.platform import Platform
-from engine.registry import SpecCache
-from engine.sealing import new_key
-from engine.security import hash_password
+from engine.bundles.registry import SpecCache
+from engine.domain.sealing import new_key
+from engine.domain.security import hash_password
+from engine.services.accounts import (
+    DEMO_ENTITIES,
+    DEMO_USERS,
+    ensure_roles,
+    upsert_entity,
+)
+from engine.services.platform import Platform
+from engine.store import db as dbmod
+from engine.store.models import Base, User, UserRole
 
 ROOT = Path(__file__).resolve().parent.parent
 ON_POSTGRES = os.environ.get("C311_TEST_ON_POSTGRES") == "1"

@@ -15,10 +15,11 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import accounts, services
-from engine.platform import Limits, Platform
-from engine.script_bounds import ScriptBounds
-from engine.sealing import new_key
+from engine import services
+from engine.domain.sealing import new_key
+from engine.services import accounts
+from engine.services.platform import Limits, Platform
+from engine.workflow.script_bounds import ScriptBounds
 from webapp.config import DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent

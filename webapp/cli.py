@@ -14,8 +14,11 @@ import click
 from flask import Flask, current_app
 from sqlalchemy.exc import DBAPIError
 
-from engine import accounts, bundles, db, mail, registry, services
-from engine.errors import BundleInvalid, InvalidData
+from engine import bundles, services
+from engine.bundles import registry
+from engine.domain.errors import BundleInvalid, InvalidData
+from engine.services import accounts, mail
+from engine.store import db
 from webapp.helpers import platform
 
 log = logging.getLogger("centro311.worker")

@@ -61,7 +61,8 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
     # Fernet key (urlsafe base64, 32 bytes) that seals reserved identities.
     # Required in production; development keeps one under instance/.
-    # Make one with: python -c "from engine.sealing import new_key; print(new_key())"
+    # Make one with:
+    #   python -c "from engine.domain.sealing import new_key; print(new_key())"
     "IDENTITY_KEY": None,
     # Public base address of the app, for links in mail.
     "PUBLIC_URL": "http://127.0.0.1:5000",

@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from engine.views import CHANNELS, ROLES
+from engine.domain.views import CHANNELS, ROLES
 from webapp.helpers import as_text, current_actor, translate
 
 PANAMA = ZoneInfo("America/Panama")

@@ -8,11 +8,11 @@ from flask import abort, current_app, request
 from flask_babel import gettext
 from flask_login import current_user
 
-from engine.errors import Message
-from engine.platform import Platform
-from engine.sealing import seal, unseal
-from engine.security import derive_key
-from engine.views import Actor
+from engine.domain.errors import Message
+from engine.domain.sealing import seal, unseal
+from engine.domain.security import derive_key
+from engine.domain.views import Actor
+from engine.services.platform import Platform
 
 #: HKDF purpose label of the key that seals secrets kept in the session.
 _SESSION_SEAL_PURPOSE = "session-secrets-v1"

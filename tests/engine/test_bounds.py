@@ -13,14 +13,16 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlalchemy import func, select
 
-from engine import registry, script_bounds, services
-from engine.calendar import PANAMA
-from engine.clock import FrozenClock
-from engine.errors import BundleInvalid, ProcessFailed
-from engine.models import Case, CaseEvent, HumanTask
-from engine.platform import Platform
-from engine.scripting import RestrictedEnvironment, check_script
-from engine.views import Actor
+from engine import services
+from engine.bundles import registry
+from engine.domain.clock import FrozenClock
+from engine.domain.errors import BundleInvalid, ProcessFailed
+from engine.domain.views import Actor
+from engine.services.platform import Platform
+from engine.store.models import Case, CaseEvent, HumanTask
+from engine.workflow import script_bounds
+from engine.workflow.calendar import PANAMA
+from engine.workflow.scripting import RestrictedEnvironment, check_script
 from tests.conftest import IDENTITY_KEY
 
 BUNDLE = (

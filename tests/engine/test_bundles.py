@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import bundles, registry
-from engine.errors import BundleInvalid, Problem
+from engine import bundles
+from engine.bundles import uploads
+from engine.bundles import registry
+from engine.domain.errors import BundleInvalid, Problem
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MIB = 1024 * 1024
@@ -160,12 +162,12 @@ def test_reading_counts_bytes_whatever_the_header():
     (Python's zipfile also stops at the declared size and then fails the CRC
     check; the count is our own guard, independent of that behaviour.)
     """
-    data = make_zip([("grande.json", b" " * (3 * bundles._CHUNK))])
+    data = make_zip([("grande.json", b" " * (3 * uploads._CHUNK))])
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         info = archive.getinfo("grande.json")
-        with pytest.raises(bundles._TooLarge) as err:
-            bundles._read_member(archive, info, bundles._CHUNK + 1)
-    assert err.value.size == 2 * bundles._CHUNK
+        with pytest.raises(uploads._TooLarge) as err:
+            uploads._read_member(archive, info, uploads._CHUNK + 1)
+    assert err.value.size == 2 * uploads._CHUNK
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import accounts, design, registry, services
-from engine.errors import BundleInvalid, NotAllowed
-from engine.models import AuditLog, HumanTask
+from engine import services
+from engine.bundles import registry
+from engine.domain.errors import BundleInvalid, NotAllowed
+from engine.services import accounts, design
+from engine.store.models import AuditLog, HumanTask
 
 ROOT = Path(__file__).resolve().parents[2]
 INTAKE = {

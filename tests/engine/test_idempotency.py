@@ -7,8 +7,8 @@ import threading
 from sqlalchemy import func, select
 
 from engine import services
-from engine.models import Case
-from engine.platform import Platform
+from engine.services.platform import Platform
+from engine.store.models import Case
 
 INTAKE = {
     "categoria": "salud",

@@ -1,7 +1,7 @@
-"""Every path through the seed lifecycles, driven through ``engine.runtime``.
+"""Every path through the seed lifecycles, driven through ``engine.workflow.runtime``.
 
 Each test files a case at an explicit instant (America/Panama) and moves the
-engine's clock forward with :func:`engine.timekeeping.at` to fire the timers,
+engine's clock forward with :func:`engine.workflow.timekeeping.at` to fire the timers,
 the way the worker does. The acceptance scenarios of DOMAIN.md are named
 where they apply. Marks (``marca``) are read off the completed elements: the
 engine's reaction to them is tested elsewhere.
@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
-from engine import forms, registry, runtime
-from engine.calendar import PANAMA
-from engine.registry import ParsedVersion
-from engine.timekeeping import at
+from engine.bundles import forms, registry
+from engine.bundles.registry import ParsedVersion
+from engine.workflow import runtime
+from engine.workflow.calendar import PANAMA
+from engine.workflow.timekeeping import at
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTIDADES = [

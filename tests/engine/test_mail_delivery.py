@@ -15,12 +15,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from engine import mail, services
-from engine.clock import FrozenClock
-from engine.errors import NotAllowed
-from engine.models import Outbox
-from engine.platform import Platform
-from engine.views import Actor
+from engine import services
+from engine.domain.clock import FrozenClock
+from engine.domain.errors import NotAllowed
+from engine.domain.views import Actor
+from engine.services import mail
+from engine.services.platform import Platform
+from engine.store.models import Outbox
 from tests.conftest import IDENTITY_KEY, seed
 
 INJECTED = "victim@example.com\nBcc: x@evil.test"

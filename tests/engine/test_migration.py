@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from engine import migration, registry, runtime
-from engine.registry import ParsedVersion
+from engine.bundles import registry
+from engine.bundles.registry import ParsedVersion
+from engine.workflow import migration, runtime
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ALUMBRADO = ROOT / "tests" / "fixtures" / "bundles" / "alumbrado"

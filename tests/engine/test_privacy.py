@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import forms, registry, services
-from engine.calendar import PANAMA
-from engine.clock import FrozenClock
-from engine.errors import BundleInvalid, InvalidData, NotAllowed
-from engine.models import Case, CaseEvent, Outbox
-from engine.platform import Platform
+from engine import services
+from engine.bundles import forms, registry
+from engine.domain.clock import FrozenClock
+from engine.domain.errors import BundleInvalid, InvalidData, NotAllowed
+from engine.services.platform import Platform
+from engine.store.models import Case, CaseEvent, Outbox
+from engine.workflow.calendar import PANAMA
 from tests.conftest import IDENTITY_KEY, seed
 from tests.engine.test_scenarios import do, who
 
@@ -82,7 +83,7 @@ def test_transfer_ends_the_former_entitys_access(p) -> None:
     with pytest.raises(NotAllowed):
         services.get_case(p, mop, number)
     with p.db.read() as s:
-        from engine.models import HumanTask
+        from engine.store.models import HumanTask
 
         old = s.scalars(
             select(HumanTask).where(

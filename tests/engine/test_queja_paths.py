@@ -23,10 +23,11 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.exceptions import WorkflowException
 
-from engine import forms, registry, runtime
-from engine.calendar import PANAMA
-from engine.registry import ParsedVersion
-from engine.timekeeping import at
+from engine.bundles import forms, registry
+from engine.bundles.registry import ParsedVersion
+from engine.workflow import runtime
+from engine.workflow.calendar import PANAMA
+from engine.workflow.timekeeping import at
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_DIR = ROOT / "bpmn"

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import registry, services
-from engine.errors import BundleInvalid
+from engine import services
+from engine.bundles import registry
+from engine.domain.errors import BundleInvalid
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -127,7 +128,7 @@ def test_new_version_for_new_cases_old_cases_keep_theirs(platform):
             "descripcion": "Caso de la versión 2.",
         },
     )
-    from engine.models import HumanTask
+    from engine.store.models import HumanTask
 
     with platform.db.read() as s:
         names = {t.case_id: t.name for t in s.query(HumanTask).filter_by(state="ready")}

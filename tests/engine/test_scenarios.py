@@ -13,12 +13,13 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine import accounts, services
-from engine.calendar import PANAMA
-from engine.clock import FrozenClock
-from engine.errors import NotAllowed
-from engine.models import Case, SurveyResponse
-from engine.platform import Platform
+from engine import services
+from engine.domain.clock import FrozenClock
+from engine.domain.errors import NotAllowed
+from engine.services import accounts
+from engine.services.platform import Platform
+from engine.store.models import Case, SurveyResponse
+from engine.workflow.calendar import PANAMA
 from tests.conftest import IDENTITY_KEY, seed
 
 QUEJA = {
@@ -118,7 +119,7 @@ def test_scenario_2_web_filing_before_the_december_holidays(p, clock):
         second=59
     )
     with p.db.read() as s:
-        from engine.models import Outbox
+        from engine.store.models import Outbox
 
         (receipt,) = [
             m for m in s.scalars(select(Outbox)) if "recibimos su caso" in m.subject
@@ -184,7 +185,7 @@ def test_scenario_3_reserved_identity(p, clock):
     assert not audit[0].public
     # No mail is queued to a sealed address.
     with p.db.read() as s:
-        from engine.models import Outbox
+        from engine.store.models import Outbox
 
         assert s.scalars(select(Outbox)).all() == []
 

@@ -1,4 +1,4 @@
-"""Tests for engine.scripting: the restricted script environment."""
+"""Tests for engine.workflow.scripting: the restricted script environment."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine import scripting
-from engine.scripting import (
+from engine.workflow import scripting
+from engine.workflow.scripting import (
     RestrictedEnvironment,
     ScriptRejected,
     check_script,

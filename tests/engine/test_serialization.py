@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine import registry, runtime
+from engine.bundles import registry
+from engine.workflow import runtime
 
 GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "golden"
 

@@ -8,10 +8,17 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from engine import accounts, services
-from engine.errors import Conflict, InvalidData, NotAllowed, NotFound, TooManyAttempts
-from engine.models import CaseEvent, WorkflowState
-from engine.platform import Platform
+from engine import services
+from engine.domain.errors import (
+    Conflict,
+    InvalidData,
+    NotAllowed,
+    NotFound,
+    TooManyAttempts,
+)
+from engine.services import accounts
+from engine.services.platform import Platform
+from engine.store.models import CaseEvent, WorkflowState
 
 INTAKE = {
     "categoria": "agua",

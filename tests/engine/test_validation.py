@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine import registry, runtime
-from engine.errors import BundleInvalid, Problem
+from engine.bundles import registry
+from engine.domain.errors import BundleInvalid, Problem
+from engine.workflow import runtime
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 INVALID = ROOT / "tests" / "fixtures" / "invalid"
@@ -443,7 +444,7 @@ def test_alumbrado_has_a_shape_for_every_element():
 )
 def test_alumbrado_runs_to_each_end(steps: list[dict[str, str]], end: str):
     """Every path of the diagram runs to its end event, with forms that validate."""
-    from engine import forms
+    from engine.bundles import forms
 
     parsed = registry.parse_bundle(registry.read_bundle_dir(ALUMBRADO))
     intake = {"direccion": "Vía España, frente a la parada", "numero_poste": "P-1234"}

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import registry, services
-from engine.calendar import PANAMA
-from engine.clock import FrozenClock
-from engine.models import Case, CaseEvent, HumanTask
-from engine.platform import Platform
+from engine import services
+from engine.bundles import registry
+from engine.domain.clock import FrozenClock
+from engine.services import steps
+from engine.services.platform import Platform
+from engine.store.models import Case, CaseEvent, HumanTask
+from engine.workflow.calendar import PANAMA
 from tests.conftest import IDENTITY_KEY
 
 BUNDLE = (
@@ -97,7 +99,7 @@ def test_worker_killed_mid_run_loses_nothing(timed, clock, monkeypatch):
     for _ in range(3):
         services.open_case(timed, "temporizador", {"divisor": 1})
     clock.advance(days=5)
-    real_store = services._store
+    real_store = steps.record_step
     calls = {"n": 0}
 
     def crash_on_second(*args, **kwargs):
@@ -106,11 +108,11 @@ def test_worker_killed_mid_run_loses_nothing(timed, clock, monkeypatch):
             raise KeyboardInterrupt("worker killed")
         return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_store", crash_on_second)
+    monkeypatch.setattr(steps, "record_step", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
         services.fire_due_timers(timed)
     assert counts(timed) == (0, 0)  # the batch rolled back as a whole
-    monkeypatch.setattr(services, "_store", real_store)
+    monkeypatch.setattr(steps, "record_step", real_store)
     assert services.fire_due_timers(timed) == 3
     assert counts(timed) == (3, 3)
 

@@ -1050,7 +1050,11 @@ def app_env(db_url: str, public_port: int, mail_port: int) -> dict[str, str]:
         }
     )
     key = subprocess.run(
-        [sys.executable, "-c", "from engine.sealing import new_key; print(new_key())"],
+        [
+            sys.executable,
+            "-c",
+            "from engine.domain.sealing import new_key; print(new_key())",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -700,8 +700,8 @@ def test_rejected_case_ends_closed_without_assignment(app):
 
 def test_rollback_redeploys_an_older_version(app, client, auth):
     """Deploying v1 again makes its files the newest version (v3)."""
-    from engine import design
-    from engine.accounts import authenticate
+    from engine.services import design
+    from engine.services.accounts import authenticate
     from tests.conftest import csrf_token
 
     p = app.extensions["centro311"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from engine import db as dbmod
+from engine.store import db as dbmod
 from tests.conftest import ON_POSTGRES, postgres_url
 
 
@@ -60,7 +60,7 @@ def test_production_refuses_to_start_without_identity_key(monkeypatch):
 
 def test_session_cookie_is_secure_in_production():
     """Production cookies are Secure and HttpOnly."""
-    from engine.sealing import new_key
+    from engine.domain.sealing import new_key
     from webapp import create_app
 
     app = create_app(
@@ -117,7 +117,7 @@ def test_migrations_go_both_ways(tmp_path):
 
 def test_database_outage_gives_a_503_page_even_when_logged_in(app, auth):
     """A logged-in agent meets an outage: the app's own 503 page, not a bare 500."""
-    from engine.db import Database
+    from engine.store.db import Database
 
     auth.login("agente")
     p = app.extensions["centro311"]

@@ -8,7 +8,7 @@ import zlib
 from itsdangerous.encoding import base64_decode
 from sqlalchemy import func, select
 
-from engine.models import Case
+from engine.store.models import Case
 from tests.conftest import csrf_token, post_form, receipt
 
 GOOD = {

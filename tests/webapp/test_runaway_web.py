@@ -9,8 +9,9 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import func, select
 
-from engine import registry, services
-from engine.models import Case
+from engine import services
+from engine.bundles import registry
+from engine.store.models import Case
 from tests.conftest import post_form
 
 BUNDLE = (

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from engine import accounts
-from engine.errors import InvalidData, NotAllowed, NotFound
-from engine.models import User
+from engine.domain.errors import InvalidData, NotAllowed, NotFound
+from engine.services import accounts
+from engine.store.models import User
 from tests.conftest import DEMO_PASSWORD, Auth
 
 COOKIE = "session"

@@ -213,7 +213,7 @@ def test_agent_files_a_phone_queja(app, client, auth):
     assert "Lea en voz alta" in conf
     number = re.search(r'id="numero-caso">([^<]+)<', conf).group(1)
     p = app.extensions["centro311"]
-    from engine.accounts import authenticate
+    from engine.services.accounts import authenticate
 
     case = services.get_case(
         p, authenticate(p, "agente", "demo311", client="t"), number

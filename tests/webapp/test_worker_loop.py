@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import make_url
 
-from engine import mail, services
-from engine.calendar import PANAMA
-from engine.clock import FrozenClock
-from engine.platform import Platform
+from engine import services
+from engine.domain.clock import FrozenClock
+from engine.services import mail
+from engine.services.platform import Platform
+from engine.workflow.calendar import PANAMA
 from tests.conftest import IDENTITY_KEY, ON_POSTGRES
 from tests.engine.test_mail_delivery import INJECTED, Inbox, free_port, smtp_server
 from tests.engine.test_worker import counts, deploy

@@ -10,7 +10,7 @@ from flask_babel import gettext
 from flask_login import login_required
 
 from engine import services
-from engine.errors import InvalidData, NotAllowed, NotFound
+from engine.domain.errors import InvalidData, NotAllowed, NotFound
 from webapp.helpers import field_errors, platform, require_actor
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
-from engine import accounts
-from engine.errors import NotFound, TooManyAttempts
-from engine.views import Actor
+from engine.domain.errors import NotFound, TooManyAttempts
+from engine.domain.views import Actor
+from engine.services import accounts
 from webapp.helpers import client_key, platform, safe_next, translate
 
 bp = Blueprint("auth", __name__, template_folder="templates")

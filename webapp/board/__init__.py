@@ -7,8 +7,9 @@ from typing import Any
 from flask import Blueprint, abort, render_template
 from flask_login import login_required
 
-from engine import mail, services
-from engine.errors import NotAllowed
+from engine import services
+from engine.domain.errors import NotAllowed
+from engine.services import mail
 from webapp.helpers import platform, require_actor
 
 bp = Blueprint("board", __name__, template_folder="templates")

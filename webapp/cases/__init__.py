@@ -10,10 +10,11 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import login_required
 from lxml import etree
 
-from engine import design, services
-from engine.design import CaseDiagram
-from engine.errors import InvalidData, NotAllowed, NotFound, ProcessFailed
-from engine.registry import safe_xml_parser
+from engine import services
+from engine.bundles.registry import safe_xml_parser
+from engine.domain.errors import InvalidData, NotAllowed, NotFound, ProcessFailed
+from engine.services import design
+from engine.services.design import CaseDiagram
 from webapp.helpers import field_errors, platform, require_actor, translate
 
 bp = Blueprint("cases", __name__, template_folder="templates")

@@ -4,7 +4,7 @@ Every page needs the ``disenador`` or ``admin`` role (the engine checks the
 role again on each call). Deploying always goes through the engine: a bundle
 is read from the upload with :func:`engine.bundles.read_files`, or built from
 the newest version's files with one file replaced (the modeler's diagram, the
-form editor's form), then :func:`engine.design.deploy` validates and stores
+form editor's form), then :func:`engine.services.design.deploy` validates and stores
 it. Any problem re-renders the page with every problem listed and whatever
 the designer sent kept, so nothing is lost.
 """
@@ -29,9 +29,11 @@ from flask import (
 )
 from flask_babel import gettext, ngettext
 
-from engine import accounts, bundles, design, forms
-from engine.errors import BundleInvalid, Conflict, NotAllowed, NotFound, Problem
-from engine.views import FormView, VersionInfo
+from engine import bundles
+from engine.bundles import forms
+from engine.domain.errors import BundleInvalid, Conflict, NotAllowed, NotFound, Problem
+from engine.domain.views import FormView, VersionInfo
+from engine.services import accounts, design
 from webapp.helpers import current_actor, field_errors, platform, translate
 
 bp = Blueprint("designer", __name__, template_folder="templates", url_prefix="/diseno")

@@ -19,8 +19,9 @@ from flask import (
 )
 from flask_babel import gettext, lazy_gettext
 
-from engine import forms, services
-from engine.errors import (
+from engine import services
+from engine.bundles import forms
+from engine.domain.errors import (
     Conflict,
     InvalidData,
     NotAllowed,
@@ -28,7 +29,7 @@ from engine.errors import (
     ProcessFailed,
     TooManyAttempts,
 )
-from engine.views import OpenedCase
+from engine.domain.views import OpenedCase
 from webapp.helpers import (
     client_key,
     current_actor,

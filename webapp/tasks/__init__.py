@@ -8,8 +8,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext
 from flask_login import login_required
 
-from engine import forms, services
-from engine.errors import Conflict, InvalidData, NotAllowed, NotFound, ProcessFailed
+from engine import services
+from engine.bundles import forms
+from engine.domain.errors import (
+    Conflict,
+    InvalidData,
+    NotAllowed,
+    NotFound,
+    ProcessFailed,
+)
 from webapp.helpers import (
     field_errors,
     oversized,

@@ -22,10 +22,10 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.errors import N_, NotAllowed
-from engine.models import Case, Outbox
-from engine.platform import Platform
-from engine.views import Actor
+from engine.domain.errors import N_, NotAllowed
+from engine.domain.views import Actor
+from engine.services.platform import Platform
+from engine.store.models import Case, Outbox
 
 log = logging.getLogger("centro311.mail")
 

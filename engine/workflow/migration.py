@@ -21,7 +21,7 @@ waiting tasks keep their ids but get their data back from their parent task,
 and a waiting timer computes its due time again (a ``timeDate`` from the same
 data gives the same time; a ``timeDuration`` starts over). The state returned
 by :func:`migrate` has not been advanced: the caller restores it on the new
-version, runs :func:`engine.runtime.advance` and refreshes its projections,
+version, runs :func:`engine.workflow.runtime.advance` and refreshes its projections,
 as after any other step.
 """
 
@@ -36,9 +36,9 @@ from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from engine import runtime
-from engine.errors import N_, Message, ServiceError
-from engine.registry import ParsedVersion, TaskInfo
+from engine.bundles.registry import ParsedVersion, TaskInfo
+from engine.domain.errors import N_, Message, ServiceError
+from engine.workflow import runtime
 
 __all__ = [
     "MigrationRefused",
@@ -310,7 +310,7 @@ def _xml_files(files: dict[str, str], suffix: str) -> dict[str, str]:
     }
 
 
-#: Like :func:`engine.registry.safe_xml_parser`, dropping blank text nodes.
+#: Like :func:`engine.bundles.registry.safe_xml_parser`, dropping blank text nodes.
 _COMPARE_PARSER = etree.XMLParser(
     resolve_entities=False,
     no_network=True,
@@ -357,7 +357,7 @@ def migrate(
 ) -> str:
     """The case's workflow state moved onto ``new``, serialized for storage.
 
-    The result is in the current format (:data:`engine.runtime.FORMAT_VERSION`)
+    The result is in the current format (:data:`engine.workflow.runtime.FORMAT_VERSION`)
     and loads with ``runtime.load_state(new, ...)``. Raises
     :class:`MigrationRefused` with the reasons when it cannot be done.
     """

@@ -1,6 +1,6 @@
 """Bounds of time and memory for designer code (scripts, conditions, DMN cells).
 
-Restricting *what* a script may reach (``engine.scripting``) does not stop it
+Restricting *what* a script may reach (``engine.workflow.scripting``) does not stop it
 from running forever or filling memory, and one runaway step would hold a web
 process or the worker. Three mechanisms bound every run:
 
@@ -10,7 +10,7 @@ process or the worker. Three mechanisms bound every run:
   time every few lines and the process's resident memory a little less
   often, and raises
   :class:`ScriptLimitExceeded` into the script when either is exceeded.
-  Scripts may not use ``try`` (see ``engine.scripting``), so the error cannot
+  Scripts may not use ``try`` (see ``engine.workflow.scripting``), so the error cannot
   be swallowed and always ends the run.
 * **Guarded operators and functions** for what a single C-level operation
   could blow up without executing a line: ``**``, ``*``, ``+``, ``<<`` and

@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError, val
 from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
-from engine.errors import N_, InvalidData, Message
+from engine.domain.errors import N_, InvalidData, Message
 
 Schema = dict[str, Any]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.errors import N_
+from engine.domain.errors import N_
 
 #: Staff roles, in the order they are shown.
 ROLES: dict[str, str] = {

@@ -8,20 +8,26 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import migration, runtime, timekeeping
-from engine.errors import N_, BundleInvalid, Message, NotAllowed, NotFound, Problem
-from engine.models import AuditLog, Case, ProcessVersion, WorkflowState
-from engine.platform import Platform
-from engine.services import (
-    _calendar,
-    _event,
-    _parsed,
-    _store,
-    _version_info,
-    deploy_version,
+from engine.domain.errors import (
+    N_,
+    BundleInvalid,
+    Message,
+    NotAllowed,
+    NotFound,
+    Problem,
+)
+from engine.domain.views import Actor, VersionInfo
+from engine.services.common import (
+    business_calendar,
+    parsed_version,
+    version_info,
     visible_case,
 )
-from engine.views import Actor, VersionInfo
+from engine.services.platform import Platform
+from engine.services.steps import add_event, record_step
+from engine.services.versions import deploy_version
+from engine.store.models import AuditLog, Case, ProcessVersion, WorkflowState
+from engine.workflow import migration, runtime, timekeeping
 
 DESIGN_ROLES = ("disenador", "admin")
 
@@ -119,7 +125,7 @@ def list_case_type_versions(p: Platform, actor: Actor) -> list[CaseTypeVersions]
     grouped: dict[str, list[VersionInfo]] = {}
     titles: dict[str, str] = {}
     for row in rows:
-        grouped.setdefault(row.case_type, []).append(_version_info(row))
+        grouped.setdefault(row.case_type, []).append(version_info(row))
         titles.setdefault(row.case_type, row.title)
     return [CaseTypeVersions(k, titles[k], v) for k, v in grouped.items()]
 
@@ -136,7 +142,7 @@ def version_files(
         row = s.scalars(query.order_by(ProcessVersion.version.desc()).limit(1)).first()
         if row is None:
             raise NotFound(N_("No existe esa versión."))
-        return _version_info(row), {k: str(v) for k, v in dict(row.files).items()}
+        return version_info(row), {k: str(v) for k, v in dict(row.files).items()}
 
 
 def main_diagram(files: dict[str, str], case_type: str) -> tuple[str, str]:
@@ -157,7 +163,7 @@ def case_diagram(p: Platform, actor: Actor, number: str) -> CaseDiagram:
         version = s.get(ProcessVersion, case.process_version_id)
         state = s.get(WorkflowState, case.id)
         assert version is not None and state is not None
-        parsed = _parsed(p, version)
+        parsed = parsed_version(p, version)
         files = {k: str(v) for k, v in dict(version.files).items()}
         workflow = runtime.load_state(parsed, state.state, state.format_version)
     _, bpmn = main_diagram(files, case.case_type)
@@ -185,7 +191,7 @@ def version_changes(
             )
         )
         for row in rows:
-            parsed = _parsed(p, row)
+            parsed = parsed_version(p, row)
             changes[row.version] = migration.describe(
                 migration.summarize(previous, parsed)
             )
@@ -212,7 +218,7 @@ def migration_candidates(
     result = []
     with p.db.read() as s:
         target = _version_row(s, case_type, to_version)
-        new = _parsed(p, target)
+        new = parsed_version(p, target)
         rows = s.execute(
             select(Case, ProcessVersion, WorkflowState)
             .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
@@ -227,7 +233,7 @@ def migration_candidates(
         ).all()
         for case, version, state in rows:
             reasons = migration.obstacles(
-                _parsed(p, version), new, state.state, state.format_version
+                parsed_version(p, version), new, state.state, state.format_version
             )
             ok = not reasons
             result.append(
@@ -263,17 +269,17 @@ def migrate_cases(
                 state = s.get(WorkflowState, case.id)
                 assert old_row is not None and state is not None
                 target = _version_row(s, case_type, to_version)
-                new = _parsed(p, target)
+                new = parsed_version(p, target)
                 migrated = migration.migrate(
-                    _parsed(p, old_row), new, state.state, state.format_version
+                    parsed_version(p, old_row), new, state.state, state.format_version
                 )
                 now = p.clock()
                 workflow = runtime.load_state(new, migrated, runtime.FORMAT_VERSION)
                 before = runtime.completed_ids(workflow)
-                with timekeeping.at(now, _calendar(p, s)):
+                with timekeeping.at(now, business_calendar(p, s)):
                     runtime.advance(workflow)
                 case.process_version_id = target.id
-                _event(
+                add_event(
                     s,
                     case,
                     now,
@@ -283,7 +289,7 @@ def migrate_cases(
                     {"desde": old_row.version, "hacia": target.version},
                     public=False,
                 )
-                _store(
+                record_step(
                     s, p, case, new, workflow, actor, now, state=state, before=before
                 )
         except migration.MigrationRefused as exc:

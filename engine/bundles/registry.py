@@ -7,7 +7,7 @@ every web process and worker parses a version once.
 
 Uploaded zips and files are read safely by :mod:`engine.bundles`; what changed
 between versions, and moving running cases to a new one, is
-:mod:`engine.migration`.
+:mod:`engine.workflow.migration`.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine import forms
-from engine.errors import N_, BundleInvalid, Message, Problem
-from engine.forms import Schema
-from engine.scripting import check_script
+from engine.bundles import forms
+from engine.bundles.forms import Schema
+from engine.domain.errors import N_, BundleInvalid, Message, Problem
+from engine.workflow.scripting import check_script
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"

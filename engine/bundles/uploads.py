@@ -22,8 +22,8 @@ import zipfile
 import zlib
 from typing import Any
 
-from engine.errors import N_, BundleInvalid, Message, Problem
-from engine.registry import MAX_FILE_BYTES
+from engine.bundles.registry import MAX_FILE_BYTES
+from engine.domain.errors import N_, BundleInvalid, Message, Problem
 
 __all__ = [
     "ALLOWED_SUFFIXES",

@@ -18,7 +18,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 
-from engine.calendar import BusinessCalendar
+from engine.workflow.calendar import BusinessCalendar
 
 _NOW: ContextVar[datetime | None] = ContextVar("centro311_now", default=None)
 _CALENDAR: ContextVar[BusinessCalendar | None] = ContextVar(

@@ -41,8 +41,8 @@ from SpiffWorkflow.bpmn.script_engine import (
     PythonScriptEngine,
 )
 
-from engine import script_bounds
-from engine.script_bounds import GUARDED_OPERATORS, ScriptLimitExceeded
+from engine.workflow import script_bounds
+from engine.workflow.script_bounds import GUARDED_OPERATORS, ScriptLimitExceeded
 
 __all__ = [
     "RestrictedEnvironment",

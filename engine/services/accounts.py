@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from engine.errors import (
+from engine.domain.errors import (
     N_,
     InvalidData,
     Message,
@@ -14,11 +14,11 @@ from engine.errors import (
     NotFound,
     TooManyAttempts,
 )
-from engine.models import Entity, Role, User, UserRole
-from engine.platform import Platform
-from engine.security import check_password, dummy_password_hash, hash_password
-from engine.services import _check_rate, _count_failure
-from engine.views import ROLES, Actor, EntityView
+from engine.domain.security import check_password, dummy_password_hash, hash_password
+from engine.domain.views import ROLES, Actor, EntityView
+from engine.services.platform import Platform
+from engine.store.models import Entity, Role, User, UserRole
+from engine.store.throttle import check_rate, count_failure
 
 #: Shortest password a person may choose (the demo password is the exception).
 MIN_PASSWORD = 8
@@ -210,7 +210,7 @@ def authenticate(p: Platform, username: str, password: str, *, client: str) -> A
     now = p.clock()
     key = f"login:{client}"
     with p.db.transaction() as s:
-        _check_rate(s, key, now, p.limits.login_attempts, p.limits.login_window_s)
+        check_rate(s, key, now, p.limits.login_attempts, p.limits.login_window_s)
         user = s.scalars(select(User).where(User.username == username.strip())).first()
         known = user is not None and user.active
         stored = (
@@ -222,7 +222,7 @@ def authenticate(p: Platform, username: str, password: str, *, client: str) -> A
         # on whether the user exists.
         ok = check_password(stored, password) and known
         if not ok:
-            _count_failure(s, key, now, p.limits.login_window_s)
+            count_failure(s, key, now, p.limits.login_window_s)
         actor = _actor(user) if ok and user is not None else None
     if actor is None:
         raise NotFound(N_("Usuario o contraseña incorrectos."))

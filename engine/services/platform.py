@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine import script_bounds
-from engine.clock import Clock, system_clock
-from engine.db import Database
-from engine.registry import SpecCache
-from engine.script_bounds import ScriptBounds
+from engine.bundles.registry import SpecCache
+from engine.domain.clock import Clock, system_clock
+from engine.store.db import Database
+from engine.workflow import script_bounds
+from engine.workflow.script_bounds import ScriptBounds
 
 
 @dataclass

@@ -21,10 +21,10 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from engine import script_bounds
-from engine.registry import ParsedVersion
-from engine.scripting import make_script_engine
-from engine.timekeeping import SCRIPT_HELPERS
+from engine.bundles.registry import ParsedVersion
+from engine.workflow import script_bounds
+from engine.workflow.scripting import make_script_engine
+from engine.workflow.timekeeping import SCRIPT_HELPERS
 
 #: Our serialized-state format. Bump it with a data migration in
 #: ``STATE_MIGRATIONS`` whenever the stored shape changes.
@@ -111,7 +111,7 @@ def advance(workflow: Any) -> None:
     """Fire due timers, then run engine steps until only waits remain.
 
     The whole step shares one budget of time and automatic tasks
-    (:func:`engine.script_bounds.step`), so a diagram that loops forever
+    (:func:`engine.workflow.script_bounds.step`), so a diagram that loops forever
     fails instead of holding the process.
     """
     with script_bounds.step() as did_complete_task:

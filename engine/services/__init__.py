@@ -1,0 +1,60 @@
+"""Services: one module per use-case area, each call one unit of work.
+
+view → service → engine → store → commit. A service locks the case it
+changes (``SELECT … FOR UPDATE`` on PostgreSQL; the ``lock_version`` column
+everywhere), restores the workflow on its version's cached spec, runs it, and
+writes state, projections and audit events in one transaction. Services take
+plain values and return frozen dataclasses (``engine.domain.views``).
+
+Where things live: ``versions`` (deploy, list), ``intake`` (filing),
+``tasks`` (inboxes, completing), ``cases`` (the staff case page, unsealing),
+``tracking`` (citizens), ``worker`` (timers), ``days_off``, ``dashboard``,
+``accounts``, ``design`` (the designer area), ``mail`` (the outbox);
+``steps`` records a workflow step for all of them and ``common`` holds what
+they share. The most used calls are re-exported here, so callers write
+``services.open_case(...)``.
+"""
+
+from engine.services.cases import get_case, unseal_identity
+from engine.services.common import may_do, visible_case
+from engine.services.dashboard import dashboard
+from engine.services.days_off import add_day_off, list_days_off, remove_day_off
+from engine.services.intake import get_intake, open_case
+from engine.services.tasks import (
+    complete_citizen_task,
+    complete_task,
+    get_task,
+    list_tasks,
+)
+from engine.services.tracking import track_case
+from engine.services.versions import (
+    deploy_seed,
+    deploy_version,
+    list_case_types,
+    list_versions,
+)
+from engine.services.worker import fire_due_timers, health
+
+__all__ = [
+    "add_day_off",
+    "complete_citizen_task",
+    "complete_task",
+    "dashboard",
+    "deploy_seed",
+    "deploy_version",
+    "fire_due_timers",
+    "get_case",
+    "get_intake",
+    "get_task",
+    "health",
+    "list_case_types",
+    "list_days_off",
+    "list_tasks",
+    "list_versions",
+    "may_do",
+    "open_case",
+    "remove_day_off",
+    "track_case",
+    "unseal_identity",
+    "visible_case",
+]

@@ -1,0 +1,200 @@
+"""The staff case page and unsealing a reserved identity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.bundles import forms
+from engine.domain import sealing
+from engine.domain.errors import (
+    N_,
+    InvalidData,
+    Message,
+    NotAllowed,
+    NotFound,
+    ProcessFailed,
+)
+from engine.domain.views import (
+    Actor,
+    CaseView,
+    EventView,
+    TaskSummary,
+)
+from engine.services.common import may_do, parsed_version, visible_case
+from engine.services.platform import Platform
+from engine.services.steps import add_event
+from engine.store.models import (
+    Case,
+    CaseEvent,
+    Entity,
+    HumanTask,
+    ProcessVersion,
+)
+
+
+def get_case(p: Platform, actor: Actor, number: str) -> CaseView:
+    """A case page for staff: data, contact, open tasks and the audit trail."""
+    with p.db.read() as s:
+        case = visible_case(s, actor, number)
+        version = s.get(ProcessVersion, case.process_version_id)
+        assert version is not None
+        data: dict[str, Any] = {}
+        created = s.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case.id, CaseEvent.kind == "created")
+            .limit(1)
+        ).first()
+        if created and created.data:
+            data = dict(created.data.get("datos") or {})
+        return case_view(s, p, case, version, actor, data=data)
+
+
+def case_view(
+    s: Session,
+    p: Platform,
+    case: Case,
+    version: ProcessVersion,
+    actor: Actor,
+    *,
+    data: dict[str, Any],
+) -> CaseView:
+    """Build a staff case view (the caller has checked access)."""
+    events = s.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id)
+        .order_by(CaseEvent.at, CaseEvent.id)
+    ).all()
+    open_tasks = s.scalars(
+        select(HumanTask)
+        .where(HumanTask.case_id == case.id, HumanTask.state == "ready")
+        .order_by(HumanTask.created_at)
+    ).all()
+    entity = s.get(Entity, case.entity_code) if case.entity_code else None
+    schemas = parsed_version(p, version).forms.values()
+    labels = {
+        name: str(spec.get("title", name))
+        for schema in schemas
+        for name, spec in forms.fields(schema).items()
+    }
+    value_labels = {
+        name: {
+            str(v): str(t)
+            for v, t in zip(spec["enum"], spec["x-enum-labels"], strict=False)
+        }
+        for schema in schemas
+        for name, spec in forms.fields(schema).items()
+        if isinstance(spec.get("enum"), list)
+        and isinstance(spec.get("x-enum-labels"), list)
+    }
+    return CaseView(
+        number=case.number,
+        case_type=case.case_type,
+        title=version.title,
+        version=version.version,
+        channel=case.channel,
+        status=case.status,
+        public_status=case.public_status,
+        entity_code=case.entity_code,
+        entity_name=entity.name if entity else None,
+        subject=case.subject,
+        contact=dict(case.contact) if case.contact else None,
+        data={k: v for k, v in data.items() if not k.startswith("_")},
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        closed_at=case.closed_at,
+        error=case.error,
+        events=[_event_view(e) for e in events if _may_see_event(actor, e)],
+        open_tasks=[
+            TaskSummary(
+                id=t.id,
+                case_number=case.number,
+                case_title=version.title,
+                subject=case.subject,
+                name=t.name,
+                role=t.role,
+                entity_code=t.entity_code,
+                created_at=t.created_at,
+                due_at=t.due_at,
+            )
+            for t in open_tasks
+            if may_do(actor, t.role, t.entity_code)
+        ],
+        labels=labels,
+        due_at=case.due_at,
+        overdue_at=case.overdue_at,
+        reopen_count=case.reopen_count,
+        identity_reserved=case.identity_reserved,
+        value_labels=value_labels,
+    )
+
+
+#: Event kinds only the 311 supervisors see (who unsealed an identity, why).
+SUPERVISOR_EVENTS = frozenset({"identity_unsealed"})
+
+
+def _may_see_event(actor: Actor, event: CaseEvent) -> bool:
+    """Whether ``actor`` sees this event on the staff case page."""
+    return event.kind not in SUPERVISOR_EVENTS or actor.has("supervisor_311")
+
+
+def _event_view(e: CaseEvent) -> EventView:
+    """An event row as plain data."""
+    return EventView(
+        at=e.at,
+        kind=e.kind,
+        actor=e.actor_label,
+        summary=e.summary,
+        data=dict(e.data or {}),
+        public=e.public,
+    )
+
+
+def unseal_identity(
+    p: Platform, actor: Actor, number: str, reason: str
+) -> dict[str, Any]:
+    """Open a reserved identity: supervisors only, with a reason, audited.
+
+    The unsealed contact is returned to the caller and never stored in the
+    clear; the audit event records who, when and why (not the identity).
+    """
+    if "supervisor_311" not in actor.roles:
+        raise NotAllowed(
+            N_("Solo el supervisor del 311 puede ver una identidad reservada.")
+        )
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise InvalidData(
+            {
+                "motivo": [
+                    Message(
+                        N_("Explique el motivo (al menos %(limit)s caracteres)."),
+                        {"limit": 10},
+                    )
+                ]
+            }
+        )
+    with p.db.transaction() as s:
+        case = s.scalars(select(Case).where(Case.number == number)).first()
+        if case is None:
+            raise NotFound(N_("El caso no existe."))
+        if not case.identity_reserved or not case.sealed_contact:
+            raise NotFound(N_("Este caso no tiene una identidad reservada."))
+        if not p.identity_key:
+            raise ProcessFailed(
+                N_("La reserva de identidad no está configurada (IDENTITY_KEY).")
+            )
+        contact = sealing.unseal(p.identity_key, case.sealed_contact)
+        add_event(
+            s,
+            case,
+            p.clock(),
+            "identity_unsealed",
+            actor,
+            N_("Identidad reservada consultada"),
+            {"motivo": reason[:1000]},
+            public=False,
+        )
+    return contact

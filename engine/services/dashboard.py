@@ -1,0 +1,71 @@
+"""Figures and lists for supervisors and enlaces."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+
+from engine.domain.errors import (
+    N_,
+    NotAllowed,
+)
+from engine.domain.views import (
+    Actor,
+    CaseRow,
+    Dashboard,
+)
+from engine.services.platform import Platform
+from engine.store.models import (
+    Case,
+    SurveyResponse,
+)
+
+
+def dashboard(p: Platform, actor: Actor) -> Dashboard:
+    """Figures and lists for supervisors (all cases) and enlaces (their entity)."""
+    if not actor.has("supervisor_311", "enlace"):
+        raise NotAllowed(N_("El tablero es para supervisores y enlaces."))
+    now = p.clock()
+    scoped = not actor.has("supervisor_311")
+    with p.db.read() as s:
+        base = select(Case).where(Case.status == "open")
+        if scoped:
+            base = base.where(Case.entity_code == actor.entity_code)
+        count = func.count()
+        open_n = s.scalar(select(count).select_from(base.subquery())) or 0
+        overdue_q = base.where(
+            or_(Case.overdue_at.is_not(None), Case.due_at < now)
+        ).order_by(Case.due_at)
+        overdue = list(s.scalars(overdue_q.limit(50)))
+        overdue_n = s.scalar(select(count).select_from(overdue_q.subquery())) or 0
+        errored = list(s.scalars(base.where(Case.error.is_not(None)).limit(50)))
+        closed_q = select(Case).where(Case.status == "closed")
+        if scoped:
+            closed_q = closed_q.where(Case.entity_code == actor.entity_code)
+        closed_n = s.scalar(select(count).select_from(closed_q.subquery())) or 0
+        survey_q = select(func.avg(SurveyResponse.rating), func.count())
+        if scoped:
+            survey_q = survey_q.where(SurveyResponse.entity_code == actor.entity_code)
+        avg, surveys = s.execute(survey_q).one()
+
+        def row(c: Case) -> CaseRow:
+            return CaseRow(
+                number=c.number,
+                case_type=c.case_type,
+                subject=c.subject,
+                entity_code=c.entity_code,
+                public_status=c.public_status,
+                due_at=c.due_at,
+                overdue_at=c.overdue_at,
+                error=c.error,
+            )
+
+        return Dashboard(
+            open_cases=int(open_n),
+            overdue_cases=int(overdue_n),
+            closed_cases=int(closed_n),
+            survey_average=float(avg) if avg is not None else None,
+            survey_count=int(surveys or 0),
+            overdue=[row(c) for c in overdue],
+            errored=[row(c) for c in errored],
+            entity_code=actor.entity_code if scoped else None,
+        )

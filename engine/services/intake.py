@@ -1,0 +1,244 @@
+"""Filing a case: the intake form and ``open_case``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.bundles import forms
+from engine.domain import sealing
+from engine.domain.errors import (
+    N_,
+    InvalidData,
+    Message,
+    NotAllowed,
+    ProcessFailed,
+    ServiceError,
+)
+from engine.domain.security import hash_access_code, new_access_code
+from engine.domain.views import (
+    CHANNELS,
+    Actor,
+    IntakeView,
+    OpenedCase,
+)
+from engine.services import mail
+from engine.services.common import (
+    STAFF_ROLES,
+    allowed_values,
+    business_calendar,
+    error_text,
+    form_view,
+    is_data_error,
+    latest_version,
+    parsed_version,
+    sources_for,
+)
+from engine.services.platform import Platform
+from engine.services.steps import add_event, record_step
+from engine.store.models import (
+    Case,
+    ProcessVersion,
+)
+from engine.store.numbering import next_number
+from engine.workflow import runtime, timekeeping
+
+
+def get_intake(p: Platform, case_type: str) -> IntakeView:
+    """The intake form of the newest version of a case type."""
+    with p.db.read() as s:
+        row = latest_version(s, case_type)
+        parsed = parsed_version(p, row)
+        schema = parsed.form(parsed.start_form)
+        sources = sources_for(s, schema)
+    return IntakeView(
+        case_type=case_type,
+        title=row.title,
+        description=str(schema.get("description", "")),
+        form=form_view(schema, sources),
+    )
+
+
+def open_case(
+    p: Platform,
+    case_type: str,
+    data: Mapping[str, Any],
+    *,
+    actor: Actor | None = None,
+    channel: str = "web",
+    idempotency_key: str | None = None,
+) -> OpenedCase:
+    """File a new case from its intake form and run it to its first wait.
+
+    Personal fields (``x-personal``) go to the case's contact, not into the
+    workflow data, so they never travel through task pages by accident.
+
+    The diagram runs before any write: a slow or failing diagram holds no
+    lock another filing needs, and the case number is taken only once the
+    first step ran and its state could be stored. ``idempotency_key`` comes
+    from the rendered intake form: a second submit of the same form returns
+    the first case (``repeated=True``) instead of filing another one.
+    """
+    if channel not in CHANNELS:
+        raise InvalidData({"canal": [Message(N_("Canal desconocido."))]})
+    if channel != "web" and not (actor and actor.has(*STAFF_ROLES)):
+        raise NotAllowed(
+            N_("Solo el personal del 311 registra casos de otros canales.")
+        )
+    key = _intake_key(idempotency_key)
+    now = p.clock()
+    with p.db.read() as s:
+        if key is not None and (first := _repeated(s, key)) is not None:
+            return first
+        row = latest_version(s, case_type)
+        parsed = parsed_version(p, row)
+        schema = parsed.form(parsed.start_form)
+        forms.check(schema, data, allowed_values(sources_for(s, schema)))
+        calendar = business_calendar(p, s)
+    personal = forms.personal_fields(schema)
+    contact = {k: data[k] for k in personal if k in data} or None
+    wf_data = {k: v for k, v in data.items() if k not in personal}
+    reserved = _identity_reserved(schema, data)
+    email = forms.contact_email(schema, contact)
+    sealed = None
+    if reserved and contact:
+        if not p.identity_key:
+            raise ProcessFailed(
+                N_("La reserva de identidad no está configurada (IDENTITY_KEY).")
+            )
+        sealed, contact, email = sealing.seal(p.identity_key, contact), None, None
+    try:
+        with timekeeping.at(now, calendar):
+            workflow = runtime.start(parsed, wf_data)
+    except Exception as exc:  # noqa: BLE001 - any failure of designer code
+        # A broken diagram must not lose the citizen's filing silently:
+        # nothing is stored and the caller shows a clear message.
+        raise _process_failed(exc) from exc
+    code = new_access_code()
+    try:
+        with p.db.transaction() as s:
+            number = next_number(s, now)
+            case = Case(
+                number=number,
+                case_type=case_type,
+                process_version_id=row.id,
+                channel=channel,
+                subject=str(data.get("asunto", ""))[:200],
+                contact=contact,
+                sealed_contact=sealed,
+                identity_reserved=reserved,
+                access_code_hash=hash_access_code(number, code),
+                created_by_id=actor.id if actor else None,
+                created_at=now,
+                updated_at=now,
+                public_status="",
+                intake_key=key,
+            )
+            s.add(case)
+            s.flush()
+            add_event(
+                s,
+                case,
+                now,
+                "created",
+                actor,
+                N_("Caso recibido"),
+                {"canal": channel, "datos": wf_data},
+                public=True,
+            )
+            record_step(s, p, case, parsed, workflow, actor, now, state=None)
+            if email:
+                mail.enqueue(
+                    s,
+                    email,
+                    f"Centro 311: recibimos su caso {number}",
+                    (
+                        f"Recibimos su {row.title.lower()}.\n\n"
+                        f"Número de caso: {number}\n"
+                        f"Código de acceso: {code}\n"
+                        f"Estado: {case.public_status}\n\n"
+                        f"Consulte su caso en {p.public_url}/seguimiento?numero="
+                        f"{number}\n"
+                        "Guarde este número y código: los necesitará para "
+                        "consultarlo.\n"
+                    ),
+                    case.id,
+                    now,
+                )
+            result = OpenedCase(
+                number=number,
+                access_code=code,
+                case_type=case_type,
+                title=row.title,
+                public_status=case.public_status,
+                email=email,
+                identity_reserved=reserved,
+            )
+    except IntegrityError:
+        # Two submits of one form at once: the other one filed the case.
+        if key is not None:
+            with p.db.read() as s:
+                if (first := _repeated(s, key)) is not None:
+                    return first
+        raise
+    except ServiceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - state the diagram left unstorable
+        if isinstance(exc, DBAPIError) and not is_data_error(exc):
+            raise  # an outage, not this filing's fault
+        raise _process_failed(exc) from exc
+    return result
+
+
+def _intake_key(value: str | None) -> str | None:
+    """A usable idempotency key (a short token), or None to ignore it."""
+    if not value:
+        return None
+    value = value.strip()
+    if not 16 <= len(value) <= 64 or not all(
+        ch.isascii() and (ch.isalnum() or ch in "-_") for ch in value
+    ):
+        return None
+    return value
+
+
+def _repeated(s: Session, key: str) -> OpenedCase | None:
+    """The receipt of the case an intake form already filed, if any."""
+    found = s.execute(
+        select(Case, ProcessVersion.title)
+        .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
+        .where(Case.intake_key == key)
+    ).first()
+    if found is None:
+        return None
+    case, title = found
+    return OpenedCase(
+        number=case.number,
+        access_code="",
+        case_type=case.case_type,
+        title=title,
+        public_status=case.public_status,
+        email=None,
+        identity_reserved=case.identity_reserved,
+        repeated=True,
+    )
+
+
+def _process_failed(exc: BaseException) -> ProcessFailed:
+    """The error a citizen or agent sees when the diagram of a new case failed."""
+    return ProcessFailed(
+        N_("El proceso de este tipo de caso falló: %(detail)s"),
+        detail=error_text(exc),
+    )
+
+
+def _identity_reserved(schema: forms.Schema, data: Mapping[str, Any]) -> bool:
+    """True if the citizen ticked a field marked ``x-reserva-identidad``."""
+    return any(
+        spec.get("x-reserva-identidad") and data.get(name) is True
+        for name, spec in forms.fields(schema).items()
+    )

@@ -1,0 +1,293 @@
+"""Inboxes and tasks: list, show, complete (staff and citizens)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.bundles import forms
+from engine.domain.errors import (
+    N_,
+    Conflict,
+    NotAllowed,
+    NotFound,
+    ProcessFailed,
+    ServiceError,
+)
+from engine.domain.views import (
+    Actor,
+    CompletedTask,
+    TaskSummary,
+    TaskView,
+)
+from engine.services.cases import case_view
+from engine.services.common import (
+    PANAMA,
+    allowed_values,
+    business_calendar,
+    error_text,
+    form_view,
+    is_data_error,
+    may_do,
+    may_see_case,
+    parsed_version,
+    sources_for,
+    type_titles,
+)
+from engine.services.platform import Platform
+from engine.services.steps import add_event, mark_error, record_step
+from engine.services.tracking import verify_access
+from engine.store.models import (
+    Case,
+    HumanTask,
+    ProcessVersion,
+    WorkflowState,
+)
+from engine.workflow import runtime, timekeeping
+
+
+def list_tasks(p: Platform, actor: Actor, *, limit: int = 200) -> list[TaskSummary]:
+    """The ready tasks ``actor`` may do, oldest first (plain SQL, no workflows)."""
+    roles = [r for r in actor.effective_roles if r != "enlace"]
+    with p.db.read() as s:
+        conditions: list[Any] = []
+        if roles:
+            conditions.append(HumanTask.role.in_(roles))
+        if actor.has("enlace") and actor.entity_code:
+            conditions.append(
+                (HumanTask.role == "enlace")
+                & (HumanTask.entity_code == actor.entity_code)
+            )
+        if not conditions:
+            return []
+        rows = s.execute(
+            select(HumanTask, Case.number, Case.subject, Case.case_type)
+            .join(Case, Case.id == HumanTask.case_id)
+            .where(HumanTask.state == "ready", or_(*conditions))
+            .order_by(HumanTask.created_at, HumanTask.id)
+            .limit(limit)
+        ).all()
+        titles = type_titles(s)
+    return [
+        TaskSummary(
+            id=task.id,
+            case_number=number,
+            case_title=titles.get(case_type, case_type),
+            subject=subject,
+            name=task.name,
+            role=task.role,
+            entity_code=task.entity_code,
+            created_at=task.created_at,
+            due_at=task.due_at,
+        )
+        for task, number, subject, case_type in rows
+    ]
+
+
+def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
+    """A task with its form and case, if ``actor`` may see it."""
+    with p.db.read() as s:
+        task = s.get(HumanTask, task_id)
+        if task is None:
+            raise NotFound(N_("La tarea no existe."))
+        if not may_do(actor, task.role, task.entity_code):
+            raise NotAllowed(N_("Esta tarea no le corresponde."))
+        case = s.get(Case, task.case_id)
+        assert case is not None
+        if task.state != "ready" and not may_see_case(s, actor, case):
+            # A done task of a case since transferred elsewhere: the case
+            # and its citizen are no longer this actor's to see.
+            raise NotAllowed(N_("No tiene acceso a este caso."))
+        version = s.get(ProcessVersion, case.process_version_id)
+        assert version is not None
+        parsed = parsed_version(p, version)
+        sources = sources_for(s, parsed.form(task.form))
+        data: dict[str, Any] = {}
+        if task.state == "ready":
+            state = s.get(WorkflowState, case.id)
+            assert state is not None
+            workflow = runtime.load_state(parsed, state.state, state.format_version)
+            spiff_task = runtime.find_ready_task(workflow, task.id)
+            if spiff_task is not None:
+                data = dict(spiff_task.data)
+        info = parsed.tasks.get(task.bpmn_id)
+        staff_view = case_view(s, p, case, version, actor, data=data)
+        return TaskView(
+            id=task.id,
+            name=task.name,
+            instructions=info.instructions if info else "",
+            role=task.role,
+            state=task.state,
+            completed_by=task.completed_by_label,
+            completed_at=task.completed_at,
+            form=form_view(parsed.form(task.form), sources),
+            case=staff_view,
+        )
+
+
+def complete_task(
+    p: Platform, actor: Actor, task_id: str, data: Mapping[str, Any]
+) -> CompletedTask:
+    """Complete a ready staff task with validated data, in one transaction.
+
+    Exactly one of two concurrent completions wins; the other gets
+    :class:`Conflict` naming who completed the task and when.
+    """
+
+    def allowed(task: HumanTask, case: Case) -> None:
+        if task.role == "ciudadano" or not may_do(actor, task.role, task.entity_code):
+            raise NotAllowed(N_("Esta tarea no le corresponde."))
+
+    return _complete(p, task_id, data, actor, allowed)
+
+
+def complete_citizen_task(
+    p: Platform,
+    number: str,
+    code: str,
+    task_id: str,
+    data: Mapping[str, Any],
+    *,
+    client: str,
+) -> CompletedTask:
+    """Complete a task of the ``ciudadano`` lane, proven by number and code."""
+    verify_access(p, number, code, client)
+
+    def allowed(task: HumanTask, case: Case) -> None:
+        if task.role != "ciudadano" or case.number != number.strip().upper():
+            raise NotFound(N_("La tarea no existe."))
+
+    return _complete(p, task_id, data, None, allowed)
+
+
+def _complete(
+    p: Platform,
+    task_id: str,
+    data: Mapping[str, Any],
+    actor: Actor | None,
+    allowed: Any,
+) -> CompletedTask:
+    """Lock the case, check, validate, run the task, store; one transaction.
+
+    From the moment the diagram runs, any failure (a script, a value the
+    state cannot hold, a row the database refuses) rolls the whole step back
+    and flags the case for the supervisor in a transaction of its own.
+    """
+    stepping: int | None = None  # the case id, once its diagram runs
+    try:
+        with p.db.transaction() as s:
+            # Lock the case first, then read the task: after the lock the
+            # read sees what a concurrent completion committed.
+            owner = select(HumanTask.case_id).where(HumanTask.id == task_id)
+            case = s.scalars(
+                select(Case).where(Case.id == owner.scalar_subquery()).with_for_update()
+            ).first()
+            task = s.get(HumanTask, task_id) if case is not None else None
+            if case is None or task is None:
+                raise NotFound(N_("La tarea no existe."))
+            allowed(task, case)
+            if task.state != "ready":
+                raise _already_done(task)
+            version = s.get(ProcessVersion, case.process_version_id)
+            assert version is not None
+            parsed = parsed_version(p, version)
+            schema = parsed.form(task.form)
+            forms.check(schema, data, allowed_values(sources_for(s, schema)))
+            state = s.get(WorkflowState, case.id)
+            assert state is not None
+            workflow = runtime.load_state(parsed, state.state, state.format_version)
+            spiff_task = runtime.find_ready_task(workflow, task.id)
+            if spiff_task is None:
+                raise Conflict(N_("La tarea ya no está pendiente."))
+            now = p.clock()
+            clean = dict(data)
+            before = runtime.completed_ids(workflow)
+            stepping = case.id
+            with timekeeping.at(now, business_calendar(p, s)):
+                runtime.complete(workflow, spiff_task, clean)
+            label = actor.name if actor else "Ciudadano"
+            task.state = "completed"
+            task.completed_by_id = actor.id if actor else None
+            task.completed_by_label = label
+            task.completed_at = now
+            add_event(
+                s,
+                case,
+                now,
+                "task_completed",
+                actor,
+                task.name,
+                {"tarea": task.name, "datos": clean, "por": label},
+                public=False,
+                task_bpmn_id=task.bpmn_id,
+            )
+            published = forms.public_values(schema, clean)
+            if published:
+                fields = forms.fields(schema)
+                add_event(
+                    s,
+                    case,
+                    now,
+                    "public_note",
+                    actor,
+                    task.name,
+                    {
+                        "campos": [
+                            {"etiqueta": fields[k].get("title", k), "valor": v}
+                            for k, v in published.items()
+                        ]
+                    },
+                    public=True,
+                    task_bpmn_id=task.bpmn_id,
+                )
+            record_step(
+                s, p, case, parsed, workflow, actor, now, state=state, before=before
+            )
+            result = CompletedTask(
+                case_number=case.number,
+                public_status=case.public_status,
+                closed=case.status == "closed",
+            )
+        return result
+    except StaleDataError:
+        with p.db.read() as s:
+            task = s.get(HumanTask, task_id)
+            if task is not None and task.state != "ready":
+                raise _already_done(task) from None
+        raise Conflict(
+            N_("Otra persona modificó este caso al mismo tiempo. Vuelva a intentarlo.")
+        ) from None
+    except ServiceError:
+        raise
+    except Exception as exc:
+        outage = isinstance(exc, DBAPIError) and not is_data_error(exc)
+        if stepping is None or outage:
+            raise
+        # The diagram failed or left a state that cannot be stored: nothing
+        # of the step was stored; the case keeps its last good state and is
+        # flagged for the supervisor.
+        detail = error_text(exc)
+        mark_error(p, stepping, detail)
+        raise ProcessFailed(
+            N_(
+                "El proceso falló al completar la tarea; el caso quedó marcado "
+                "para el supervisor. Detalle: %(detail)s"
+            ),
+            detail=detail,
+        ) from None
+
+
+def _already_done(task: HumanTask) -> Conflict:
+    """The conflict raised when a task was completed by someone else."""
+    if task.state == "completed" and task.completed_at is not None:
+        when = task.completed_at.astimezone(PANAMA).strftime("%d/%m/%Y %H:%M")
+        return Conflict(
+            N_("%(who)s ya completó esta tarea el %(when)s."),
+            who=task.completed_by_label or "?",
+            when=when,
+        )
+    return Conflict(N_("La tarea ya no está pendiente."))

@@ -1,0 +1,132 @@
+"""Citizens' tracking by number and access code."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.domain.errors import (
+    N_,
+    NotFound,
+)
+from engine.domain.security import check_access_code
+from engine.domain.views import (
+    CitizenTask,
+    EventView,
+    PublicCase,
+)
+from engine.services.common import form_view, parsed_version, sources_for
+from engine.services.platform import Platform
+from engine.store.models import (
+    Case,
+    CaseEvent,
+    Entity,
+    HumanTask,
+    ProcessVersion,
+)
+from engine.store.throttle import check_rate, count_failure
+
+
+def verify_access(p: Platform, number: str, code: str, client: str) -> int:
+    """Check a tracking number and access code; returns the case id.
+
+    A wrong number and a wrong code give the same :class:`NotFound`, and
+    every failure counts against (``client``, number) and against ``client``;
+    past either limit the client gets :class:`TooManyAttempts` for that case
+    (or, past the per-client one, for every case) until the window passes.
+    """
+    now = p.clock()
+    number = number.strip().upper()[:40]
+    # Guesses at one case are limited per (client, case); a looser limit per
+    # client stops sweeping many cases. So citizens behind one public
+    # address (an office, a mobile carrier) do not lock each other out.
+    limits = p.limits
+    per_case = f"track:{client}:{number}"
+    per_client = f"track:{client}"
+    window = limits.tracking_window_s
+    with p.db.transaction() as s:
+        check_rate(s, per_case, now, limits.tracking_attempts, window)
+        check_rate(s, per_client, now, limits.tracking_client_attempts, window)
+        row = s.execute(
+            select(Case.id, Case.access_code_hash).where(Case.number == number)
+        ).first()
+        ok = row is not None and check_access_code(number, code, row[1])
+        if not ok:
+            count_failure(s, per_case, now, window)
+            count_failure(s, per_client, now, window)
+    if not ok or row is None:
+        raise NotFound(N_("No encontramos un caso con ese número y código."))
+    return int(row[0])
+
+
+def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCase:
+    """A case's public view, by tracking number and access code.
+
+    Includes the tasks waiting for the citizen (answer a question, rate the
+    answer) with their forms; never staff names or internal data.
+    """
+    case_id = verify_access(p, number, code, client)
+    with p.db.read() as s:
+        case = s.get(Case, case_id)
+        assert case is not None
+        version = s.get(ProcessVersion, case.process_version_id)
+        assert version is not None
+        events = s.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case.id, CaseEvent.public.is_(True))
+            .order_by(CaseEvent.at, CaseEvent.id)
+        ).all()
+        entity = s.get(Entity, case.entity_code) if case.entity_code else None
+        timeline = [_public_event(e) for e in events]
+        waiting = s.scalars(
+            select(HumanTask)
+            .where(
+                HumanTask.case_id == case.id,
+                HumanTask.state == "ready",
+                HumanTask.role == "ciudadano",
+            )
+            .order_by(HumanTask.created_at)
+        ).all()
+        tasks = []
+        if waiting:
+            parsed = parsed_version(p, version)
+            for t in waiting:
+                info = parsed.tasks.get(t.bpmn_id)
+                schema = parsed.form(t.form)
+                tasks.append(
+                    CitizenTask(
+                        id=t.id,
+                        name=t.name,
+                        instructions=info.instructions if info else "",
+                        due_at=t.due_at,
+                        form=form_view(schema, sources_for(s, schema)),
+                    )
+                )
+        return PublicCase(
+            number=case.number,
+            case_type=case.case_type,
+            title=version.title,
+            status=case.status,
+            public_status=case.public_status,
+            created_at=case.created_at,
+            updated_at=case.updated_at,
+            closed_at=case.closed_at,
+            entity_name=entity.name if entity else None,
+            timeline=timeline,
+            tasks=tasks,
+            reopen_count=case.reopen_count,
+        )
+
+
+def _public_event(e: CaseEvent) -> EventView:
+    """A public event without staff names or internal data."""
+    data = dict(e.data or {})
+    if e.kind == "created":
+        data = {"canal": data.get("canal")}
+    return EventView(
+        at=e.at,
+        kind=e.kind,
+        actor="",
+        summary=e.summary,
+        data=data,
+        public=True,
+    )

@@ -1,0 +1,1 @@
+"""The case store: SQLAlchemy models, database plumbing, numbering, throttling."""
