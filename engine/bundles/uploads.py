@@ -51,7 +51,7 @@ MAX_RATIO = 100
 RATIO_FLOOR_BYTES = 64 * 1024
 
 #: Bytes read from a zip member at a time.
-_CHUNK = 64 * 1024
+READ_CHUNK = 64 * 1024
 
 #: Entries operating systems add to zips; skipped rather than refused.
 _SYSTEM_FOLDERS = ("__MACOSX/",)
@@ -192,27 +192,27 @@ def _total_problem(file: str) -> BundleInvalid:
     )
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """Read one member, never holding more than ``limit`` + one chunk of bytes.
 
-    Raises :class:`_TooLarge` as soon as more than ``limit`` bytes come out,
+    Raises :class:`MemberTooLarge` as soon as more than ``limit`` bytes come out,
     whatever the header declared.
     """
     parts: list[bytes] = []
     size = 0
     with archive.open(info) as stream:
         while True:
-            chunk = stream.read(_CHUNK)
+            chunk = stream.read(READ_CHUNK)
             if not chunk:
                 break
             size += len(chunk)
             if size > limit:
-                raise _TooLarge(size)
+                raise MemberTooLarge(size)
             parts.append(chunk)
     return b"".join(parts)
 
 
-class _TooLarge(Exception):
+class MemberTooLarge(Exception):
     """A member produced more bytes than allowed while being read."""
 
     def __init__(self, size: int) -> None:
@@ -357,8 +357,8 @@ def _read_archive(archive: zipfile.ZipFile, label: str) -> dict[str, str]:
     for base, info in wanted:
         room = MAX_TOTAL_BYTES - total
         try:
-            raw = _read_member(archive, info, min(MAX_FILE_BYTES, room))
-        except _TooLarge:
+            raw = read_member(archive, info, min(MAX_FILE_BYTES, room))
+        except MemberTooLarge:
             if room >= MAX_FILE_BYTES:
                 raise _refuse(
                     info.filename,

@@ -48,6 +48,7 @@ __all__ = [
     "RestrictedEnvironment",
     "ScriptRejected",
     "check_script",
+    "compile_cache_info",
     "compile_script",
     "make_script_engine",
 ]
@@ -341,6 +342,11 @@ def compile_script(source: str, mode: str = "exec") -> types.CodeType:
     if compiled.code is None:
         raise ScriptRejected(source, mode, compiled.errors)
     return compiled.code
+
+
+def compile_cache_info() -> Any:
+    """Hits and misses of the restricted compiler's cache (for tests, ops)."""
+    return _compile_cached.cache_info()
 
 
 def check_script(source: str, mode: str = "exec") -> list[str]:

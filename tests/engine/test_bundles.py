@@ -162,12 +162,12 @@ def test_reading_counts_bytes_whatever_the_header():
     (Python's zipfile also stops at the declared size and then fails the CRC
     check; the count is our own guard, independent of that behaviour.)
     """
-    data = make_zip([("grande.json", b" " * (3 * uploads._CHUNK))])
+    data = make_zip([("grande.json", b" " * (3 * uploads.READ_CHUNK))])
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         info = archive.getinfo("grande.json")
-        with pytest.raises(uploads._TooLarge) as err:
-            uploads._read_member(archive, info, uploads._CHUNK + 1)
-    assert err.value.size == 2 * uploads._CHUNK
+        with pytest.raises(uploads.MemberTooLarge) as err:
+            uploads.read_member(archive, info, uploads.READ_CHUNK + 1)
+    assert err.value.size == 2 * uploads.READ_CHUNK
 
 
 @pytest.mark.parametrize(

@@ -362,10 +362,10 @@ def test_compiled_code_is_cached(env: RestrictedEnvironment) -> None:
     """The same source compiles once and yields the same code object."""
     source = "a + b > 3  # cache test"
     assert compile_script(source, "eval") is compile_script(source, "eval")
-    before = scripting._compile_cached.cache_info()
+    before = scripting.compile_cache_info()
     for _ in range(5):
         env.evaluate(source, _data())
-    after = scripting._compile_cached.cache_info()
+    after = scripting.compile_cache_info()
     assert after.hits - before.hits == 5
     assert after.misses == before.misses
 
@@ -374,10 +374,10 @@ def test_rejections_are_cached_too() -> None:
     """A rejected source is not recompiled each time it is checked."""
     source = "x = ().__class__  # cache test"
     check_script(source)
-    before = scripting._compile_cached.cache_info()
+    before = scripting.compile_cache_info()
     with pytest.raises(ScriptRejected):
         compile_script(source)
-    assert scripting._compile_cached.cache_info().hits == before.hits + 1
+    assert scripting.compile_cache_info().hits == before.hits + 1
 
 
 # --- through SpiffWorkflow ----------------------------------------------------
