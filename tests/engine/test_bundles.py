@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine import bundles
-from engine.bundles import uploads
-from engine.bundles import registry
+from engine.bundles import registry, uploads
 from engine.domain.errors import BundleInvalid, Problem
 
 ROOT = Path(__file__).resolve().parent.parent.parent
