@@ -3,59 +3,69 @@
 Run: ``python benchmarks/bench_engine.py`` (``make bench`` runs every
 ``benchmarks/bench_*.py``). Set ``TEST_DATABASE_URL`` to a PostgreSQL URL to
 also measure on PostgreSQL (in a throw-away schema ``bench``, dropped at the
-end). Output lines:
+end). ``BENCH_CASES`` timed calls per side (300), ``BENCH_WARMUP`` untimed
+ones before (20).
 
-    BENCH <name> <value> <unit>
-    RATIO <name> <value>
-    # free-form comments
+Both sides of a ratio do the same work apart from what the ratio is about:
+the same ``queja`` diagram, parsed once and never timed, run by the engine's
+script engine at the current time with the same business calendar, the same
+intake and classification data, and the state dumped without its spec by
+``runtime.dump_state`` (the format the service stores). The persisted raw
+side then writes that state with one INSERT or UPDATE and a commit on the
+same database; the memory raw side stops at the dump. Timings are medians of
+per-call samples taken in interleaved rounds after a warm-up.
 
-Timings are the median of per-call ``time.perf_counter`` samples, taken in
-several interleaved rounds (service, raw, service, raw, ...) after a warm-up,
-so both sides see the same machine state. Parsing is never timed: both sides
-start from an already parsed spec. The script always exits 0 when it runs;
-``# OVER TARGET`` lines flag ratios above their target.
+Exits 1 after the summary when a target is missed (see ``harness.Report``).
 """
 
 from __future__ import annotations
 
 import copy
-import gc
 import json
-import os
-import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from harness import (
+    ROOT,
+    Report,
+    bench,
+    env_int,
+    interleaved,
+    median_ms,
+    note,
+    per_call_ms,
+    postgres_base,
+    postgres_url,
+    sqlite_url,
+)
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import select, text
 
-from engine import db as dbmod
-from engine import runtime, services
-from engine.accounts import authenticate, seed_demo
-from engine.models import Case, ProcessVersion, WorkflowState
-from engine.platform import Platform
-from engine.registry import parse_bundle, seed_bundles
-from engine.views import Actor
+from engine import services
+from engine.bundles.registry import parse_bundle, seed_bundles
+from engine.domain.views import Actor
+from engine.services.accounts import authenticate, seed_demo
+from engine.services.platform import Platform
+from engine.store import db as dbmod
+from engine.store.models import Case, DayOff, ProcessVersion, WorkflowState
+from engine.workflow import runtime, timekeeping
+from engine.workflow.calendar import BusinessCalendar
 
-ROOT = Path(__file__).resolve().parent.parent
 CASE_TYPE = "queja"
 PASSWORD = "demo311"
 
-N_CASES = int(os.environ.get("BENCH_CASES", "300"))  # timed calls per side
+N_CASES = env_int("BENCH_CASES", 300)  # timed calls per side
+WARMUP = env_int("BENCH_WARMUP", 20)  # untimed calls per side before measuring
 ROUNDS = 5  # interleaved rounds; N_CASES is split among them
-WARMUP = 20  # untimed calls per side before measuring
 
-TIME_TARGET = 2.0  # service / raw, both time ratios
-BYTES_TARGET = 0.5  # stored / raw serializer bytes
+TIME_TARGET = 2.0  # service / raw persisted on the same database
+BYTES_TARGET = 0.5  # stored / stock serializer bytes (the spec left out)
 
+# No personal fields: the service keeps all of it as workflow data, so the
+# raw side puts exactly this on the start task.
 INTAKE = {
     "categoria": "vias",
     "asunto": "Bache frente a la escuela",
@@ -67,226 +77,127 @@ CLASSIFY = {"decision": "aceptar", "entidad": "MINSA"}
 
 
 # --------------------------------------------------------------------------
-# Output
-
-
-def bench(name: str, value: float, unit: str) -> None:
-    """Print one ``BENCH`` line."""
-    shown = f"{value:.3f}" if unit == "ms" else f"{value:.0f}"
-    print(f"BENCH {name} {shown} {unit}", flush=True)
-
-
-def ratio(name: str, value: float, target: float) -> bool:
-    """Print one ``RATIO`` line with its target and verdict; True when met."""
-    ok = value <= target
-    print(f"RATIO {name} {value:.3f}")
-    print(f"#   target: {name} <= {target}")
-    print("# OK" if ok else "# OVER TARGET", flush=True)
-    return ok
-
-
-def note(text_: str) -> None:
-    """Print a human-friendly comment line."""
-    print(f"# {text_}", flush=True)
-
-
-# --------------------------------------------------------------------------
-# Timing
-
-
-def per_call_ms(samples: list[float]) -> str:
-    """A short spread summary of per-call samples (seconds) in ms."""
-    ordered = sorted(samples)
-    p90 = ordered[int(0.9 * (len(ordered) - 1))]
-    return (
-        f"n={len(samples)} median={statistics.median(samples) * 1e3:.3f} "
-        f"mean={statistics.fmean(samples) * 1e3:.3f} p90={p90 * 1e3:.3f} ms"
-    )
-
-
-def interleaved(
-    sides: dict[str, tuple[Callable[[int], Any], int]],
-    n: int,
-    rounds: int = ROUNDS,
-) -> dict[str, list[float]]:
-    """Time ``n`` calls of each side, alternating sides round by round.
-
-    ``sides`` maps a name to ``(fn, offset)``; call ``i`` of a side runs
-    ``fn(offset + i)`` (so a side can walk through prepared inputs). Each
-    call is timed alone; returns the per-call samples in seconds.
-    """
-    samples: dict[str, list[float]] = {name: [] for name in sides}
-    done = dict.fromkeys(sides, 0)
-    per_round = -(-n // rounds)
-    for _ in range(rounds):
-        for name, (fn, offset) in sides.items():
-            todo = min(per_round, n - done[name])
-            gc.collect()
-            for _ in range(todo):
-                i = offset + done[name]
-                t0 = time.perf_counter()
-                fn(i)
-                samples[name].append(time.perf_counter() - t0)
-                done[name] += 1
-    return samples
-
-
-# --------------------------------------------------------------------------
-# Raw SpiffWorkflow baseline (same diagram, same script engine, same data)
+# Raw SpiffWorkflow: the same workflow work, without our services
 
 
 class Raw:
-    """The same work done with SpiffWorkflow alone: no database, no projections."""
+    """SpiffWorkflow alone on the same parsed diagram, state dumped spec-less."""
 
     def __init__(self) -> None:
-        """Parse the seed bundle once (not timed) and build the stock serializer."""
+        """Parse the seed bundle once (not timed)."""
         files = seed_bundles(ROOT / "bpmn", ROOT / "forms")[CASE_TYPE]
-        parsed = parse_bundle(files)
-        self.spec = parsed.spec
-        self.subprocess_specs = parsed.subprocess_specs
-        self.serializer = runtime.raw_serializer()
-        self.states: list[str] = []  # serialized workflows after start
+        self.parsed = parse_bundle(files)
+        # The service's calendar holds the admins' days off; set per database.
+        self.calendar = BusinessCalendar()
 
-    def start_workflow(self) -> Any:
-        """Start a workflow with the intake data and run it to its first wait."""
+    def started(self) -> Any:
+        """A workflow started with the intake data and run to its first wait.
+
+        As the service does (``runtime.start``): the data goes on the
+        built-in Start task, then timers and engine steps run at "now".
+        """
         wf = BpmnWorkflow(
-            self.spec, self.subprocess_specs, script_engine=runtime.SCRIPT_ENGINE
+            self.parsed.spec,
+            self.parsed.subprocess_specs,
+            script_engine=runtime.SCRIPT_ENGINE,
         )
         first = wf.get_next_task(state=TaskState.READY)
         first.data.update(copy.deepcopy(INTAKE))
-        wf.refresh_timers()
-        wf.do_engine_steps()
+        with timekeeping.at(datetime.now(UTC), self.calendar):
+            wf.refresh_timers()
+            wf.do_engine_steps()
         return wf
 
-    def start(self, _i: int) -> None:
-        """Start + engine steps + ``serialize_json`` (kept for the complete run)."""
-        self.states.append(self.serializer.serialize_json(self.start_workflow()))
+    def start(self) -> str:
+        """Start to the first wait and dump the state (spec-less)."""
+        return runtime.dump_state(self.started())
 
-    def complete(self, i: int) -> None:
-        """``deserialize_json`` + complete the classification + steps + serialize."""
-        wf = self.serializer.deserialize_json(self.states[i])
-        wf.script_engine = runtime.SCRIPT_ENGINE
+    def complete(self, state: str) -> str:
+        """Restore, complete the classification, run to the next wait, dump."""
+        wf = runtime.load_state(self.parsed, state, runtime.FORMAT_VERSION)
         (task,) = wf.get_tasks(state=TaskState.READY, manual=True)
         task.data.update(copy.deepcopy(CLASSIFY))
-        task.run()
-        wf.refresh_timers()
-        wf.do_engine_steps()
-        self.serializer.serialize_json(wf)
-
-
-class RawPersisted:
-    """Raw SpiffWorkflow persisted the naive way: its whole JSON in one table.
-
-    What an application without our store would do: the same start or
-    completion, ``serialize_json`` (spec included), then one INSERT or
-    UPDATE of that text and a commit, through SQLAlchemy Core on the same
-    database. The service's ratio against this shows what our projections,
-    audit trail, locking and validation cost on top of persistence itself.
-    """
-
-    def __init__(self, raw: Raw, url: str) -> None:
-        """Create the one-table store next to the service's tables."""
-        self.raw = raw
-        self.engine = dbmod.make_engine(url)
-        with self.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS raw_store"))
-            conn.execute(
-                text("CREATE TABLE raw_store (id INTEGER PRIMARY KEY, state TEXT)")
-            )
-        self.next_id = 0
-
-    def start(self, _i: int) -> None:
-        """Start, serialize, INSERT, commit."""
-        state = self.raw.serializer.serialize_json(self.raw.start_workflow())
-        self.next_id += 1
-        with self.engine.begin() as conn:
-            conn.execute(
-                text("INSERT INTO raw_store (id, state) VALUES (:i, :s)"),
-                {"i": self.next_id, "s": state},
-            )
-
-    def complete(self, i: int) -> None:
-        """SELECT, deserialize, complete, serialize, UPDATE, commit."""
-        row_id = i + 1
-        with self.engine.begin() as conn:
-            state = conn.execute(
-                text("SELECT state FROM raw_store WHERE id = :i"), {"i": row_id}
-            ).scalar_one()
-            wf = self.raw.serializer.deserialize_json(state)
-            wf.script_engine = runtime.SCRIPT_ENGINE
-            (task,) = wf.get_tasks(state=TaskState.READY, manual=True)
-            task.data.update(copy.deepcopy(CLASSIFY))
+        with timekeeping.at(datetime.now(UTC), self.calendar):
             task.run()
             wf.refresh_timers()
             wf.do_engine_steps()
+        return runtime.dump_state(wf)
+
+
+class RawMemory:
+    """The raw work with no database: states kept in a list."""
+
+    def __init__(self, raw: Raw) -> None:
+        """Share the parsed diagram of ``raw``."""
+        self.raw = raw
+        self.states: list[str] = []
+
+    def start(self, _i: int) -> None:
+        """Start + dump, kept for the completions."""
+        self.states.append(self.raw.start())
+
+    def complete(self, i: int) -> None:
+        """Complete the ``i``-th started workflow (its state is not kept)."""
+        self.raw.complete(self.states[i])
+
+
+class RawPersisted:
+    """The raw work plus one write and a commit on the service's database.
+
+    One table ``raw_state (id, state TEXT)`` next to the service's tables,
+    written through SQLAlchemy Core on an engine built like the service's
+    (``engine.store.db.make_engine``: same driver, pragmas and pool).
+    """
+
+    def __init__(self, raw: Raw, url: str) -> None:
+        """Create the one-table store."""
+        self.raw = raw
+        self.engine = dbmod.make_engine(url)
+        with self.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS raw_state"))
             conn.execute(
-                text("UPDATE raw_store SET state = :s WHERE id = :i"),
-                {"i": row_id, "s": self.raw.serializer.serialize_json(wf)},
+                text("CREATE TABLE raw_state (id INTEGER PRIMARY KEY, state TEXT)")
+            )
+        self.ids: list[int] = []
+
+    def reset(self) -> None:
+        """Forget the warm-up rows (not timed)."""
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM raw_state"))
+        self.ids.clear()
+
+    def start(self, _i: int) -> None:
+        """Start + dump, then one INSERT and the commit."""
+        state = self.raw.start()
+        row_id = len(self.ids) + 1
+        with self.engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO raw_state (id, state) VALUES (:i, :s)"),
+                {"i": row_id, "s": state},
+            )
+        self.ids.append(row_id)
+
+    def complete(self, i: int) -> None:
+        """SELECT the state, complete + dump, one UPDATE and the commit."""
+        row_id = self.ids[i]
+        with self.engine.begin() as conn:
+            state = conn.execute(
+                text("SELECT state FROM raw_state WHERE id = :i"), {"i": row_id}
+            ).scalar_one()
+            conn.execute(
+                text("UPDATE raw_state SET state = :s WHERE id = :i"),
+                {"i": row_id, "s": self.raw.complete(state)},
             )
 
     def close(self) -> None:
         """Drop the table and the engine."""
         with self.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS raw_store"))
+            conn.execute(text("DROP TABLE IF EXISTS raw_state"))
         self.engine.dispose()
 
 
 # --------------------------------------------------------------------------
-# Databases
-
-
-@contextmanager
-def sqlite_url() -> Iterator[str]:
-    """A migrated SQLite file database in a temporary folder."""
-    with tempfile.TemporaryDirectory(prefix="c311-bench-") as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        dbmod.upgrade(url)
-        yield url
-
-
-def with_search_path(url: str, schema: str) -> str:
-    """``url`` with ``options=-csearch_path=<schema>`` added to its query."""
-    parts = urlsplit(url)
-    extra = f"options=-csearch_path%3D{schema}"
-    query = f"{parts.query}&{extra}" if parts.query else extra
-    return urlunsplit(parts._replace(query=query))
-
-
-@contextmanager
-def postgres_url(base: str, schema: str = "bench") -> Iterator[str]:
-    """A migrated dedicated schema on PostgreSQL, dropped afterwards."""
-    admin = create_engine(base)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = with_search_path(base, schema)
-        check = create_engine(url)
-        with check.connect() as conn:
-            current = conn.execute(text("SELECT current_schema()")).scalar_one()
-        check.dispose()
-        if current != schema:
-            raise RuntimeError(f"search_path not applied: current_schema={current}")
-        dbmod.upgrade(url)
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def postgres_problem(url: str) -> str | None:
-    """Why ``url`` cannot be used (None when a connection answers)."""
-    try:
-        engine = create_engine(url)
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        finally:
-            engine.dispose()
-    except SQLAlchemyError as exc:
-        return f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}"
-    return None
+# Service side and checks
 
 
 def seeded_platform(url: str) -> tuple[Platform, Actor]:
@@ -299,174 +210,184 @@ def seeded_platform(url: str) -> tuple[Platform, Actor]:
 
 def ready_classifications(p: Platform, actor: Actor) -> list[str]:
     """Ids of the ready classification tasks, oldest first."""
-    tasks = services.list_tasks(p, actor, limit=100_000)
-    return [t.id for t in tasks]
+    return [t.id for t in services.list_tasks(p, actor, limit=100_000)]
+
+
+def newest_state(p: Platform) -> tuple[Any, str]:
+    """The newest case's workflow (restored on its spec) and its stored text."""
+    with p.db.read() as s:
+        case = s.scalars(select(Case).order_by(Case.id.desc()).limit(1)).one()
+        row = s.get(WorkflowState, case.id)
+        version = s.get(ProcessVersion, case.process_version_id)
+        assert row is not None and version is not None
+        stored, format_version = row.state, row.format_version
+        parsed = p.specs.get(version.content_hash, lambda: dict(version.files))
+    return runtime.load_state(parsed, stored, format_version), stored
+
+
+def shape(wf: Any) -> tuple[list[str], list[str], list[str]]:
+    """What a step produced: completed and waiting elements, data keys."""
+    completed = sorted(
+        t.task_spec.bpmn_id
+        for t in wf.get_tasks(state=TaskState.COMPLETED)
+        if t.task_spec.bpmn_id
+    )
+    waiting = sorted(
+        t.task_spec.bpmn_id
+        for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        if t.task_spec.bpmn_id
+    )
+    keys = {k for t in wf.get_tasks(state=TaskState.READY) for k in t.data}
+    return completed, waiting, sorted(keys)
+
+
+def check_same_work(label: str, service_wf: Any, raw_state: str, raw: Raw) -> None:
+    """Stop the run if the raw side did not reach the service's state.
+
+    Compares which elements completed, which wait, and the data keys; the
+    values differ only in times and ids. Prints both state sizes.
+    """
+    raw_wf = runtime.load_state(raw.parsed, raw_state, runtime.FORMAT_VERSION)
+    ours, theirs = shape(service_wf), shape(raw_wf)
+    if ours != theirs:
+        raise SystemExit(f"raw side did other work after {label}: {ours} vs {theirs}")
+    note(
+        f"same work after {label}: waiting at {ours[1]}, "
+        f"{len(ours[0])} elements completed on both sides; state "
+        f"{len(runtime.dump_state(service_wf))} (service) vs {len(raw_state)} (raw) "
+        "bytes"
+    )
+
+
+def days_off(p: Platform) -> BusinessCalendar:
+    """The business calendar the service uses on this database (not timed)."""
+    with p.db.read() as s:
+        return BusinessCalendar(list(s.scalars(select(DayOff.day))))
 
 
 # --------------------------------------------------------------------------
 # Benchmarks
 
 
-def bench_backend(label: str, url: str, raw: Raw, first: bool) -> None:
-    """open_case and complete_task on one backend vs the raw baseline.
+def bench_backend(label: str, url: str, raw: Raw, report: Report) -> None:
+    """open_case and complete_task on one backend vs both raw baselines.
 
-    Each ratio divides by the raw median measured interleaved with this
-    backend's calls. The raw medians get ``BENCH`` lines on the ``first``
-    backend only (one line per name); later backends show theirs as ``#``.
+    The three sides (service, raw persisted on this database, raw in memory)
+    run interleaved. ``RATIO <op>/raw_memory`` is printed for SQLite only
+    (the embedded default), so each name appears once.
     """
     p, actor = seeded_platform(url)
+    raw.calendar = days_off(p)
+    memory = RawMemory(raw)
     persisted = RawPersisted(raw, url)
     try:
-        # Warm-up: caches, connection pool, first-use imports, JIT-free paths.
-        for _ in range(WARMUP):
+        # Warm-up: caches, connection pool, first-use imports.
+        for i in range(WARMUP):
             services.open_case(p, CASE_TYPE, INTAKE)
-            raw.start(0)
-        warm_tasks = ready_classifications(p, actor)
-        for i, task_id in enumerate(warm_tasks):
+            memory.start(i)
+            persisted.start(i)
+        check_same_work("open_case", newest_state(p)[0], memory.states[-1], raw)
+        for i, task_id in enumerate(ready_classifications(p, actor)):
             services.complete_task(p, actor, task_id, CLASSIFY)
-            raw.complete(i)
-        raw.states.clear()
+            memory.complete(i)
+            persisted.complete(i)
+        check_same_work(
+            "complete_task", newest_state(p)[0], raw.complete(memory.states[-1]), raw
+        )
+        memory.states.clear()
+        persisted.reset()
 
-        for _ in range(WARMUP):
-            persisted.start(0)
-        persisted.next_id = 0
-        with persisted.engine.begin() as conn:
-            conn.execute(text("DELETE FROM raw_store"))
-
-        # 1/2. Open cases.
         samples = interleaved(
             {
-                "service": (lambda _i: services.open_case(p, CASE_TYPE, INTAKE), 0),
-                "raw": (raw.start, 0),
-                "persisted": (persisted.start, 0),
+                "service": lambda _i: services.open_case(p, CASE_TYPE, INTAKE),
+                "persisted": persisted.start,
+                "memory": memory.start,
             },
             N_CASES,
+            ROUNDS,
         )
-        raw_open_db = statistics.median(samples["persisted"]) * 1e3
-        svc_open = statistics.median(samples["service"]) * 1e3
-        raw_open = statistics.median(samples["raw"]) * 1e3
-        note(f"open_case on {label}: {per_call_ms(samples['service'])}")
-        note(f"raw start: {per_call_ms(samples['raw'])}")
-        bench(f"open_case_{label}_ms", svc_open, "ms")
-        raw_line("raw_start_ms", raw_open, label, first)
-        ratio(f"open_case_{label}/raw_start", svc_open / raw_open, TIME_TARGET)
-        note(f"raw start persisted on {label}: {per_call_ms(samples['persisted'])}")
-        bench(f"raw_start_persisted_{label}_ms", raw_open_db, "ms")
-        ratio(
-            f"open_case_{label}/raw_start_persisted",
-            svc_open / raw_open_db,
-            TIME_TARGET,
-        )
+        report_op("open_case", label, samples, report)
 
-        # 4. Stored bytes, at the first wait (right after open_case).
-        if first:
-            stored, raw_bytes = newest_state_bytes(p)
-            fresh = raw.serializer.serialize_json(raw.start_workflow()).encode()
-            spec = raw.serializer.to_dict(raw.start_workflow())["spec"]
+        if label == "sqlite":
+            wf, stored = newest_state(p)
+            stock = runtime.raw_serializer()
+            raw_bytes = len(stock.serialize_json(wf).encode())
+            spec = stock.to_dict(wf)["spec"]
             note(
-                f"raw serializer, workflow started without the service: "
-                f"{len(fresh)} bytes (its embedded spec alone: "
-                f"~{len(json.dumps(spec).encode())} bytes)"
+                "stock serializer of the same workflow embeds its spec "
+                f"(~{len(json.dumps(spec).encode())} bytes of it)"
             )
-            bench("state_bytes", stored, "bytes")
+            bench("state_bytes", len(stored.encode()), "bytes")
             bench("raw_state_bytes", raw_bytes, "bytes")
-            ratio("state_bytes/raw_state_bytes", stored / raw_bytes, BYTES_TARGET)
+            report.ratio(
+                "state_bytes/raw_state_bytes",
+                len(stored.encode()) / raw_bytes,
+                BYTES_TARGET,
+            )
 
-        # 3. Complete the classification of the fresh cases.
         task_ids = ready_classifications(p, actor)
-        assert len(task_ids) == N_CASES == len(raw.states), (
-            len(task_ids),
-            len(raw.states),
-        )
+        assert len(task_ids) == N_CASES == len(memory.states) == len(persisted.ids)
         samples = interleaved(
             {
-                "service": (
-                    lambda i: services.complete_task(p, actor, task_ids[i], CLASSIFY),
-                    0,
+                "service": lambda i: services.complete_task(
+                    p, actor, task_ids[i], CLASSIFY
                 ),
-                "raw": (raw.complete, 0),
-                "persisted": (persisted.complete, 0),
+                "persisted": persisted.complete,
+                "memory": memory.complete,
             },
             N_CASES,
+            ROUNDS,
         )
-        raw_done_db = statistics.median(samples["persisted"]) * 1e3
-        svc_done = statistics.median(samples["service"]) * 1e3
-        raw_done = statistics.median(samples["raw"]) * 1e3
-        note(f"complete_task on {label}: {per_call_ms(samples['service'])}")
-        note(f"raw complete: {per_call_ms(samples['raw'])}")
-        bench(f"complete_task_{label}_ms", svc_done, "ms")
-        raw_line("raw_complete_ms", raw_done, label, first)
-        ratio(f"complete_task_{label}/raw_complete", svc_done / raw_done, TIME_TARGET)
-        bench(f"raw_complete_persisted_{label}_ms", raw_done_db, "ms")
-        ratio(
-            f"complete_task_{label}/raw_complete_persisted",
-            svc_done / raw_done_db,
-            TIME_TARGET,
-        )
-        if first:
-            stored, raw_bytes = newest_state_bytes(p)
-            note(
-                f"after the classification: stored {stored} bytes vs raw "
-                f"{raw_bytes} bytes (ratio {stored / raw_bytes:.3f})"
-            )
-        raw.states.clear()
+        report_op("complete_task", label, samples, report)
     finally:
         persisted.close()
         p.close()
 
 
-def raw_line(name: str, value: float, label: str, first: bool) -> None:
-    """A raw baseline median: a BENCH line the first time, a comment after."""
-    if first:
-        bench(name, value, "ms")
+def report_op(
+    op: str, label: str, samples: dict[str, list[float]], report: Report
+) -> None:
+    """BENCH and RATIO lines of one operation on one backend."""
+    service = median_ms(samples["service"])
+    persisted = median_ms(samples["persisted"])
+    memory = median_ms(samples["memory"])
+    note(f"{op} on {label}: {per_call_ms(samples['service'])}")
+    note(f"raw persisted on {label}: {per_call_ms(samples['persisted'])}")
+    note(f"raw in memory: {per_call_ms(samples['memory'])}")
+    bench(f"{op}_{label}_ms", service, "ms")
+    bench(f"raw_persisted_{op}_{label}_ms", persisted, "ms")
+    report.ratio(
+        f"{op}_{label}/raw_persisted_{label}", service / persisted, TIME_TARGET
+    )
+    if label == "sqlite":
+        bench(f"raw_memory_{op}_ms", memory, "ms")
+        report.ratio(f"{op}/raw_memory", service / memory, None)
     else:
-        note(f"{name} measured with the {label} run: {value:.3f} ms")
-
-
-def newest_state_bytes(p: Platform) -> tuple[int, int]:
-    """Bytes we store for the newest case vs SpiffWorkflow's own serializer.
-
-    Both sides describe the very same workflow: the stored state is restored
-    onto its version's spec and written again with the stock serializer.
-    """
-    with p.db.read() as s:
-        case = s.scalars(select(Case).order_by(Case.id.desc()).limit(1)).one()
-        row = s.get(WorkflowState, case.id)
-        version = s.get(ProcessVersion, case.process_version_id)
-        assert row is not None and version is not None
-        stored = row.state
-        format_version = row.format_version
-        parsed = p.specs.get(version.content_hash, lambda: dict(version.files))
-    workflow = runtime.load_state(parsed, stored, format_version)
-    raw_json = runtime.raw_serializer().serialize_json(workflow)
-    return len(stored.encode()), len(raw_json.encode())
+        note(
+            f"raw in memory alongside {label}: {memory:.3f} ms "
+            f"({op}_{label}/raw_memory {service / memory:.3f}, reference only)"
+        )
 
 
 def main() -> int:
-    """Run every benchmark; always 0 unless something crashes."""
+    """Run every benchmark; 1 when a target was missed."""
     started = time.perf_counter()
     note(
         f"Centro 311 engine benchmark: {N_CASES} timed calls per side in "
         f"{ROUNDS} interleaved rounds after {WARMUP} warm-up calls; "
         "values are per-call medians"
     )
-    note(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    note(f"python {sys.version.split()[0]}")
+    report = Report("bench_engine.py")
     raw = Raw()
     with sqlite_url() as url:
-        bench_backend("sqlite", url, raw, first=True)
-
-    pg = os.environ.get("TEST_DATABASE_URL", "")
-    if not pg:
-        note("TEST_DATABASE_URL not set: PostgreSQL benchmarks skipped")
-    else:
-        problem = postgres_problem(pg)
-        if problem:
-            note(f"PostgreSQL unreachable, benchmarks skipped: {problem}")
-        else:
-            with postgres_url(pg) as url:
-                bench_backend("postgres", url, raw, first=False)
+        bench_backend("sqlite", url, raw, report)
+    pg = postgres_base()
+    if pg:
+        with postgres_url(pg) as url:
+            bench_backend("postgres", url, raw, report)
     note(f"total {time.perf_counter() - started:.1f} s")
-    return 0
+    return report.finish()
 
 
 if __name__ == "__main__":
