@@ -122,7 +122,7 @@ class Caso:
 
     def marks(self) -> list[str]:
         """The ``marca`` of every completed element, in order."""
-        found = []
+        found: list[str] = []
         for bpmn_id in self.done():
             marca = self.props(bpmn_id).get("marca", "")
             found.extend(m.strip() for m in marca.split(",") if m.strip())

@@ -147,7 +147,7 @@ def test_newline_address_fails_alone_and_good_mail_goes_out(p, clock):
     for failed in (bad, bad_subject):
         assert after[failed].failed_at == clock()
         assert after[failed].sent_at is None and after[failed].attempts == 1
-        assert after[failed].last_error.startswith("InvalidMessage")
+        assert (after[failed].last_error or "").startswith("InvalidMessage")
     with smtp_server(Inbox()) as port:  # a failed message is never tried again
         assert mail.send_pending(p, settings(port)) == 0
     assert rows(p)[bad].attempts == 1
@@ -162,7 +162,7 @@ def test_unreachable_server_backs_off_then_gives_up(p, clock):
         assert mail.send_pending(p, down) == 0
         row = rows(p)[msg]
         assert row.attempts == attempt and row.sent_at is None
-        assert "ConnectionRefusedError" in row.last_error
+        assert "ConnectionRefusedError" in (row.last_error or "")
         if attempt == mail.MAX_ATTEMPTS:
             break
         wait = row.next_attempt_at - clock()
@@ -212,7 +212,7 @@ def test_server_refusals_5xx_fail_at_once_4xx_retry(p, clock):
         assert mail.send_pending(p, settings(port)) == 0
         after = rows(p)
         assert after[gone].failed_at == clock()
-        assert "SMTPRecipientsRefused" in after[gone].last_error
+        assert "SMTPRecipientsRefused" in (after[gone].last_error or "")
         assert after[busy].failed_at is None
         assert after[busy].next_attempt_at == clock() + timedelta(minutes=1)
         inbox.refuse.clear()
@@ -246,7 +246,7 @@ def test_failed_messages_are_for_supervisors_with_the_case(db_url, clock, demo_h
     by_case = {m.case_number: m for m in failed.messages}
     assert by_case[opened.number].to == "vecina@example.pa"
     assert by_case[opened.number].attempts == 1
-    assert "550" in by_case[opened.number].last_error
+    assert "550" in (by_case[opened.number].last_error or "")
     assert by_case[None].to == INJECTED and by_case[None].failed_at == clock()
     assert mail.failed_messages(p, supervisor, limit=1).count == 2
     assert len(mail.failed_messages(p, supervisor, limit=1).messages) == 1

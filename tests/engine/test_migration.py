@@ -259,6 +259,7 @@ def test_label_change_migrates_and_finishes_on_the_new_version():
     assert ready.id == waiting.id  # the human task keeps its id
     assert ready.data["direccion"] == INTAKE["direccion"]
     task = runtime.find_ready_task(workflow, ready.id)
+    assert task is not None
     assert task.task_spec.bpmn_name == "Revisar el reporte"
     complete_ready(v2, workflow, {"decision": "asignar", "entidad": "MUPA"})
     complete_ready(v2, workflow, {"resultado": "reparado", "detalle": "Bombillo."})

@@ -39,8 +39,10 @@ def test_citizen_gets_number_and_code_by_mail(app, client, smtp):
         },
     )
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
-    number = re.search(r'id="numero-caso">([^<]+)<', page).group(1)
-    code = re.search(r'id="codigo-acceso">([^<]+)<', page).group(1)
+    found_number = re.search(r'id="numero-caso">([^<]+)<', page)
+    found_code = re.search(r'id="codigo-acceso">([^<]+)<', page)
+    assert found_number and found_code
+    number, code = found_number.group(1), found_code.group(1)
     assert smtp.messages == []  # nothing leaves before the worker runs
     fired, sent = worker_pass(app)
     assert sent == 1
