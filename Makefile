@@ -69,7 +69,7 @@ lint: setup ## ruff, formatting, import contracts, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/mypy engine webapp
+	$(BIN)/mypy engine webapp benchmarks tests
 
 bench: setup ## Benchmarks: ratios against raw SpiffWorkflow; fails naming each missed target
 	@$(BIN)/python benchmarks/run.py

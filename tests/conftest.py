@@ -224,3 +224,10 @@ def work(app: Any, username: str, task_name: str, data: dict, number: str) -> No
 def auth(client: Any) -> Auth:
     """Login helper bound to the client."""
     return Auth(client)
+
+
+def must_search(pattern: str, text: str, flags: int = 0) -> re.Match[str]:
+    """``re.search`` that fails the test, with the pattern, when nothing matches."""
+    found = re.search(pattern, text, flags)
+    assert found is not None, f"{pattern!r} not found"
+    return found

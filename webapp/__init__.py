@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask, g, jsonify, render_template, request, session
+from flask.cli import ScriptInfo
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -18,9 +20,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine import services
 from engine.domain.sealing import new_key
 from engine.services import accounts
-from engine.services.platform import Limits, Platform
-from engine.workflow.script_bounds import ScriptBounds
-from webapp.config import DEFAULTS
+from engine.services.platform import Limits, Platform, ScriptBounds
+from webapp.config import DEFAULTS, MissingSecret, missing_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,8 +30,21 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: config, extensions, blueprints, error pages, CLI."""
+def create_app(
+    test_config: Mapping[str, Any] | None = None, *, check_secrets: bool | None = None
+) -> Flask:
+    """Build the app: config, extensions, blueprints, error pages, CLI.
+
+    In production the app needs its secrets (:func:`require_secrets`): a web
+    server (``gunicorn 'webapp:create_app()'``) gets :class:`MissingSecret`
+    instead of an app. The ``flask`` command builds the app for every command,
+    ``--help`` included, so there (``check_secrets`` None and a ``flask``
+    command running) the check waits for the commands that serve requests or
+    start workers; the others (``validate``, ``deploy``…) need no secret.
+    """
+    from_command_line = _loaded_by_flask_command()
+    if check_secrets is None:
+        check_secrets = not from_command_line
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)
@@ -38,6 +52,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     _finish_config(app)
+    if check_secrets:
+        require_secrets(app)
+    else:
+        # Only a command that checks before it starts (serve, worker) may run
+        # this app; any other server it is handed to (`flask run`) answers 503.
+        app.before_request(_refuse_without_secrets)
 
     platform = Platform(
         app.config["DATABASE_URL"],
@@ -114,15 +134,44 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    if app.config["WORKER_IN_PROCESS"]:
+    # Not for the command line: `flask serve` starts its own worker thread
+    # (after its secret check) and no other command wants one.
+    if app.config["WORKER_IN_PROCESS"] and not from_command_line:
         from webapp.cli import start_worker_thread
 
         start_worker_thread(app)
     return app
 
 
+def _loaded_by_flask_command() -> bool:
+    """Whether the ``flask`` command line is building the app right now."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.find_object(ScriptInfo) is not None
+
+
+def require_secrets(app: Flask) -> None:
+    """Raise :class:`MissingSecret` (one line) if the app may not serve or work.
+
+    In production both ``SECRET_KEY`` and ``IDENTITY_KEY`` must be set.
+    """
+    problem = missing_secret(app.config)
+    if problem:
+        raise MissingSecret(problem)
+
+
+def _refuse_without_secrets() -> Any:
+    """503 for every request while the app lacks its production secrets."""
+    from flask import current_app
+
+    problem = missing_secret(current_app.config)
+    return (problem, 503) if problem else None
+
+
 def _finish_config(app: Flask) -> None:
-    """Fill derived defaults and refuse unsafe production settings."""
+    """Fill derived defaults; development and testing make their own secrets.
+
+    Production secrets are never made up: :func:`require_secrets` checks them.
+    """
     env = app.config["ENV"]
     if not app.config["DATABASE_URL"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -131,19 +180,9 @@ def _finish_config(app: Flask) -> None:
     app.config.setdefault("BPMN_DIR", None)
     app.config["BPMN_DIR"] = app.config["BPMN_DIR"] or str(ROOT / "bpmn")
     app.config["FORMS_DIR"] = app.config["FORMS_DIR"] or str(ROOT / "forms")
-    if not app.config["SECRET_KEY"]:
-        if env == "production":
-            raise RuntimeError(
-                "SECRET_KEY is not set: define C311_SECRET_KEY (or SECRET_KEY in "
-                "instance/config.py) before starting in production."
-            )
+    if not app.config["SECRET_KEY"] and env != "production":
         app.config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
-    if not app.config["IDENTITY_KEY"]:
-        if env == "production":
-            raise RuntimeError(
-                "IDENTITY_KEY is not set: define C311_IDENTITY_KEY (a Fernet key) "
-                "so reserved identities can be sealed."
-            )
+    if not app.config["IDENTITY_KEY"] and env != "production":
         app.config["IDENTITY_KEY"] = _development_secret(
             Path(app.instance_path), "identity_key", new_key
         )
@@ -208,6 +247,50 @@ def _register_errors(app: Flask) -> None:
 
     app.register_error_handler(OperationalError, database_down)
     app.register_error_handler(InterfaceError, database_down)
+
+    from engine.domain import errors
+    from webapp.helpers import translate
+
+    def engine_error(code: int) -> Any:
+        """A handler showing the error page with ``code``."""
+
+        def handler(err: errors.ServiceError) -> Any:
+            """The engine's refusal as an error page, with its sentence."""
+            detail = translate(err.message)
+            return render_template("error.html", code=code, detail=detail), code
+
+        return handler
+
+    # One map from the engine's errors to responses, so views call services
+    # without a try/except each. Views that re-render a form with the
+    # messages (invalid data, a failed diagram, a lost race) still catch
+    # those themselves: that is form behaviour, not error mapping.
+    app.register_error_handler(errors.NotFound, engine_error(404))
+    app.register_error_handler(errors.NotAllowed, engine_error(403))
+    app.register_error_handler(errors.Conflict, engine_error(409))
+    app.register_error_handler(errors.TooManyAttempts, engine_error(429))
+
+    def process_failed(err: errors.ProcessFailed) -> Any:
+        """The diagram failed and nothing was stored: say so, plainly."""
+        app.logger.warning("process failed: %s", err)
+        detail = translate(err.message)
+        page = render_template(
+            "error.html", code=500, detail=detail, process_failed=True
+        )
+        return page, 500
+
+    def invalid_data(err: errors.InvalidData) -> Any:
+        """Invalid data sent where no form can show it: list the messages."""
+        problems = [
+            f"{name}: {translate(m)}" if name else translate(m)
+            for name, messages in err.errors.items()
+            for m in messages
+        ]
+        # The heading already says what err.message says: list the fields.
+        return render_template("error.html", code=422, problems=problems), 422
+
+    app.register_error_handler(errors.ProcessFailed, process_failed)
+    app.register_error_handler(errors.InvalidData, invalid_data)
 
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError) -> Any:

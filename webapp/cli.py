@@ -14,11 +14,11 @@ import click
 from flask import Flask, current_app
 from sqlalchemy.exc import DBAPIError
 
-from engine import bundles, services
-from engine.bundles import registry
-from engine.domain.errors import BundleInvalid, InvalidData
-from engine.services import accounts, mail
-from engine.store import db
+from engine import services
+from engine.domain.errors import BundleInvalid, InvalidData, Message, ServiceError
+from engine.services import accounts, design, mail, schema, versions
+from webapp import require_secrets
+from webapp.config import MissingSecret
 from webapp.helpers import platform
 
 log = logging.getLogger("centro311.worker")
@@ -27,28 +27,40 @@ log = logging.getLogger("centro311.worker")
 MAX_BACKOFF_S = 60.0
 
 
+def _text(message: Message) -> str:
+    """A service message in Spanish (the command line is not translated)."""
+    return message.text % message.params if message.params else message.text
+
+
 def _print_problems(exc: BundleInvalid) -> None:
     """Print every problem of a refused bundle."""
     for problem in exc.problems:
-        text = problem.message.text % problem.message.params
         where = problem.file + (f" [{problem.element}]" if problem.element else "")
         label = "ERROR" if problem.severity == "error" else "AVISO"
-        click.echo(f"{label} {where}: {text}", err=True)
+        click.echo(f"{label} {where}: {_text(problem.message)}", err=True)
 
 
-def _read_path(path: str) -> dict[str, str]:
-    """Bundle files from a folder or a .zip (checked like an upload)."""
-    folder = Path(path)
-    if folder.is_file() and folder.suffix == ".zip":
-        return bundles.read_zip(folder.read_bytes(), folder.name)
-    if not folder.is_dir():
-        raise click.BadParameter(f"{path} no es una carpeta ni un .zip")
-    files = registry.read_bundle_dir(folder)
-    forms_dir = Path(current_app.config["FORMS_DIR"]) / folder.name
-    if forms_dir != folder:
-        for name, text in registry.read_bundle_dir(forms_dir).items():
-            files.setdefault(name, text)
-    return files
+def _read_bundle(path: Path) -> dict[str, str]:
+    """A bundle folder or .zip, with its forms and the shared tables it calls."""
+    config = current_app.config
+    return versions.read_bundle(path, config["BPMN_DIR"], config["FORMS_DIR"])
+
+
+def _require_secrets() -> None:
+    """Stop a serving or worker command, in one line, without its secrets.
+
+    The ``flask`` command builds the app without checking them, so that
+    commands needing no secret (validate, deploy, --help) run anywhere.
+    """
+    app_obj: Any = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        require_secrets(app_obj)
+    except MissingSecret as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+#: A bundle argument: an existing folder or file (a .zip), read as a Path.
+BUNDLE_PATH = click.Path(exists=True, path_type=Path)
 
 
 def register_cli(app: Flask) -> None:
@@ -58,14 +70,14 @@ def register_cli(app: Flask) -> None:
     @click.argument("revision", default="head")
     def db_upgrade(revision: str) -> None:
         """Apply database migrations (default: to the newest)."""
-        db.upgrade(current_app.config["DATABASE_URL"], revision)
+        schema.upgrade(current_app.config["DATABASE_URL"], revision)
         click.echo("Base de datos actualizada.")
 
     @app.cli.command("db-downgrade")
     @click.argument("revision", default="-1")
     def db_downgrade(revision: str) -> None:
         """Revert database migrations (default: one step)."""
-        db.downgrade(current_app.config["DATABASE_URL"], revision)
+        schema.downgrade(current_app.config["DATABASE_URL"], revision)
         click.echo("Migración revertida.")
 
     @app.cli.command("deploy-seed")
@@ -86,32 +98,50 @@ def register_cli(app: Flask) -> None:
             click.echo("Las definiciones semilla ya estaban desplegadas.")
 
     @app.cli.command("validate")
-    @click.argument("path")
-    def validate(path: str) -> None:
-        """Check a bundle folder; exit 1 listing every problem."""
+    @click.argument("path", type=BUNDLE_PATH)
+    def validate(path: Path) -> None:
+        """Check a bundle folder or .zip; exit 1 listing every problem.
+
+        Needs no database and no secret: nothing is stored.
+        """
         try:
-            parsed = registry.parse_bundle(_read_path(path))
+            case_type, title, warnings = versions.check_bundle(_read_bundle(path))
         except BundleInvalid as exc:
             _print_problems(exc)
             raise SystemExit(1) from exc
-        for warning in parsed.warnings:
-            _print_problems(BundleInvalid([warning]))
-        click.echo(f"Paquete válido: {parsed.case_type} ({parsed.title})")
+        if warnings:
+            _print_problems(BundleInvalid(warnings))
+        click.echo(f"Paquete válido: {case_type} ({title})")
 
     @app.cli.command("deploy")
-    @click.argument("path")
+    @click.argument("path", type=BUNDLE_PATH)
     @click.option("--note", default="", help="Nota de la versión")
-    @click.option("--by", "deployed_by", default="cli", help="Quién despliega")
-    def deploy(path: str, note: str, deployed_by: str) -> None:
-        """Validate and deploy a bundle folder as a new version."""
+    @click.option(
+        "--by",
+        "username",
+        default=None,
+        help="Usuario diseñador o administrador que despliega "
+        "(por omisión, el primer administrador activo)",
+    )
+    def deploy(path: Path, note: str, username: str | None) -> None:
+        """Validate and deploy a bundle folder or .zip as a new version.
+
+        The same audited deploy as the designer's pages, as the user --by.
+        """
+        p = platform()
         try:
-            info = services.deploy_version(
-                platform(), _read_path(path), deployed_by=deployed_by, note=note
-            )
+            actor = versions.deployer(p, username)
+            files = _read_bundle(path)
+            done = design.deploy(p, actor, files, note, source="cli")
         except BundleInvalid as exc:
             _print_problems(exc)
             raise SystemExit(1) from exc
-        click.echo(f"Desplegado {info.case_type} v{info.version}")
+        except ServiceError as exc:
+            raise click.ClickException(_text(exc.message)) from None
+        if done.warnings:
+            _print_problems(BundleInvalid(done.warnings))
+        info = done.version
+        click.echo(f"Desplegado {info.case_type} v{info.version} por {actor.username}")
 
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
@@ -161,6 +191,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--once", is_flag=True, help="Una pasada y salir")
     def worker(once: bool) -> None:
         """Fire due timers and send queued mail, in a loop that never dies."""
+        _require_secrets()
         app_obj: Any = current_app._get_current_object()  # type: ignore[attr-defined]
 
         def report(fired: int, sent: int) -> None:
@@ -181,6 +212,8 @@ def register_cli(app: Flask) -> None:
     def serve(host: str, port: int) -> None:
         """Development server with the background worker in-process."""
         from werkzeug.serving import run_simple
+
+        _require_secrets()
 
         app_obj: Any = current_app._get_current_object()  # type: ignore[attr-defined]
         start_worker_thread(app_obj)

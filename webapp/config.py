@@ -8,11 +8,13 @@ are parsed as JSON when they can be) → the mapping a test passes to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 DEFAULTS: dict[str, Any] = {
-    # "production" (default), "development" or "testing". Outside development
-    # and testing the app refuses to start without a real SECRET_KEY.
+    # "production" (default), "development" or "testing". In production the
+    # app refuses to serve requests or run workers without SECRET_KEY and
+    # IDENTITY_KEY (commands that do neither, like `flask validate`, run).
     "ENV": "production",
     # Signs sessions and CSRF tokens. Required in production.
     "SECRET_KEY": None,
@@ -77,3 +79,29 @@ DEFAULTS: dict[str, Any] = {
     "BPMN_DIR": None,
     "FORMS_DIR": None,
 }
+
+
+class MissingSecret(RuntimeError):
+    """Production settings lack a secret: nothing may serve or run workers."""
+
+
+def missing_secret(config: Mapping[str, Any]) -> str | None:
+    """Why this configuration may not serve requests or run workers, or None.
+
+    Production needs ``SECRET_KEY`` (sessions, CSRF tokens) and
+    ``IDENTITY_KEY`` (sealed identities); development and testing make their
+    own. The answer is one line, for a command's error or a refusing server.
+    """
+    if config["ENV"] != "production":
+        return None
+    if not config.get("SECRET_KEY"):
+        return (
+            "Falta SECRET_KEY: defina C311_SECRET_KEY (o SECRET_KEY en "
+            "instance/config.py) antes de arrancar en producción."
+        )
+    if not config.get("IDENTITY_KEY"):
+        return (
+            "Falta IDENTITY_KEY: defina C311_IDENTITY_KEY (una clave Fernet) para "
+            "sellar las identidades reservadas antes de arrancar en producción."
+        )
+    return None

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.domain.errors import N_
+from engine.domain.errors import N_, Message
 
 #: Staff roles, in the order they are shown.
 ROLES: dict[str, str] = {
@@ -149,6 +149,8 @@ class PublicCase:
     timeline: list[EventView]
     tasks: list[CitizenTask] = field(default_factory=list)
     reopen_count: int = 0
+    #: The citizen's progress indicator, in order (see :class:`Milestone`).
+    milestones: list[Milestone] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -270,3 +272,45 @@ class Dashboard:
     overdue: list[CaseRow]
     errored: list[CaseRow]
     entity_code: str | None
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One step of the citizen's progress indicator on the tracking page.
+
+    ``label`` is an untranslated message id (``N_``): the engine knows no
+    locale, the page translates it.
+    """
+
+    key: str
+    label: str
+    reached: bool
+    current: bool
+
+
+@dataclass(frozen=True)
+class DiagramElements:
+    """Elements of a case's diagram in one state: ids for the markers, names
+    as text for whoever cannot see the drawing."""
+
+    ids: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FormPreview:
+    """What the form editor's preview shows: the form, or why it cannot.
+
+    ``problems`` says why the form itself cannot be shown (then ``form`` is
+    None). With sample data, ``data_problems`` says why it could not be
+    checked, ``errors`` holds the messages per field (``""``: the whole
+    form) and ``stray`` those on names the form has no field for.
+    """
+
+    problems: list[Message]
+    form: FormView | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[Message]] = field(default_factory=dict)
+    data_problems: list[Message] = field(default_factory=list)
+    stray: dict[str, list[Message]] = field(default_factory=dict)
+    tested: bool = False

@@ -112,6 +112,17 @@ def form_view(schema: dict[str, Any], sources: Mapping[str, Any]) -> FormView:
     return FormView(schema=schema, options=options)
 
 
+def submitted_values(
+    schema: dict[str, Any], raw: Mapping[str, list[str]]
+) -> dict[str, Any]:
+    """Typed data from a submitted form (each field's list of strings).
+
+    Callers outside the engine (the web layer) reach the bundle's form rules
+    only through services; see :func:`engine.bundles.forms.coerce`.
+    """
+    return forms.coerce(schema, raw)
+
+
 def allowed_values(
     sources: Mapping[str, list[tuple[str, str]]],
 ) -> dict[str, list[str]]:

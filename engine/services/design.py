@@ -6,17 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import select
 
+from engine.bundles import read_files
+from engine.bundles.registry import safe_xml_parser
 from engine.domain.errors import (
     N_,
-    BundleInvalid,
     Message,
     NotAllowed,
     NotFound,
-    Problem,
 )
-from engine.domain.views import Actor, VersionInfo
+from engine.domain.views import Actor, DiagramElements, VersionInfo
 from engine.services.common import (
     business_calendar,
     parsed_version,
@@ -25,19 +26,14 @@ from engine.services.common import (
 )
 from engine.services.platform import Platform
 from engine.services.steps import add_event, record_step
-from engine.services.versions import deploy_version
-from engine.store.models import AuditLog, Case, ProcessVersion, WorkflowState
+
+# The one deploy path (web, command line, seed) lives with the versions; the
+# designer's pages reach it as ``design.deploy``.
+from engine.services.versions import DESIGN_ROLES, audit
+from engine.services.versions import Deployed as Deployed
+from engine.services.versions import deploy as deploy
+from engine.store.models import Case, ProcessVersion, WorkflowState
 from engine.workflow import migration, runtime, timekeeping
-
-DESIGN_ROLES = ("disenador", "admin")
-
-
-@dataclass(frozen=True)
-class Deployed:
-    """A successful deploy: the new version and any warnings found."""
-
-    version: VersionInfo
-    warnings: list[Problem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -51,64 +47,29 @@ class CaseTypeVersions:
 
 @dataclass(frozen=True)
 class CaseDiagram:
-    """A case's own diagram with its completed and current steps."""
+    """A case's own diagram with its completed and current steps.
+
+    ``completed`` and ``current`` are the element ids as the workflow reports
+    them. ``done``, ``active`` and ``waiting`` are what the case page marks:
+    a step active again (a loop) is active, not done, and timers or other
+    boundary events armed on the current activity are waiting, apart, so
+    the current step stands out.
+    """
 
     number: str
     version: int
     bpmn: str
     completed: list[str]
     current: list[str]
+    done: DiagramElements = field(default_factory=DiagramElements)
+    active: DiagramElements = field(default_factory=DiagramElements)
+    waiting: DiagramElements = field(default_factory=DiagramElements)
 
 
 def _require_designer(actor: Actor) -> None:
     """Only designers and admins change process definitions."""
     if not actor.has(*DESIGN_ROLES):
         raise NotAllowed(N_("Solo los diseñadores de procesos pueden hacer esto."))
-
-
-def audit(p: Platform, actor: str, action: str, detail: dict[str, Any]) -> None:
-    """Append one administrative audit record (its own transaction)."""
-    with p.db.transaction() as s:
-        s.add(AuditLog(at=p.clock(), actor=actor, action=action, detail=detail))
-
-
-def deploy(p: Platform, actor: Actor, files: dict[str, str], note: str) -> Deployed:
-    """Validate and deploy a bundle as the next version; audited either way.
-
-    With any error nothing is deployed and :class:`BundleInvalid` lists every
-    problem; warnings do not block the deploy and come back with it.
-    """
-    _require_designer(actor)
-    try:
-        info = deploy_version(p, files, deployed_by=actor.username, note=note.strip())
-    except BundleInvalid as exc:
-        audit(
-            p,
-            actor.username,
-            "deploy_refused",
-            {
-                "files": sorted(files),
-                "problems": [
-                    {"file": pr.file, "element": pr.element, "severity": pr.severity}
-                    for pr in exc.problems
-                ],
-            },
-        )
-        raise
-    parsed = p.specs.get(info.content_hash, lambda: files)
-    warnings = list(getattr(parsed, "warnings", []))
-    audit(
-        p,
-        actor.username,
-        "deploy",
-        {
-            "case_type": info.case_type,
-            "version": info.version,
-            "files": sorted(files),
-            "warnings": len(warnings),
-        },
-    )
-    return Deployed(info, warnings)
 
 
 def list_case_type_versions(p: Platform, actor: Actor) -> list[CaseTypeVersions]:
@@ -168,7 +129,40 @@ def case_diagram(p: Platform, actor: Actor, number: str) -> CaseDiagram:
         workflow = runtime.load_state(parsed, state.state, state.format_version)
     _, bpmn = main_diagram(files, case.case_type)
     completed, current = runtime.element_states(workflow)
-    return CaseDiagram(case.number, version.version, bpmn, completed, current)
+    elements = _elements(bpmn)
+    names = {i: name for i, (_, name) in elements.items() if name}
+    waiting = [i for i in current if elements.get(i, ("", ""))[0] == "boundaryEvent"]
+    active = [i for i in current if i not in waiting]
+    done = [i for i in completed if i not in current]
+    return CaseDiagram(
+        case.number,
+        version.version,
+        bpmn,
+        completed,
+        current,
+        # Unnamed completed elements (gateways, flows) are left out of the
+        # text; current ones are always listed, by id when unnamed.
+        done=DiagramElements(done, [names[i] for i in done if i in names]),
+        active=DiagramElements(active, [names.get(i, i) for i in active]),
+        waiting=DiagramElements(waiting, [names.get(i, i) for i in waiting]),
+    )
+
+
+def _elements(bpmn: str) -> dict[str, tuple[str, str]]:
+    """Element id → (kind, name) in a diagram, read with an XXE-safe parser.
+
+    A diagram that does not parse gives no names rather than an error: the
+    page still shows the case, with the ids.
+    """
+    try:
+        root = etree.fromstring(bpmn.encode(), safe_xml_parser())
+    except (etree.XMLSyntaxError, ValueError):
+        return {}
+    return {
+        str(el.get("id")): (etree.QName(el).localname, str(el.get("name") or ""))
+        for el in root.iter()
+        if isinstance(el.tag, str) and el.get("id")
+    }
 
 
 # --------------------------------------------------------------------------
@@ -321,3 +315,12 @@ def _version_row(s: Any, case_type: str, version: int) -> ProcessVersion:
         raise NotFound(N_("No existe esa versión."))
     assert isinstance(row, ProcessVersion)
     return row
+
+
+def read_upload(uploads: list[tuple[str, bytes]]) -> dict[str, str]:
+    """The bundle files of a browser upload (several files, or one ``.zip``).
+
+    The web layer reaches bundles only through services; raises
+    :class:`BundleInvalid` listing every problem with the upload.
+    """
+    return read_files(uploads)

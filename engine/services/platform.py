@@ -11,6 +11,9 @@ from engine.store.db import Database
 from engine.workflow import script_bounds
 from engine.workflow.script_bounds import ScriptBounds
 
+# The bounds of designer code are configured with the platform.
+__all__ = ["Limits", "Platform", "ScriptBounds"]
+
 
 @dataclass
 class Limits:

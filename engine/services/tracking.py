@@ -12,6 +12,7 @@ from engine.domain.security import check_access_code
 from engine.domain.views import (
     CitizenTask,
     EventView,
+    Milestone,
     PublicCase,
 )
 from engine.services.common import form_view, parsed_version, sources_for
@@ -24,6 +25,15 @@ from engine.store.models import (
     ProcessVersion,
 )
 from engine.store.throttle import check_rate, count_failure
+
+#: The milestones a citizen sees, in order (no internal steps): key and label.
+MILESTONES = (
+    ("recibido", N_("Recibido")),
+    ("revision", N_("En revisión por el 311")),
+    ("asignado", N_("Asignado a una entidad")),
+    ("respondido", N_("Respondido")),
+    ("cerrado", N_("Cerrado")),
+)
 
 
 def verify_access(p: Platform, number: str, code: str, client: str) -> int:
@@ -114,7 +124,40 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
             timeline=timeline,
             tasks=tasks,
             reopen_count=case.reopen_count,
+            milestones=milestones(case.status, timeline),
         )
+
+
+def milestones(status: str, timeline: list[EventView]) -> list[Milestone]:
+    """Where a case stands, in the citizen's five milestones.
+
+    Derived from the public timeline: filed → received and under the 311's
+    review; an ``assigned`` event → assigned; a public note after the last
+    assignment (or, once closed, any public note) → answered; closed status →
+    closed. A reopening starts the answer over: only what came after the last
+    ``reopened`` event counts. The current step is the last one reached.
+    """
+    last_reopen = max(
+        (i for i, e in enumerate(timeline) if e.kind == "reopened"), default=-1
+    )
+    assigned_at = [i for i, e in enumerate(timeline) if e.kind == "assigned"]
+    closed = status == "closed"
+    notes = [
+        i for i, e in enumerate(timeline) if e.kind == "public_note" and i > last_reopen
+    ]
+    answered = any(i > assigned_at[-1] for i in notes) if assigned_at else False
+    reached = {
+        "recibido": True,
+        "revision": True,
+        "asignado": bool(assigned_at),
+        "respondido": answered or (closed and bool(notes)),
+        "cerrado": closed,
+    }
+    current = max(i for i, (key, _) in enumerate(MILESTONES) if reached[key])
+    return [
+        Milestone(key, label, reached[key], i == current)
+        for i, (key, label) in enumerate(MILESTONES)
+    ]
 
 
 def _public_event(e: CaseEvent) -> EventView:

@@ -1,26 +1,168 @@
-"""Process versions: deploy, seed, list."""
+"""Process versions: the one deploy path, the seed, listing versions.
+
+Every deploy -- the designer's upload, modeler and form editor, ``flask
+deploy`` and the seed -- goes through :func:`deploy`: validated, checked
+against the actor's roles and written to the audit log with its source.
+:func:`deploy_version` is its storage step.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine.bundles.registry import parse_bundle, seed_bundles
+from engine.bundles.registry import bundle_from_path, parse_bundle, seed_bundles
 from engine.domain.errors import (
     N_,
+    BundleInvalid,
     Conflict,
+    NotAllowed,
+    NotFound,
+    Problem,
 )
 from engine.domain.views import (
+    Actor,
     CaseTypeInfo,
     VersionInfo,
 )
 from engine.services.common import latest_versions, parsed_version, version_info
 from engine.services.platform import Platform
-from engine.store.models import (
-    ProcessVersion,
-)
+from engine.store.models import AuditLog, ProcessVersion, User, UserRole
+
+#: Roles that may change process definitions.
+DESIGN_ROLES = ("disenador", "admin")
+
+#: Where a deploy came from, as recorded in the audit log: the designer's
+#: pages, ``flask deploy``, or the seed definitions.
+DeploySource = Literal["web", "cli", "seed"]
+
+#: The actor the seed deploys as: no user row, the admin role, so the seed
+#: passes the same role check and audit as everyone else.
+SYSTEM = Actor(id=0, username="sistema", name="Sistema", roles=frozenset({"admin"}))
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """A successful deploy: the new version and any warnings found."""
+
+    version: VersionInfo
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def audit(p: Platform, actor: str, action: str, detail: dict[str, Any]) -> None:
+    """Append one administrative audit record (its own transaction)."""
+    with p.db.transaction() as s:
+        s.add(AuditLog(at=p.clock(), actor=actor, action=action, detail=detail))
+
+
+def deploy(
+    p: Platform,
+    actor: Actor,
+    files: dict[str, str],
+    note: str,
+    *,
+    source: DeploySource = "web",
+) -> Deployed:
+    """Validate and deploy a bundle as the next version; audited either way.
+
+    Only designers and admins deploy (:class:`NotAllowed` otherwise). With any
+    error nothing is deployed and :class:`BundleInvalid` lists every problem;
+    warnings do not block the deploy and come back with it. The audit record
+    names the actor and ``source`` (``web``, ``cli`` or ``seed``).
+    """
+    if not actor.has(*DESIGN_ROLES):
+        raise NotAllowed(N_("Solo los diseñadores de procesos pueden hacer esto."))
+    try:
+        info = deploy_version(p, files, deployed_by=actor.username, note=note.strip())
+    except BundleInvalid as exc:
+        audit(
+            p,
+            actor.username,
+            "deploy_refused",
+            {
+                "source": source,
+                "files": sorted(files),
+                "problems": [
+                    {"file": pr.file, "element": pr.element, "severity": pr.severity}
+                    for pr in exc.problems
+                ],
+            },
+        )
+        raise
+    parsed = p.specs.get(info.content_hash, lambda: files)
+    warnings = list(getattr(parsed, "warnings", []))
+    audit(
+        p,
+        actor.username,
+        "deploy",
+        {
+            "source": source,
+            "case_type": info.case_type,
+            "version": info.version,
+            "files": sorted(files),
+            "warnings": len(warnings),
+        },
+    )
+    return Deployed(info, warnings)
+
+
+def deployer(p: Platform, username: str | None = None) -> Actor:
+    """The user a command-line deploy acts as (default: the first admin).
+
+    Raises :class:`NotFound` for an unknown or inactive user (or no active
+    admin at all) and :class:`NotAllowed` for a user who is neither designer
+    nor admin.
+    """
+    with p.db.read() as s:
+        query = select(User).where(User.active.is_(True))
+        if username is None:
+            query = query.join(UserRole).where(UserRole.role_key == "admin")
+        else:
+            query = query.where(User.username == username)
+        user = s.scalars(query.order_by(User.id).limit(1)).first()
+        if user is None and username is None:
+            raise NotFound(
+                N_("No hay ningún administrador activo: indique --by USUARIO.")
+            )
+        if user is None:
+            raise NotFound(N_("No existe el usuario activo «%(user)s»."), user=username)
+        actor = Actor(
+            id=user.id,
+            username=user.username,
+            name=user.full_name,
+            roles=frozenset(r.role_key for r in user.roles),
+            entity_code=user.entity_code,
+        )
+    if not actor.has(*DESIGN_ROLES):
+        raise NotAllowed(
+            N_("«%(user)s» no es diseñador ni administrador: no puede desplegar."),
+            user=actor.username,
+        )
+    return actor
+
+
+def read_bundle(
+    path: Path | str, bpmn_root: Path | str, forms_root: Path | str
+) -> dict[str, str]:
+    """A bundle from a folder or a ``.zip``, with its forms and shared tables.
+
+    See :func:`engine.bundles.registry.bundle_from_path`; ``bpmn_root`` and
+    ``forms_root`` are the seed folders (``BPMN_DIR``, ``FORMS_DIR``).
+    """
+    return bundle_from_path(path, bpmn_root=bpmn_root, forms_root=forms_root)
+
+
+def check_bundle(files: dict[str, str]) -> tuple[str, str, list[Problem]]:
+    """Validate a bundle without storing it: (case type, title, warnings).
+
+    Raises :class:`BundleInvalid` listing every problem; needs no database.
+    """
+    parsed = parse_bundle(files)
+    return parsed.case_type, parsed.title, list(parsed.warnings)
 
 
 def deploy_version(
@@ -28,9 +170,11 @@ def deploy_version(
 ) -> VersionInfo:
     """Validate a bundle and store it as the next version of its case type.
 
-    Raises :class:`BundleInvalid` (nothing stored) when any check fails. Two
-    deploys at once both succeed with distinct version numbers: the unique
-    (case type, version) constraint makes the loser retry with the next one.
+    The storage step of :func:`deploy`, which callers use: this one checks
+    no role and writes no audit record. Raises :class:`BundleInvalid`
+    (nothing stored) when any check fails. Two deploys at once both succeed
+    with distinct version numbers: the unique (case type, version) constraint
+    makes the loser retry with the next one.
     """
     parsed = parse_bundle(files)
     for _attempt in range(5):
@@ -62,20 +206,28 @@ def deploy_version(
 
 
 def deploy_seed(
-    p: Platform, bpmn_root: Any, forms_root: Any, *, deployed_by: str = "sistema"
+    p: Platform,
+    bpmn_root: Path | str,
+    forms_root: Path | str,
+    *,
+    deployed_by: str = SYSTEM.username,
 ) -> list[VersionInfo]:
-    """Deploy ``bpmn/<key>`` + ``forms/<key>`` as version 1 of new case types."""
+    """Deploy ``bpmn/<key>`` + ``forms/<key>`` as version 1 of new case types.
+
+    Through :func:`deploy`, as the system actor (named ``deployed_by``) with
+    source ``seed``; case types already deployed are left alone.
+    """
+    actor = Actor(
+        id=SYSTEM.id, username=deployed_by, name=SYSTEM.name, roles=SYSTEM.roles
+    )
     deployed = []
     with p.db.read() as s:
         known = set(s.scalars(select(ProcessVersion.case_type).distinct()))
-    for key, files in seed_bundles(bpmn_root, forms_root).items():
+    for key, files in seed_bundles(Path(bpmn_root), Path(forms_root)).items():
         if key in known:
             continue
-        deployed.append(
-            deploy_version(
-                p, files, deployed_by=deployed_by, note="Versión inicial (semilla)"
-            )
-        )
+        done = deploy(p, actor, files, "Versión inicial (semilla)", source="seed")
+        deployed.append(done.version)
     return deployed
 
 

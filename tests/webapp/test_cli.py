@@ -37,3 +37,66 @@ def test_deploy_folder_and_zip(app, tmp_path):
     second = runner.invoke(args=["deploy", str(archive)])
     assert second.exit_code == 0 and "alumbrado v2" in second.output
     assert "Reparación" in app.test_client().get("/").get_data(as_text=True)
+
+
+def test_validate_and_deploy_a_seed_folder_add_its_forms_and_shared_tables(app):
+    """`bpmn/queja` brings forms/queja and the bpmn/shared tables it calls."""
+    runner = app.test_cli_runner()
+    queja = str(ROOT / "bpmn" / "queja")
+    ok = runner.invoke(args=["validate", queja])
+    assert ok.exit_code == 0 and "Paquete válido: queja" in ok.output, ok.output
+    done = runner.invoke(args=["deploy", queja, "--note", "v2", "--by", "disenador"])
+    assert done.exit_code == 0, done.output
+    assert "Desplegado queja v2 por disenador" in done.output
+
+
+def test_deploy_names_a_real_designer(app):
+    """--by must be an active designer or admin; refusals are one line."""
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["deploy", str(ALUMBRADO), "--by", "nadie"])
+    assert unknown.exit_code == 1
+    assert unknown.output == "Error: No existe el usuario activo «nadie».\n"
+    agent = runner.invoke(args=["deploy", str(ALUMBRADO), "--by", "agente"])
+    assert agent.exit_code == 1
+    assert agent.output == (
+        "Error: «agente» no es diseñador ni administrador: no puede desplegar.\n"
+    )
+    missing = runner.invoke(args=["deploy", str(ALUMBRADO / "nada")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert "alumbrado" not in app.test_client().get("/").get_data(as_text=True)
+
+
+def production_app(tmp_path):
+    """A production app built the way the flask command builds it: unchecked."""
+    from webapp import create_app
+
+    app = create_app(
+        {"ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"},
+        check_secrets=False,
+    )
+    app.config.update(SECRET_KEY=None, IDENTITY_KEY=None)  # whatever the host has
+    return app
+
+
+def test_serving_and_worker_commands_refuse_without_secrets(tmp_path):
+    """worker and serve stop in one line; validate runs without any secret."""
+    app = production_app(tmp_path)
+    runner = app.test_cli_runner()
+    for args in (["worker", "--once"], ["serve", "--port", "1"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("Error: Falta SECRET_KEY")
+        assert result.output.count("\n") == 1
+    ok = runner.invoke(args=["validate", str(ALUMBRADO)])
+    assert ok.exit_code == 0, ok.output
+    assert not (tmp_path / "p.db").exists()
+    app.extensions["centro311"].close()
+
+
+def test_an_unchecked_app_serves_nothing_without_secrets(tmp_path):
+    """Handed to another server (`flask run`), it answers 503 with the reason."""
+    app = production_app(tmp_path)
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503
+    assert "SECRET_KEY" in resp.get_data(as_text=True)
+    app.extensions["centro311"].close()

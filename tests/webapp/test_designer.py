@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Auth, csrf_token, post_form, receipt, work
+from tests.conftest import Auth, csrf_token, must_search, post_form, receipt, work
 
 ROOT = Path(__file__).resolve().parents[2]
 ALUMBRADO = ROOT / "tests" / "fixtures" / "bundles" / "alumbrado"
@@ -92,7 +92,7 @@ def inbox_task(app, username: str, number: str) -> str:
     Auth(c).login(username)
     inbox = c.get("/tareas").get_data(as_text=True)
     row = next(r for r in inbox.split("<tr>") if number in r)
-    return re.search(r'href="/tareas/[0-9a-f-]+">([^<]+)</a>', row).group(1)
+    return must_search(r'href="/tareas/[0-9a-f-]+">([^<]+)</a>', row).group(1)
 
 
 def versions_table(client) -> str:
@@ -213,7 +213,9 @@ def test_broken_upload_lists_every_problem_and_deploys_nothing(app):
     resp = upload(c, list(files.items()))
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
-    table = re.search(r'<table class="table problems".*?</table>', html, re.S).group(0)
+    table = must_search(r'<table class="table problems".*?</table>', html, re.S).group(
+        0
+    )
     rows = re.findall(r"<tr class=\"problem problem-(\w+)\">(.*?)</tr>", table, re.S)
     lane = [r for sev, r in rows if "cuadrilla" in r]
     assert lane and "<code>alumbrado.bpmn</code>" in lane[0]
@@ -241,7 +243,7 @@ def test_warnings_are_listed_after_a_good_deploy(app):
     assert resp.status_code == 303
     html = c.get("/diseno").get_data(as_text=True)
     assert "Se desplegó" in html
-    table = re.search(
+    table = must_search(
         r'<table class="table problems" id="advertencias".*?</table>', html, re.S
     ).group(0)
     assert "sev-warning" in table and "sev-error" not in table
@@ -439,7 +441,7 @@ def test_modeler_problems_keep_the_diagram(app):
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert "jefatura" in html and "<code>queja.bpmn</code>" in html
-    kept = re.search(r'id="diagrama-xml" value="([^"]*)"', html).group(1)
+    kept = must_search(r'id="diagrama-xml" value="([^"]*)"', html).group(1)
     assert "name=&#34;jefatura&#34;" in kept or "name=&quot;jefatura&quot;" in kept
     assert "versión 2" not in c.get("/diseno").get_data(as_text=True)
 
@@ -615,9 +617,9 @@ def test_case_page_shows_the_diagram_and_the_steps_as_text(app):
     assert f'data-diagram-url="/casos/{number}/diagrama.bpmn"' in html
     assert 'data-current="[&#34;clasificar_caso&#34;]"' in html
     assert "js/case-diagram.js" in html and "<script>" not in html
-    done = re.search(r'id="pasos-completados".*?</ol>', html, re.S).group(0)
+    done = must_search(r'id="pasos-completados".*?</ol>', html, re.S).group(0)
     assert "Queja recibida" in done and "Sugerir la entidad" in done
-    current = re.search(r'id="paso-actual".*?</ul>', html, re.S).group(0)
+    current = must_search(r'id="paso-actual".*?</ul>', html, re.S).group(0)
     assert "Clasificar la queja" in current
     state = c.get(f"/casos/{number}/diagrama.json").get_json()
     assert state["actuales"] == ["clasificar_caso"] and "inicio" in state["completados"]
@@ -671,8 +673,8 @@ def test_tracking_page_shows_the_citizen_steps(app):
     assert re.search(r"step-respondido is-reached.*?completado", html, re.S)
 
     # An unhappy rating reopens the case: the answer is pending again.
-    action = re.search(r'action="(/seguimiento/tareas/[0-9a-f-]+)"', html).group(1)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    action = must_search(r'action="(/seguimiento/tareas/[0-9a-f-]+)"', html).group(1)
+    token = must_search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     resp = citizen.post(action, data={"calificacion": "1", "csrf_token": token})
     assert resp.status_code == 303
     assert current_step(citizen, number, code) == "asignado"

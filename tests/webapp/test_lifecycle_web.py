@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from tests.conftest import Auth, post_form, receipt, work
+from tests.conftest import Auth, must_search, post_form, receipt, work
 
 QUEJA = {
     "categoria": "salud",
@@ -41,9 +41,9 @@ def test_citizen_answers_a_question_on_the_tracking_page(app, client):
     page = post_form(client, "/seguimiento", {"numero": number, "codigo": code})
     html = page.get_data(as_text=True)
     assert "¿Qué medicamento le faltó?" in html
-    action = re.search(r'action="(/seguimiento/tareas/[0-9a-f-]+)"', html).group(1)
+    action = must_search(r'action="(/seguimiento/tareas/[0-9a-f-]+)"', html).group(1)
     # Empty answer: refused beside the field.
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    token = must_search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     bad = client.post(action, data={"respuesta_ciudadano": "", "csrf_token": token})
     assert bad.status_code == 422
     assert 'id="respuesta_ciudadano-error"' in bad.get_data(as_text=True)
@@ -75,8 +75,8 @@ def test_survey_on_the_tracking_page_reopens_on_low_rating(app, client):
     ).get_data(as_text=True)
     assert "Llegó un lote nuevo el lunes." in html
     assert 'name="calificacion" value="1"' in html
-    action = re.search(r'action="(/seguimiento/tareas/[0-9a-f-]+)"', html).group(1)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    action = must_search(r'action="(/seguimiento/tareas/[0-9a-f-]+)"', html).group(1)
+    token = must_search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     resp = client.post(
         action,
         data={
@@ -174,4 +174,4 @@ def test_reserved_identity_never_reaches_staff_pages(app, client, caplog):
 def _token(client, number: str) -> str:
     """A CSRF token from the case page."""
     html = client.get(f"/casos/{number}").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return must_search(r'name="csrf_token" value="([^"]+)"', html).group(1)

@@ -9,7 +9,7 @@ from itsdangerous.encoding import base64_decode
 from sqlalchemy import func, select
 
 from engine.store.models import Case
-from tests.conftest import csrf_token, post_form, receipt
+from tests.conftest import csrf_token, must_search, post_form, receipt
 
 GOOD = {
     "categoria": "basura",
@@ -23,8 +23,8 @@ def file_case(client, **extra):
     resp = post_form(client, "/casos/nuevo/queja", {**GOOD, **extra})
     assert resp.status_code == 303, resp.get_data(as_text=True)
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
-    number = re.search(r'id="numero-caso">([^<]+)<', page).group(1)
-    code = re.search(r'id="codigo-acceso">([^<]+)<', page).group(1)
+    number = must_search(r'id="numero-caso">([^<]+)<', page).group(1)
+    code = must_search(r'id="codigo-acceso">([^<]+)<', page).group(1)
     return number, code
 
 
@@ -121,7 +121,9 @@ def test_wrong_number_or_code_look_the_same(client):
     assert bad_code.status_code == bad_number.status_code == 404
 
     def message(resp):
-        return re.search(r'role="alert">([^<]+)<', resp.get_data(as_text=True)).group(1)
+        return must_search(r'role="alert">([^<]+)<', resp.get_data(as_text=True)).group(
+            1
+        )
 
     assert message(bad_code) == message(bad_number)
 
@@ -192,8 +194,8 @@ def test_confirmation_shows_the_code_once(client):
 def intake_form(client) -> tuple[str, str]:
     """(CSRF token, idempotency key) of a freshly rendered intake form."""
     html = client.get("/casos/nuevo/queja").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    return token, _IDEMPOTENCY.search(html).group(1)
+    token = must_search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return token, must_search(_IDEMPOTENCY.pattern, html).group(1)
 
 
 def count_cases(app) -> int:

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from engine import services
-from tests.conftest import Auth, csrf_token, post_form
+from tests.conftest import Auth, csrf_token, must_search, post_form
 
 GOOD = {
     "categoria": "transito",
@@ -21,7 +21,7 @@ def file_case(client):
     """File a queja anonymously; returns its number."""
     resp = post_form(client, "/casos/nuevo/queja", GOOD)
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
-    return re.search(r'id="numero-caso">([^<]+)<', page).group(1)
+    return must_search(r'id="numero-caso">([^<]+)<', page).group(1)
 
 
 def task_link(html: str, name: str) -> str:
@@ -211,7 +211,7 @@ def test_agent_files_a_phone_queja(app, client, auth):
     resp = post_form(client, "/casos/nuevo/queja", {**GOOD, "canal": "phone"})
     conf = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "Lea en voz alta" in conf
-    number = re.search(r'id="numero-caso">([^<]+)<', conf).group(1)
+    number = must_search(r'id="numero-caso">([^<]+)<', conf).group(1)
     p = app.extensions["centro311"]
     from engine.services.accounts import authenticate
 

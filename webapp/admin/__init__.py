@@ -10,7 +10,7 @@ from flask_babel import gettext
 from flask_login import login_required
 
 from engine import services
-from engine.domain.errors import InvalidData, NotAllowed, NotFound
+from engine.domain.errors import InvalidData
 from webapp.helpers import field_errors, platform, require_actor
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
@@ -39,8 +39,6 @@ def days_off() -> Any:
                 services.add_day_off(platform(), actor, day, values["nombre"])
             except InvalidData as exc:
                 errors = field_errors(exc.errors)
-            except NotAllowed:
-                abort(403)
             else:
                 flash(gettext("Día libre registrado."), "success")
                 return redirect(url_for("admin.days_off"), code=303)
@@ -62,10 +60,9 @@ def remove_day_off(dia: str) -> Any:
     """Remove a day off."""
     actor = require_actor()
     try:
-        services.remove_day_off(platform(), actor, date.fromisoformat(dia))
-    except NotAllowed:
-        abort(403)
-    except (NotFound, ValueError):
-        abort(404)
+        day = date.fromisoformat(dia)
+    except ValueError:
+        abort(404)  # not a date, so not a day off in the list
+    services.remove_day_off(platform(), actor, day)
     flash(gettext("Día libre eliminado."), "success")
     return redirect(url_for("admin.days_off"), code=303)

@@ -2,7 +2,7 @@
 
 Every page needs the ``disenador`` or ``admin`` role (the engine checks the
 role again on each call). Deploying always goes through the engine: a bundle
-is read from the upload with :func:`engine.bundles.read_files`, or built from
+is read from the upload with :func:`engine.services.design.read_upload`, or built from
 the newest version's files with one file replaced (the modeler's diagram, the
 form editor's form), then :func:`engine.services.design.deploy` validates and stores
 it. Any problem re-renders the page with every problem listed and whatever
@@ -29,11 +29,10 @@ from flask import (
 )
 from flask_babel import gettext, ngettext
 
-from engine import bundles
-from engine.bundles import forms
-from engine.domain.errors import BundleInvalid, Conflict, NotAllowed, NotFound, Problem
-from engine.domain.views import FormView, VersionInfo
-from engine.services import accounts, design
+from engine.domain.errors import BundleInvalid, Conflict, NotFound, Problem
+from engine.domain.views import FormPreview, VersionInfo
+from engine.services import design, previews
+from engine.services.versions import DESIGN_ROLES
 from webapp.helpers import current_actor, field_errors, platform, translate
 
 bp = Blueprint("designer", __name__, template_folder="templates", url_prefix="/diseno")
@@ -80,7 +79,7 @@ def designers_only() -> Any:
     actor = current_actor()
     if actor is None:
         return login_manager.unauthorized()
-    if not actor.has(*design.DESIGN_ROLES):
+    if not actor.has(*DESIGN_ROLES):
         abort(403)
     return None
 
@@ -125,8 +124,6 @@ def _deploy(files: dict[str, str], note: str) -> tuple[Any, list[ProblemRow]]:
         deployed = design.deploy(platform(), _actor(), files, note)
     except BundleInvalid as exc:
         return None, _rows(exc.problems)
-    except NotAllowed:
-        abort(403)
     except Conflict as exc:
         return None, [ProblemRow("", "", translate(exc.message), "error")]
     return deployed, []
@@ -158,13 +155,8 @@ def _newest(tipo: str) -> tuple[VersionInfo, dict[str, str]]:
 
 
 def _version(tipo: str, n: int | None) -> tuple[VersionInfo, dict[str, str]]:
-    """A version of a case type and its files, or 404/403."""
-    try:
-        return design.version_files(platform(), _actor(), tipo, n)
-    except NotFound:
-        abort(404)
-    except NotAllowed:
-        abort(403)
+    """A version of a case type and its files (NotFound/NotAllowed raise)."""
+    return design.version_files(platform(), _actor(), tipo, n)
 
 
 def _main_diagram(files: dict[str, str], tipo: str) -> tuple[str, str] | None:
@@ -225,10 +217,7 @@ def _kind(name: str) -> str:
 @bp.get("")
 def index() -> Any:
     """Every case type with its versions, newest first, and the deploy form."""
-    try:
-        case_types = design.list_case_type_versions(platform(), _actor())
-    except NotAllowed:
-        abort(403)
+    case_types = design.list_case_type_versions(platform(), _actor())
     warnings = [
         ProblemRow(w["file"], w["element"], w["text"], "warning")
         for w in session.pop(_WARNINGS_KEY, [])
@@ -336,7 +325,7 @@ def deploy() -> Any:
         text = gettext("Elija los archivos del paquete (o un .zip) para desplegar.")
         return _deploy_page([ProblemRow("", "", text, "error")], note, 422)
     try:
-        files = bundles.read_files(uploads)
+        files = design.read_upload(uploads)
     except BundleInvalid as exc:
         return _deploy_page(_note_problem(note) + _rows(exc.problems), note, 422)
     deployed, problems = _deploy(files, note)
@@ -444,94 +433,15 @@ def form_editor(tipo: str, name: str) -> Any:
             note=note,
             problems=problems,
             max_note=MAX_NOTE_CHARS,
-            preview=_preview(text, sample),
+            **_preview_context(_preview(text, sample)),
         ),
         status,
     )
 
 
-@dataclass(frozen=True)
-class Preview:
-    """What the preview shows: the form, or why it cannot be shown."""
-
-    problems: list[str]
-    form: FormView | None = None
-    values: dict[str, Any] | None = None
-    errors: dict[str, list[str]] | None = None
-    data_problems: list[str] | None = None
-    tested: bool = False
-
-
-def _entity_options() -> dict[str, list[tuple[str, str]]]:
-    """Choices of the ``x-source`` lists a form may use."""
-    entities = accounts.list_entities(platform())
-    return {
-        "entidades": [(e.code, f"{e.code} — {e.name}") for e in entities if e.active]
-    }
-
-
-def _preview(text: str, sample: str) -> Preview:
-    """Parse a form and optional sample data; what the preview will show."""
-    try:
-        schema = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return Preview([gettext("El JSON no es válido: %(detail)s", detail=str(exc))])
-    problems = [
-        gettext("El formulario no es un JSON Schema válido: %(detail)s", detail=d)
-        for d in forms.check_schema(schema)
-    ]
-    props = schema.get("properties", {}) if isinstance(schema, dict) else {}
-    if isinstance(props, dict):
-        problems += [
-            gettext("El campo «%(name)s» debe describirse con un objeto.", name=k)
-            for k, v in props.items()
-            if not isinstance(v, dict)
-        ]
-    if problems:
-        return Preview(problems)
-    sources = _entity_options()
-    options = {
-        field: list(sources[str(spec["x-source"])])
-        for field, spec in forms.fields(schema).items()
-        if str(spec.get("x-source")) in sources
-    }
-    form = FormView(schema=schema, options=options)
-    if not sample.strip():
-        return Preview([], form=form, values={}, errors={})
-    try:
-        data = json.loads(sample)
-    except json.JSONDecodeError as exc:
-        message = gettext(
-            "Los datos de prueba no son JSON válido: %(detail)s", detail=str(exc)
-        )
-        return Preview([], form=form, values={}, errors={}, data_problems=[message])
-    if not isinstance(data, dict):
-        message = gettext("Los datos de prueba deben ser un objeto JSON ({…}).")
-        return Preview([], form=form, values={}, errors={}, data_problems=[message])
-    allowed = {key: [code for code, _ in values] for key, values in sources.items()}
-    try:
-        errors = field_errors(forms.validate(schema, data, allowed))
-    except Exception as exc:  # noqa: BLE001 - a schema jsonschema cannot apply
-        message = gettext(
-            "No se pudieron validar los datos: %(detail)s",
-            detail=str(getattr(exc, "message", exc)),
-        )
-        return Preview([], form=form, values=data, errors={}, data_problems=[message])
-    known = set(forms.fields(schema)) | {""}
-    stray = [
-        f"{name}: {msg}"
-        for name, msgs in errors.items()
-        if name not in known
-        for msg in msgs
-    ]
-    return Preview(
-        [],
-        form=form,
-        values=data,
-        errors=errors,
-        data_problems=stray,
-        tested=True,
-    )
+def _preview(text: str, sample: str) -> FormPreview:
+    """What the preview shows for a form text and optional sample data."""
+    return previews.preview_form(platform(), _actor(), text, sample)
 
 
 @bp.post("/formularios/vista-previa")
@@ -543,7 +453,13 @@ def preview() -> Any:
     """
     result = _preview(request.form.get("esquema", ""), request.form.get("datos", ""))
     status = 422 if result.problems else 200
-    return render_template("designer/_preview.html", preview=result), status
+    return render_template("designer/_preview.html", **_preview_context(result)), status
+
+
+def _preview_context(result: FormPreview) -> dict[str, Any]:
+    """The preview template's values: the result and its field messages,
+    translated for the form macro (which shows strings)."""
+    return {"preview": result, "preview_errors": field_errors(result.errors)}
 
 
 # --------------------------------------------------------------------------
@@ -564,12 +480,7 @@ def move_cases(tipo: str, n: int) -> Any:
         if not chosen:
             flash(gettext("Elija al menos un caso para trasladar."), "error")
             return redirect(url_for("designer.move_cases", tipo=tipo, n=n), code=303)
-        try:
-            refused = design.migrate_cases(p, _actor(), tipo, n, chosen)
-        except NotFound:
-            abort(404)
-        except NotAllowed:
-            abort(403)
+        refused = design.migrate_cases(p, _actor(), tipo, n, chosen)
         moved = len(chosen) - len(refused)
         if moved:
             flash(
@@ -591,8 +502,5 @@ def move_cases(tipo: str, n: int) -> Any:
                 "error",
             )
         return redirect(url_for("designer.move_cases", tipo=tipo, n=n), code=303)
-    try:
-        candidates = design.migration_candidates(p, _actor(), tipo, n)
-    except NotFound:
-        abort(404)
+    candidates = design.migration_candidates(p, _actor(), tipo, n)
     return render_template("designer/move_cases.html", info=info, candidates=candidates)

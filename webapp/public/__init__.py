@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -17,19 +15,18 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext
 
 from engine import services
-from engine.bundles import forms
 from engine.domain.errors import (
     Conflict,
     InvalidData,
-    NotAllowed,
     NotFound,
     ProcessFailed,
     TooManyAttempts,
 )
-from engine.domain.views import OpenedCase
+from engine.domain.views import OpenedCase, PublicCase
+from engine.services.common import submitted_values
 from webapp.helpers import (
     client_key,
     current_actor,
@@ -48,58 +45,6 @@ bp = Blueprint("public", __name__, template_folder="templates")
 #: Hidden intake field holding the form's idempotency key (not case data).
 IDEMPOTENCY_FIELD = "idempotencia"
 
-#: The milestones a citizen sees, in order (no internal steps).
-MILESTONES = (
-    ("recibido", lazy_gettext("Recibido")),
-    ("revision", lazy_gettext("En revisión por el 311")),
-    ("asignado", lazy_gettext("Asignado a una entidad")),
-    ("respondido", lazy_gettext("Respondido")),
-    ("cerrado", lazy_gettext("Cerrado")),
-)
-
-
-@dataclass(frozen=True)
-class Milestone:
-    """One step of the citizen's progress indicator."""
-
-    key: str
-    label: str
-    reached: bool
-    current: bool
-
-
-def milestones(case: Any) -> list[Milestone]:
-    """Where a case stands, in the citizen's five milestones.
-
-    Derived from the public timeline: filed → received and under the 311's
-    review; an ``assigned`` event → assigned; a public note after the last
-    assignment (or, once closed, any public note) → answered; closed status →
-    closed. A reopening starts the answer over: only what came after the last
-    ``reopened`` event counts. The current step is the last one reached.
-    """
-    events = list(case.timeline)
-    last_reopen = max(
-        (i for i, e in enumerate(events) if e.kind == "reopened"), default=-1
-    )
-    assigned_at = [i for i, e in enumerate(events) if e.kind == "assigned"]
-    closed = case.status == "closed"
-    notes = [
-        i for i, e in enumerate(events) if e.kind == "public_note" and i > last_reopen
-    ]
-    answered = any(i > assigned_at[-1] for i in notes) if assigned_at else False
-    reached = {
-        "recibido": True,
-        "revision": True,
-        "asignado": bool(assigned_at),
-        "respondido": answered or (closed and bool(notes)),
-        "cerrado": closed,
-    }
-    current = max(i for i, (key, _) in enumerate(MILESTONES) if reached[key])
-    return [
-        Milestone(key, str(label), reached[key], i == current)
-        for i, (key, label) in enumerate(MILESTONES)
-    ]
-
 
 @bp.get("/")
 def home() -> Any:
@@ -113,10 +58,7 @@ def home() -> Any:
 def intake(tipo: str) -> Any:
     """The intake form of a case type; agents also record the channel."""
     p = platform()
-    try:
-        view = services.get_intake(p, tipo)
-    except NotFound:
-        abort(404)
+    view = services.get_intake(p, tipo)
     actor = current_actor()
     is_agent = bool(actor and actor.has("agente_311", "supervisor_311"))
     values: dict[str, Any] = {}
@@ -131,7 +73,7 @@ def intake(tipo: str) -> Any:
         # A re-rendered form keeps its key: it has filed nothing yet.
         idempotency_key = posted_key or idempotency_key
         channel = request.form.get("canal", "web") if is_agent else "web"
-        values = forms.coerce(view.form.schema, raw)
+        values = submitted_values(view.form.schema, raw)
         errors = oversized(raw)
         if not errors:
             try:
@@ -145,8 +87,6 @@ def intake(tipo: str) -> Any:
                 )
             except InvalidData as exc:
                 errors = field_errors(exc.errors)
-            except NotAllowed:
-                abort(403)
             except ProcessFailed as exc:
                 errors = {"": [translate(exc.message)]}
             else:
@@ -255,7 +195,7 @@ def _tracked() -> tuple[str, str] | None:
 def _track_page(
     number: str,
     *,
-    case: Any = None,
+    case: PublicCase | None = None,
     error: str | None = None,
     status: int = 200,
     task_errors: dict[str, dict[str, list[str]]] | None = None,
@@ -270,7 +210,6 @@ def _track_page(
             error=error,
             task_errors=task_errors or {},
             task_values=task_values or {},
-            steps=milestones(case) if case is not None else [],
         ),
         status,
     )
@@ -296,7 +235,7 @@ def citizen_task(task_id: str) -> Any:
     raw = raw_form()
     errors = oversized(raw)
     if not errors:
-        data = forms.coerce(task.form.schema, raw)
+        data = submitted_values(task.form.schema, raw)
         try:
             services.complete_citizen_task(
                 p, number, code, task_id, data, client=client_key()

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import login_required
 
 from engine import services
-from engine.bundles import forms
-from engine.domain.errors import (
-    Conflict,
-    InvalidData,
-    NotAllowed,
-    NotFound,
-    ProcessFailed,
-)
+from engine.domain.errors import Conflict, InvalidData, ProcessFailed
+from engine.services.common import submitted_values
 from webapp.helpers import (
     field_errors,
     oversized,
@@ -52,12 +46,7 @@ def detail(task_id: str) -> Any:
     """One task: the case summary, instructions and form; POST completes it."""
     actor = require_actor()
     p = platform()
-    try:
-        view = services.get_task(p, actor, task_id)
-    except NotFound:
-        abort(404)
-    except NotAllowed:
-        abort(403)
+    view = services.get_task(p, actor, task_id)
     # Fields marked x-prefill come filled with what the diagram computed
     # (e.g. the suggested entity); others start empty, so a loop back to a
     # task never resubmits last round's answers.
@@ -72,17 +61,13 @@ def detail(task_id: str) -> Any:
     status = 200
     if request.method == "POST":
         raw = raw_form()
-        data = forms.coerce(view.form.schema, raw)
+        data = submitted_values(view.form.schema, raw)
         errors = oversized(raw)
         if not errors:
             try:
                 done = services.complete_task(p, actor, task_id, data)
             except InvalidData as exc:
                 errors = field_errors(exc.errors)
-            except NotAllowed:
-                abort(403)
-            except NotFound:
-                abort(404)
             except Conflict as exc:
                 conflict = translate(exc.message)
                 status = 409

@@ -1,0 +1,177 @@
+"""What pages show, computed by services: the citizen's milestones, where a
+case stands in its diagram, and the form editor's preview."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine import services
+from engine.domain.errors import NotAllowed
+from engine.domain.views import EventView
+from engine.services import accounts, design, previews, tracking
+
+ROOT = Path(__file__).resolve().parents[2]
+INTAKE = {
+    "categoria": "salud",
+    "asunto": "Sin citas en la policlínica",
+    "descripcion": "No dan citas de medicina general desde hace un mes.",
+}
+AT = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+
+
+def who(p, username):
+    """A demo user's Actor."""
+    return accounts.authenticate(p, username, "demo311", client="t")
+
+
+def event(kind: str) -> EventView:
+    """A public timeline entry of ``kind``."""
+    return EventView(at=AT, kind=kind, actor="", summary="", data={}, public=True)
+
+
+def progress(status: str, *kinds: str) -> tuple[list[str], str]:
+    """(reached keys, current key) for a timeline of these event kinds."""
+    steps = tracking.milestones(status, [event(k) for k in kinds])
+    (current,) = [m.key for m in steps if m.current]
+    return [m.key for m in steps if m.reached], current
+
+
+# --------------------------------------------------------------------------
+# Milestones
+
+
+def test_milestones_follow_the_public_timeline():
+    """Filed → review; assigned; a note after it → answered; closed."""
+    assert progress("open", "created") == (["recibido", "revision"], "revision")
+    assert progress("open", "created", "assigned")[1] == "asignado"
+    # A note before the assignment (e.g. an acknowledgement) is no answer.
+    assert progress("open", "created", "public_note", "assigned")[1] == "asignado"
+    reached, current = progress("open", "created", "assigned", "public_note")
+    assert current == "respondido" and "cerrado" not in reached
+    reached, current = progress("closed", "created", "assigned", "public_note")
+    assert current == "cerrado" and len(reached) == 5
+
+
+def test_reopening_starts_the_answer_over():
+    """Only notes after the last reopening count as the answer."""
+    kinds = ("created", "assigned", "public_note", "reopened")
+    reached, current = progress("open", *kinds)
+    assert current == "asignado" and "respondido" not in reached
+    assert progress("open", *kinds, "public_note")[1] == "respondido"
+
+
+def test_rejected_case_is_answered_and_closed_but_never_assigned():
+    """Closed with a public reason and no assignment."""
+    reached, current = progress("closed", "created", "public_note")
+    assert current == "cerrado" and "asignado" not in reached
+    assert "respondido" in reached
+
+
+def test_milestone_labels_are_message_ids_for_the_page_to_translate():
+    """The engine knows no locale: labels are the Spanish message ids."""
+    steps = tracking.milestones("open", [event("created")])
+    assert [m.label for m in steps] == [label for _, label in tracking.MILESTONES]
+    assert steps[1].label == "En revisión por el 311"
+
+
+def test_tracked_case_carries_its_milestones(seeded):
+    """track_case returns the milestones with the case."""
+    opened = services.open_case(seeded, "queja", INTAKE)
+    case = services.track_case(seeded, opened.number, opened.access_code, client="t")
+    assert [m.key for m in case.milestones] == [k for k, _ in tracking.MILESTONES]
+    assert [m.key for m in case.milestones if m.current] == ["revision"]
+
+
+# --------------------------------------------------------------------------
+# Where a case stands in its diagram
+
+
+def test_case_diagram_splits_done_active_and_waiting_elements(seeded):
+    """Steps come with names; timers armed on the current task wait apart."""
+    opened = services.open_case(seeded, "queja", INTAKE)
+    agent = who(seeded, "agente")
+    found = design.case_diagram(seeded, agent, opened.number)
+    assert found.active.ids == ["clasificar_caso"]
+    assert found.active.names == ["Clasificar la queja"]
+    assert found.waiting.ids == [] and found.waiting.names == []
+    assert "Queja recibida" in found.done.names
+    assert "inicio" in found.done.ids and "inicio" in found.completed
+
+    (task,) = services.list_tasks(seeded, agent)
+    services.complete_task(
+        seeded, agent, task.id, {"decision": "aceptar", "entidad": "MINSA"}
+    )
+    found = design.case_diagram(seeded, agent, opened.number)
+    assert found.active.ids == ["acusar_recibo"]
+    assert set(found.waiting.ids) == {"recordar_acuse", "vence_acuse"}
+    assert "Vence el plazo de acuse" in found.waiting.names
+    # The raw states stay as the workflow reports them (the JSON endpoint).
+    assert set(found.current) == {"acusar_recibo", "recordar_acuse", "vence_acuse"}
+    assert "clasificar_caso" in found.done.ids
+
+
+# --------------------------------------------------------------------------
+# The form editor's preview
+
+
+def test_preview_refuses_who_does_not_design(seeded):
+    """Only designers and admins preview forms."""
+    with pytest.raises(NotAllowed):
+        previews.preview_form(seeded, who(seeded, "agente"), "{}")
+
+
+def test_preview_reports_broken_json_and_invalid_schemas(seeded):
+    """Problems are message ids with their details, and no form."""
+    designer = who(seeded, "disenador")
+    broken = previews.preview_form(seeded, designer, '{"type": "object",')
+    assert broken.form is None
+    assert broken.problems[0].text == "El JSON no es válido: %(detail)s"
+    bad = '{"type": "object", "properties": {"x": {"type": "nada"}, "y": 3}}'
+    invalid = previews.preview_form(seeded, designer, bad)
+    texts = [m.text for m in invalid.problems]
+    assert "El formulario no es un JSON Schema válido: %(detail)s" in texts
+    assert {"name": "y"} in [m.params for m in invalid.problems]
+
+
+def test_preview_fills_entity_choices_like_the_task_page(seeded):
+    """x-source lists come from the same helper intake and tasks use."""
+    designer = who(seeded, "disenador")
+    schema = (ROOT / "forms/queja/clasificacion.json").read_text()
+    result = previews.preview_form(seeded, designer, schema)
+    assert result.problems == [] and not result.tested
+    assert result.form is not None
+    codes = [code for code, _ in result.form.options["entidad"]]
+    assert "MINSA" in codes and codes == sorted(codes)
+
+
+def test_preview_validates_sample_data(seeded):
+    """Messages per field, stray names apart, unreadable data explained."""
+    designer = who(seeded, "disenador")
+    schema = (ROOT / "forms/queja/clasificacion.json").read_text()
+    sample = {"decision": "aceptar", "entidad": "NADA"}
+    result = previews.preview_form(seeded, designer, schema, json.dumps(sample))
+    assert result.tested and result.values == sample
+    assert "entidad" in result.errors and result.stray == {}
+    good = {"decision": "aceptar", "entidad": "MINSA"}
+    ok = previews.preview_form(seeded, designer, schema, json.dumps(good))
+    assert ok.tested and ok.errors == {}
+    unreadable = previews.preview_form(seeded, designer, schema, "[1, 2")
+    assert not unreadable.tested and unreadable.form is not None
+    assert unreadable.data_problems[0].text.startswith("Los datos de prueba no")
+    listed = previews.preview_form(seeded, designer, schema, "[1, 2]")
+    assert "objeto JSON" in listed.data_problems[0].text
+
+
+def test_preview_lists_messages_on_names_the_form_lacks(seeded):
+    """A required name with no field: its message is listed apart, not lost."""
+    designer = who(seeded, "disenador")
+    schema = json.dumps(
+        {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["b"]}
+    )
+    result = previews.preview_form(seeded, designer, schema, '{"a": "x"}')
+    assert result.tested
+    assert [m.text for m in result.stray["b"]] == ["Este campo es obligatorio."]
