@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from typing import Any
 
-from engine.bundles.registry import MAX_FILE_BYTES
+from engine.bundles.markup import MAX_FILE_BYTES
 from engine.domain.errors import N_, BundleInvalid, Message, Problem
 
 __all__ = [

@@ -1,0 +1,528 @@
+"""Checks on a bundle's XML before SpiffWorkflow parses it.
+
+Scripts and conditions under the restricted compiler, timers, lanes,
+references, reachability, decision tables and called elements: each returns
+the problems it finds, so the designer sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from engine.bundles.markup import (
+    BPMN_NS,
+    LANE_ROLES,
+    NSMAP,
+    is_bpmn,
+    local_name,
+    owner_id,
+    problem,
+)
+from engine.domain.errors import N_, Problem
+from engine.workflow.scripting import check_script
+
+
+def check_lanes(name: str, tree: Any) -> list[Problem]:
+    """Every lane is named after a role (the role that may do its tasks).
+
+    A lane split into child lanes only groups them: its own name is free.
+    """
+    problems: list[Problem] = []
+    for lane in tree.xpath("//bpmn:lane", namespaces=NSMAP):
+        if lane.xpath("bpmn:childLaneSet/bpmn:lane", namespaces=NSMAP):
+            continue
+        role = (lane.get("name") or "").strip()
+        if role not in LANE_ROLES:
+            problems.append(
+                problem(
+                    name,
+                    lane.get("id"),
+                    N_("El carril «%(lane)s» no es un rol (use uno de: %(roles)s)."),
+                    lane=role,
+                    roles=", ".join(LANE_ROLES),
+                )
+            )
+    return problems
+
+
+def check_scripts(name: str, tree: Any) -> list[Problem]:
+    """Scripts and conditions must compile under the restricted environment."""
+    problems: list[Problem] = []
+    checks = (
+        ("//bpmn:scriptTask/bpmn:script", "exec"),
+        ("//bpmn:conditionExpression", "eval"),
+        ("//spiffworkflow:preScript", "exec"),
+        ("//spiffworkflow:postScript", "exec"),
+    )
+    for xpath, mode in checks:
+        for node in tree.xpath(xpath, namespaces=NSMAP):
+            source = (node.text or "").strip()
+            if not source:
+                continue
+            element = owner_id(node.getparent())
+            for detail in check_script(source, mode):
+                problems.append(
+                    problem(
+                        name,
+                        element,
+                        N_(
+                            "El script o condición no es seguro o no compila: "
+                            "%(detail)s"
+                        ),
+                        detail=detail,
+                    )
+                )
+    return problems
+
+
+#: Looks like an ISO 8601 date, duration or cycle (checked further by parsing).
+_ISO_LIKE = re.compile(
+    r"R\d*/.+|P[0-9TWYMDHS.,]*\d[0-9TWYMDHS.,]*|\d{4}-?(\d{2}|W\d{2}).*",
+    re.IGNORECASE,
+)
+
+
+_TIMER_EXAMPLES = {
+    "timeDate": '"2026-11-04T23:59:59-05:00"',
+    "timeDuration": '"P2D"',
+    "timeCycle": '"R3/PT1H"',
+}
+
+
+def _iso_timer_value(kind: str, text: str) -> bool:
+    """Whether ``text`` is a valid ISO 8601 value for a timer of ``kind``.
+
+    Uses SpiffWorkflow's own parsing helpers, so what passes here is what the
+    timer will accept at run time: a date and time (or week date) for
+    ``timeDate``, a duration for ``timeDuration``, a repeating interval for
+    ``timeCycle``.
+    """
+    try:
+        if kind == "timeDate":
+            value = TimerEventDefinition.parse_time_or_duration(text)
+            return isinstance(value, datetime)
+        if kind == "timeDuration":
+            parsed = TimerEventDefinition.parse_iso_duration(text)
+            return text.upper().startswith("P") and bool(parsed)
+        TimerEventDefinition.parse_iso_recurring_interval(text)
+        return text.upper().startswith("R")
+    except Exception:  # the helpers raise bare Exception
+        return False
+
+
+def _looks_like_iso(text: str) -> bool:
+    """Whether an unquoted expression is really an ISO 8601 literal."""
+    if not _ISO_LIKE.fullmatch(text):
+        return False
+    return any(_iso_timer_value(kind, text) for kind in _TIMER_EXAMPLES)
+
+
+def _string_literal(source: str) -> str | None:
+    """The value of ``source`` when it is a single string literal."""
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError:
+        return None
+    body = tree.body
+    if isinstance(body, ast.Constant) and isinstance(body.value, str):
+        return body.value
+    return None
+
+
+def check_timers(name: str, tree: Any) -> list[Problem]:
+    """Timer expressions: a quoted ISO 8601 literal or a safe expression.
+
+    Timers are Python expressions evaluated when the timer starts. A bare
+    ``P2D`` is a variable name to Python and fails only then, so an unquoted
+    ISO value is an error telling the designer to quote it.
+    """
+    problems: list[Problem] = []
+    xpath = (
+        "//bpmn:timerEventDefinition/*"
+        "[self::bpmn:timeDate or self::bpmn:timeDuration or self::bpmn:timeCycle]"
+    )
+    for node in tree.xpath(xpath, namespaces=NSMAP):
+        kind = etree.QName(node).localname
+        definition = node.getparent()
+        element = owner_id(definition.getparent()) or owner_id(definition)
+        example = _TIMER_EXAMPLES[kind]
+        source = (node.text or "").strip()
+        if not source:
+            problems.append(
+                problem(
+                    name,
+                    element,
+                    N_(
+                        "El temporizador no tiene expresión en %(kind)s: escriba "
+                        "un valor ISO 8601 entre comillas, como %(example)s, o "
+                        "una expresión que lo calcule."
+                    ),
+                    kind=kind,
+                    example=example,
+                )
+            )
+            continue
+        literal = _string_literal(source)
+        if literal is not None:
+            if not _iso_timer_value(kind, literal.strip()):
+                problems.append(
+                    problem(
+                        name,
+                        element,
+                        N_(
+                            "El valor %(value)s del temporizador no es válido "
+                            "para %(kind)s: use un valor ISO 8601 como "
+                            "%(example)s."
+                        ),
+                        value=source,
+                        kind=kind,
+                        example=example,
+                    )
+                )
+            continue
+        if _looks_like_iso(source):
+            problems.append(
+                problem(
+                    name,
+                    element,
+                    N_(
+                        "El temporizador usa %(value)s sin comillas: la expresión "
+                        "es código Python y fallaría al ejecutarse. Escríbala "
+                        'entre comillas: "%(value)s".'
+                    ),
+                    value=source,
+                )
+            )
+            continue
+        for detail in check_script(source, "eval"):
+            problems.append(
+                problem(
+                    name,
+                    element,
+                    N_(
+                        "La expresión del temporizador no es segura o no "
+                        "compila: %(detail)s"
+                    ),
+                    detail=detail,
+                )
+            )
+    return problems
+
+
+#: Local names of the BPMN flow nodes (what sequence flows connect).
+_FLOW_NODES = frozenset(
+    {
+        "startEvent",
+        "endEvent",
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        "boundaryEvent",
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "businessRuleTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+        "exclusiveGateway",
+        "inclusiveGateway",
+        "parallelGateway",
+        "eventBasedGateway",
+        "complexGateway",
+    }
+)
+
+
+_SUBPROCESSES = frozenset({"subProcess", "transaction", "adHocSubProcess"})
+
+
+def _containers(tree: Any) -> list[Any]:
+    """Every process and (nested) subprocess element of a diagram."""
+    found: list[Any] = []
+    for node in tree.iter(f"{{{BPMN_NS}}}*"):
+        if local_name(node) == "process" or local_name(node) in _SUBPROCESSES:
+            found.append(node)
+    return found
+
+
+def _flow_nodes(container: Any) -> dict[str, Any]:
+    """The flow nodes directly inside a process or subprocess, by id."""
+    return {
+        node.get("id"): node
+        for node in container
+        if is_bpmn(node) and local_name(node) in _FLOW_NODES and node.get("id")
+    }
+
+
+def _sequence_flows(container: Any) -> list[Any]:
+    """The sequence flows directly inside a process or subprocess."""
+    return [n for n in container if is_bpmn(n) and local_name(n) == "sequenceFlow"]
+
+
+def check_references(name: str, tree: Any) -> list[Problem]:
+    """Sequence flows and boundary events must point at existing elements.
+
+    Reported here in plain words, before SpiffWorkflow meets the broken
+    reference and fails with a message designers cannot act on.
+    """
+    problems: list[Problem] = []
+    for container in _containers(tree):
+        nodes = _flow_nodes(container)
+        for flow in _sequence_flows(container):
+            for attr in ("sourceRef", "targetRef"):
+                ref = flow.get(attr)
+                if ref not in nodes:
+                    problems.append(
+                        problem(
+                            name,
+                            flow.get("id"),
+                            N_(
+                                "El flujo de secuencia apunta a «%(ref)s» "
+                                "(%(attr)s), que no es un elemento del mismo "
+                                "proceso o subproceso."
+                            ),
+                            ref=ref or "",
+                            attr=attr,
+                        )
+                    )
+        for node in nodes.values():
+            attached = node.get("attachedToRef")
+            if local_name(node) == "boundaryEvent" and attached not in nodes:
+                problems.append(
+                    problem(
+                        name,
+                        node.get("id"),
+                        N_(
+                            "El evento de borde está unido a «%(ref)s», que no es "
+                            "una actividad del mismo proceso o subproceso."
+                        ),
+                        ref=attached or "",
+                    )
+                )
+    return problems
+
+
+def _is_event_subprocess(node: Any) -> bool:
+    """Whether ``node`` is an event subprocess (started by an event)."""
+    return local_name(node) in _SUBPROCESSES and node.get("triggeredByEvent") == "true"
+
+
+def _link_name(node: Any) -> str | None:
+    """The name of a link event's definition, if ``node`` is a link event."""
+    for child in node:
+        if is_bpmn(child) and local_name(child) == "linkEventDefinition":
+            return str(child.get("name") or node.get("name") or "")
+    return None
+
+
+def check_reachable(name: str, tree: Any) -> list[Problem]:
+    """Warn about flow nodes no path from a start event reaches.
+
+    Sequence flows are followed from the start events of each process (and of
+    each reached subprocess); a boundary event is reached with the activity it
+    is attached to, a link catch event with the throw event of the same name.
+    Event subprocesses start on their own and are left out.
+    """
+    problems: list[Problem] = []
+    for process in tree.xpath("//bpmn:process", namespaces=NSMAP):
+        problems.extend(_unreached(name, process))
+    return problems
+
+
+def _unreached(name: str, container: Any) -> list[Problem]:
+    """Unreached nodes of one process or subprocess, and of those it reaches."""
+    nodes = _flow_nodes(container)
+    starts = [i for i, n in nodes.items() if local_name(n) == "startEvent"]
+    if not starts:
+        return []
+    following: dict[str, list[str]] = {}
+    for flow in _sequence_flows(container):
+        following.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+    for node_id, node in nodes.items():
+        if local_name(node) == "boundaryEvent":
+            following.setdefault(node.get("attachedToRef"), []).append(node_id)
+    catches: dict[str, list[str]] = {}
+    for node_id, node in nodes.items():
+        link = _link_name(node)
+        if link is not None and local_name(node) == "intermediateCatchEvent":
+            catches.setdefault(link, []).append(node_id)
+    for node_id, node in nodes.items():
+        link = _link_name(node)
+        if link is not None and local_name(node) == "intermediateThrowEvent":
+            following.setdefault(node_id, []).extend(catches.get(link, []))
+    reached: set[str] = set()
+    pending = list(starts)
+    while pending:
+        current = pending.pop()
+        if current in reached or current not in nodes:
+            continue
+        reached.add(current)
+        pending.extend(following.get(current, []))
+    problems: list[Problem] = []
+    for node_id, node in nodes.items():
+        if _is_event_subprocess(node):
+            continue
+        if node_id not in reached:
+            if (
+                local_name(node) == "boundaryEvent"
+                and node.get("attachedToRef") not in reached
+            ):
+                continue  # reported through the activity it is attached to
+            problems.append(
+                problem(
+                    name,
+                    node_id,
+                    N_(
+                        "Ningún camino desde un evento de inicio llega a "
+                        "«%(label)s»: nunca se ejecutará. Conéctelo con un flujo "
+                        "de secuencia o elimínelo."
+                    ),
+                    severity="warning",
+                    label=node.get("name") or node_id,
+                )
+            )
+        elif local_name(node) in _SUBPROCESSES:
+            problems.extend(_unreached(name, node))
+    return problems
+
+
+def _dmn_children(node: Any, local: str) -> list[Any]:
+    """Direct children of a DMN element with this local name (any DMN version)."""
+    return [c for c in node if isinstance(c.tag, str) and local_name(c) == local]
+
+
+def _is_catch_all(rule: Any) -> bool:
+    """Whether every input entry of a rule is empty or ``-``."""
+    for entry in _dmn_children(rule, "inputEntry"):
+        texts = _dmn_children(entry, "text")
+        value = (texts[0].text or "").strip() if texts else ""
+        if value not in ("", "-"):
+            return False
+    return True
+
+
+def check_decision_tables(name: str, tree: Any) -> list[Problem]:
+    """Warn about decision tables without a final catch-all rule.
+
+    Without one, a case whose data matches no rule gets no result and the
+    business rule task fails at run time.
+    """
+    problems: list[Problem] = []
+    for table in tree.xpath("//*[local-name()='decisionTable']"):
+        decision = table.getparent()
+        decision_id = decision.get("id") or table.get("id")
+        label = decision.get("name") or decision_id
+        rules = _dmn_children(table, "rule")
+        if not rules:
+            problems.append(
+                problem(
+                    name,
+                    decision_id,
+                    N_("La tabla de decisión «%(label)s» no tiene reglas."),
+                    severity="warning",
+                    label=label,
+                )
+            )
+        elif not _is_catch_all(rules[-1]):
+            problems.append(
+                problem(
+                    name,
+                    decision_id,
+                    N_(
+                        "La tabla de decisión «%(label)s» no termina con una regla "
+                        "comodín: la última regla (n.º %(number)s) tiene "
+                        "condiciones, y un caso que no coincida con ninguna regla "
+                        "quedará sin resultado. Agregue al final una regla con "
+                        "todas las entradas vacías o «-»."
+                    ),
+                    severity="warning",
+                    label=label,
+                    number=len(rules),
+                )
+            )
+    return problems
+
+
+def check_called_elements(
+    bpmn_trees: dict[str, Any], dmn_trees: dict[str, Any]
+) -> list[Problem]:
+    """Business rule tasks and call activities must find what they call.
+
+    A ``calledDecisionId`` needs a ``.dmn`` of the bundle defining that
+    decision; a call activity's ``calledElement`` needs a process of the
+    bundle.
+    """
+    decisions = sorted(
+        str(decision.get("id"))
+        for tree in dmn_trees.values()
+        for decision in tree.xpath("//*[local-name()='decision']")
+        if decision.get("id")
+    )
+    processes = sorted(
+        str(process.get("id"))
+        for tree in bpmn_trees.values()
+        for process in tree.xpath("//bpmn:process", namespaces=NSMAP)
+        if process.get("id")
+    )
+    problems: list[Problem] = []
+    for name, tree in bpmn_trees.items():
+        for task in tree.xpath("//bpmn:businessRuleTask", namespaces=NSMAP):
+            refs = task.xpath(
+                "bpmn:extensionElements/spiffworkflow:calledDecisionId",
+                namespaces=NSMAP,
+            )
+            ref = (refs[0].text or "").strip() if refs else ""
+            if not ref:
+                problems.append(
+                    problem(
+                        name,
+                        task.get("id"),
+                        N_(
+                            "La tarea de reglas de negocio no indica qué tabla de "
+                            "decisión usa (calledDecisionId)."
+                        ),
+                    )
+                )
+            elif ref not in decisions:
+                problems.append(
+                    problem(
+                        name,
+                        task.get("id"),
+                        N_(
+                            "La tarea de reglas de negocio usa la tabla de decisión "
+                            "«%(decision)s», pero ningún archivo .dmn del paquete "
+                            "la define (tablas del paquete: %(available)s). Agregue "
+                            "el archivo .dmn al paquete o corrija el identificador."
+                        ),
+                        decision=ref,
+                        available=", ".join(decisions) or "ninguna",
+                    )
+                )
+        for call in tree.xpath("//bpmn:callActivity", namespaces=NSMAP):
+            ref = (call.get("calledElement") or "").strip()
+            if ref not in processes:
+                problems.append(
+                    problem(
+                        name,
+                        call.get("id"),
+                        N_(
+                            "La actividad de llamada invoca el proceso «%(process)s», "
+                            "que no está en el paquete (procesos del paquete: "
+                            "%(available)s)."
+                        ),
+                        process=ref,
+                        available=", ".join(processes) or "ninguno",
+                    )
+                )
+    return problems
