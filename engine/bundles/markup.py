@@ -6,6 +6,7 @@ from typing import Any
 
 from lxml import etree
 
+from engine.domain.enums import Role
 from engine.domain.errors import Message, Problem
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -18,7 +19,7 @@ NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 
 
 #: Roles that may own a lane (a lane's name must be one of these keys).
-LANE_ROLES = ("agente_311", "supervisor_311", "enlace", "ciudadano")
+LANE_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.LIAISON, Role.CITIZEN)
 
 
 #: Largest single file accepted in a bundle, in bytes.

@@ -6,21 +6,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.domain.enums import Role
 from engine.domain.errors import N_, Message
 
 #: Staff roles, in the order they are shown.
 ROLES: dict[str, str] = {
-    "agente_311": N_("Agente del 311"),
-    "supervisor_311": N_("Supervisor del 311"),
-    "enlace": N_("Enlace de entidad"),
-    "disenador": N_("Diseñador de procesos"),
-    "admin": N_("Administrador"),
-    "ciudadano": N_("Ciudadano"),
+    Role.AGENT: N_("Agente del 311"),
+    Role.SUPERVISOR: N_("Supervisor del 311"),
+    Role.LIAISON: N_("Enlace de entidad"),
+    Role.DESIGNER: N_("Diseñador de procesos"),
+    Role.ADMIN: N_("Administrador"),
+    Role.CITIZEN: N_("Ciudadano"),
 }
 
 #: Roles that include the powers of others (a supervisor can do agent work).
 ROLE_IMPLIES: dict[str, frozenset[str]] = {
-    "supervisor_311": frozenset({"agente_311"}),
+    Role.SUPERVISOR: frozenset({Role.AGENT}),
 }
 
 #: Channels a case can arrive by.
@@ -62,7 +63,7 @@ class Actor:
     @property
     def is_staff(self) -> bool:
         """True for 311 and entity staff who work cases."""
-        return self.has("agente_311", "supervisor_311", "enlace")
+        return self.has(Role.AGENT, Role.SUPERVISOR, Role.LIAISON)
 
 
 @dataclass(frozen=True)

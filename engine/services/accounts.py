@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
+from engine.domain.enums import Role
 from engine.domain.errors import (
     N_,
     InvalidData,
@@ -17,7 +18,8 @@ from engine.domain.errors import (
 from engine.domain.security import check_password, dummy_password_hash, hash_password
 from engine.domain.views import ROLES, Actor, EntityView
 from engine.services.platform import Platform
-from engine.store.models import Entity, Role, User, UserRole
+from engine.store.models import Entity, User, UserRole
+from engine.store.models import Role as RoleRow
 from engine.store.throttle import check_rate, count_failure
 
 #: Shortest password a person may choose (the demo password is the exception).
@@ -40,13 +42,13 @@ DEMO_ENTITIES: dict[str, str] = {
 
 #: Demo users: username → (full name, roles, entity).
 DEMO_USERS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
-    "agente": ("Ana Agente", ("agente_311",), None),
-    "supervisor": ("Sergio Supervisor", ("supervisor_311",), None),
-    "disenador": ("Diana Diseñadora", ("disenador",), None),
-    "admin": ("Admin Sistema", ("admin",), None),
-    "enlace.minsa": ("Elena Enlace (MINSA)", ("enlace",), "MINSA"),
-    "enlace.mop": ("Mario Enlace (MOP)", ("enlace",), "MOP"),
-    "enlace.mupa": ("Marta Enlace (MUPA)", ("enlace",), "MUPA"),
+    "agente": ("Ana Agente", (Role.AGENT,), None),
+    "supervisor": ("Sergio Supervisor", (Role.SUPERVISOR,), None),
+    Role.DESIGNER: ("Diana Diseñadora", (Role.DESIGNER,), None),
+    Role.ADMIN: ("Admin Sistema", (Role.ADMIN,), None),
+    "enlace.minsa": ("Elena Enlace (MINSA)", (Role.LIAISON,), "MINSA"),
+    "enlace.mop": ("Mario Enlace (MOP)", (Role.LIAISON,), "MOP"),
+    "enlace.mupa": ("Marta Enlace (MUPA)", (Role.LIAISON,), "MUPA"),
 }
 
 
@@ -54,8 +56,8 @@ def ensure_roles(p: Platform) -> None:
     """Create the role rows the app knows (idempotent)."""
     with p.db.transaction() as s:
         for key, name in ROLES.items():
-            if s.get(Role, key) is None:
-                s.add(Role(key=key, name=name))
+            if s.get(RoleRow, key) is None:
+                s.add(RoleRow(key=key, name=name))
 
 
 def upsert_entity(p: Platform, code: str, name: str, active: bool = True) -> None:
@@ -98,7 +100,7 @@ def create_user(
         errors["roles"] = [
             Message(N_("Rol desconocido: %(role)s"), {"role": unknown[0]})
         ]
-    if "enlace" in roles and not entity_code:
+    if Role.LIAISON in roles and not entity_code:
         errors["entity_code"] = [
             Message(N_("Un enlace debe pertenecer a una entidad."))
         ]
@@ -171,7 +173,7 @@ def set_password(p: Platform, actor: Actor, user_id: int, new_password: str) -> 
     new session epoch, so a user changing their own password can be given a
     fresh session while every other copy of the old cookie stops working.
     """
-    if actor.id != user_id and not actor.has("admin"):
+    if actor.id != user_id and not actor.has(Role.ADMIN):
         raise NotAllowed(
             N_("Solo la propia persona o un administrador cambia la clave.")
         )

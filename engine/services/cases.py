@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.bundles import forms
 from engine.domain import sealing
+from engine.domain.enums import EventKind, Role, TaskState
 from engine.domain.errors import (
     N_,
     InvalidData,
@@ -44,7 +45,7 @@ def get_case(p: Platform, actor: Actor, number: str) -> CaseView:
         data: dict[str, Any] = {}
         created = s.scalars(
             select(CaseEvent)
-            .where(CaseEvent.case_id == case.id, CaseEvent.kind == "created")
+            .where(CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.CREATED)
             .limit(1)
         ).first()
         if created and created.data:
@@ -69,7 +70,7 @@ def case_view(
     ).all()
     open_tasks = s.scalars(
         select(HumanTask)
-        .where(HumanTask.case_id == case.id, HumanTask.state == "ready")
+        .where(HumanTask.case_id == case.id, HumanTask.state == TaskState.READY)
         .order_by(HumanTask.created_at)
     ).all()
     entity = s.get(Entity, case.entity_code) if case.entity_code else None
@@ -137,7 +138,7 @@ SUPERVISOR_EVENTS = frozenset({"identity_unsealed"})
 
 def _may_see_event(actor: Actor, event: CaseEvent) -> bool:
     """Whether ``actor`` sees this event on the staff case page."""
-    return event.kind not in SUPERVISOR_EVENTS or actor.has("supervisor_311")
+    return event.kind not in SUPERVISOR_EVENTS or actor.has(Role.SUPERVISOR)
 
 
 def _event_view(e: CaseEvent) -> EventView:
@@ -160,7 +161,7 @@ def unseal_identity(
     The unsealed contact is returned to the caller and never stored in the
     clear; the audit event records who, when and why (not the identity).
     """
-    if "supervisor_311" not in actor.roles:
+    if Role.SUPERVISOR not in actor.roles:
         raise NotAllowed(
             N_("Solo el supervisor del 311 puede ver una identidad reservada.")
         )
@@ -191,7 +192,7 @@ def unseal_identity(
             s,
             case,
             p.clock(),
-            "identity_unsealed",
+            EventKind.IDENTITY_UNSEALED,
             actor,
             N_("Identidad reservada consultada"),
             {"motivo": reason[:1000]},

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.bundles import forms
 from engine.bundles.registry import ParsedVersion
+from engine.domain.enums import Role
 from engine.domain.errors import (
     N_,
     NotAllowed,
@@ -35,7 +36,7 @@ from engine.workflow.calendar import BusinessCalendar
 PANAMA = ZoneInfo("America/Panama")
 
 
-STAFF_ROLES = ("agente_311", "supervisor_311")
+STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR)
 
 
 def latest_versions(s: Session) -> list[ProcessVersion]:
@@ -174,7 +175,7 @@ def may_do(actor: Actor, role: str, entity_code: str | None) -> bool:
     """Whether ``actor`` may work a task of ``role`` scoped to ``entity_code``."""
     if not actor.has(role):
         return False
-    if role == "enlace":
+    if role == Role.LIAISON:
         return actor.entity_code is not None and actor.entity_code == entity_code
     return True
 
@@ -183,7 +184,7 @@ def may_see_case(_s: Session, actor: Actor, case: Case) -> bool:
     """311 staff see every case; an enlace sees the cases of its entity."""
     if actor.has(*STAFF_ROLES):
         return True
-    if actor.has("enlace") and actor.entity_code:
+    if actor.has(Role.LIAISON) and actor.entity_code:
         # Only the entity the case is assigned to now: a transfer ends the
         # former entity's access (and so its sight of the citizen's contact).
         return case.entity_code == actor.entity_code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
+from engine.domain.enums import CaseStatus, Role
 from engine.domain.errors import (
     N_,
     NotAllowed,
@@ -22,12 +23,12 @@ from engine.store.models import (
 
 def dashboard(p: Platform, actor: Actor) -> Dashboard:
     """Figures and lists for supervisors (all cases) and enlaces (their entity)."""
-    if not actor.has("supervisor_311", "enlace"):
+    if not actor.has(Role.SUPERVISOR, Role.LIAISON):
         raise NotAllowed(N_("El tablero es para supervisores y enlaces."))
     now = p.clock()
-    scoped = not actor.has("supervisor_311")
+    scoped = not actor.has(Role.SUPERVISOR)
     with p.db.read() as s:
-        base = select(Case).where(Case.status == "open")
+        base = select(Case).where(Case.status == CaseStatus.OPEN)
         if scoped:
             base = base.where(Case.entity_code == actor.entity_code)
         count = func.count()
@@ -38,7 +39,7 @@ def dashboard(p: Platform, actor: Actor) -> Dashboard:
         overdue = list(s.scalars(overdue_q.limit(50)))
         overdue_n = s.scalar(select(count).select_from(overdue_q.subquery())) or 0
         errored = list(s.scalars(base.where(Case.error.is_not(None)).limit(50)))
-        closed_q = select(Case).where(Case.status == "closed")
+        closed_q = select(Case).where(Case.status == CaseStatus.CLOSED)
         if scoped:
             closed_q = closed_q.where(Case.entity_code == actor.entity_code)
         closed_n = s.scalar(select(count).select_from(closed_q.subquery())) or 0

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.domain.enums import Role
 from engine.domain.errors import (
     N_,
     InvalidData,
@@ -30,7 +31,7 @@ def list_days_off(p: Platform) -> list[tuple[Any, str]]:
 
 def add_day_off(p: Platform, actor: Actor, day: Any, name: str) -> None:
     """Add a day off (admins); deadlines computed from now on skip it."""
-    if not actor.has("admin"):
+    if not actor.has(Role.ADMIN):
         raise NotAllowed(N_("Solo un administrador gestiona los días libres."))
     name = name.strip()
     if not name:
@@ -51,7 +52,7 @@ def add_day_off(p: Platform, actor: Actor, day: Any, name: str) -> None:
 
 def remove_day_off(p: Platform, actor: Actor, day: Any) -> None:
     """Remove a day off (admins)."""
-    if not actor.has("admin"):
+    if not actor.has(Role.ADMIN):
         raise NotAllowed(N_("Solo un administrador gestiona los días libres."))
     with p.db.transaction() as s:
         row = s.get(DayOff, day)

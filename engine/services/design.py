@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from engine.bundles import read_files
 from engine.bundles.registry import safe_xml_parser
+from engine.domain.enums import CaseStatus, EventKind
 from engine.domain.errors import (
     N_,
     Message,
@@ -219,7 +220,7 @@ def migration_candidates(
             .join(WorkflowState, WorkflowState.case_id == Case.id)
             .where(
                 Case.case_type == case_type,
-                Case.status == "open",
+                Case.status == CaseStatus.OPEN,
                 ProcessVersion.version < to_version,
             )
             .order_by(Case.created_at)
@@ -257,7 +258,7 @@ def migrate_cases(
                     .where(Case.number == number, Case.case_type == case_type)
                     .with_for_update()
                 ).first()
-                if case is None or case.status != "open":
+                if case is None or case.status != CaseStatus.OPEN:
                     raise NotFound(N_("El caso no existe o ya no está abierto."))
                 old_row = s.get(ProcessVersion, case.process_version_id)
                 state = s.get(WorkflowState, case.id)
@@ -277,7 +278,7 @@ def migrate_cases(
                     s,
                     case,
                     now,
-                    "migrated",
+                    EventKind.MIGRATED,
                     actor,
                     N_("Caso trasladado a otra versión del proceso"),
                     {"desde": old_row.version, "hacia": target.version},

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.bundles import forms
 from engine.domain import sealing
+from engine.domain.enums import EventKind
 from engine.domain.errors import (
     N_,
     InvalidData,
@@ -144,7 +145,7 @@ def open_case(
                 s,
                 case,
                 now,
-                "created",
+                EventKind.CREATED,
                 actor,
                 N_("Caso recibido"),
                 {"canal": channel, "datos": wf_data},

@@ -22,6 +22,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.domain.enums import Role
 from engine.domain.errors import N_, NotAllowed
 from engine.domain.views import Actor
 from engine.services.platform import Platform
@@ -234,7 +235,7 @@ def _server_unreachable(exc: BaseException) -> bool:
 
 def failed_messages(p: Platform, actor: Actor, limit: int = 50) -> FailedMail:
     """The most recent messages given up on (supervisors only), newest first."""
-    if not actor.has("supervisor_311"):
+    if not actor.has(Role.SUPERVISOR):
         raise NotAllowed(N_("Solo los supervisores ven los correos fallidos."))
     with p.db.read() as s:
         count = s.scalar(

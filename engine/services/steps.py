@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.bundles import forms
 from engine.bundles.registry import ParsedVersion
+from engine.domain.enums import CaseStatus, EventKind, Role, TaskState
 from engine.domain.errors import (
     N_,
 )
@@ -87,7 +88,7 @@ def _notify_staff(
     s: Session, p: Platform, case: Case, role: str, subject: str, now: datetime
 ) -> None:
     """Mail the users of ``role`` (of the case's entity, for enlaces)."""
-    entity = case.entity_code if role == "enlace" else None
+    entity = case.entity_code if role == Role.LIAISON else None
     # The worker notifies many cases per transaction: look each list up once.
     cache: dict[tuple[str, str | None], list[str]] = s.info.setdefault(
         "staff_emails", {}
@@ -102,7 +103,7 @@ def _notify_staff(
                 User.email.is_not(None),
             )
         )
-        if role == "enlace":
+        if role == Role.LIAISON:
             query = query.where(User.entity_code == entity)
         cache[(role, entity)] = [str(e) for (e,) in s.execute(query)]
     for email in cache[(role, entity)]:
@@ -148,7 +149,7 @@ def _store_unflushed(
                     s,
                     p,
                     case,
-                    "enlace",
+                    Role.LIAISON,
                     f"Recordatorio: el caso {case.number} vence pronto",
                     now,
                 )
@@ -157,7 +158,7 @@ def _store_unflushed(
                     s,
                     p,
                     case,
-                    "supervisor_311",
+                    Role.SUPERVISOR,
                     f"Plazo vencido: caso {case.number}",
                     now,
                 )
@@ -171,7 +172,7 @@ def _store_unflushed(
         (
             t.data.get("entidad")
             for t in snap.ready
-            if parsed.tasks[t.bpmn_id].lane == "enlace"
+            if parsed.tasks[t.bpmn_id].lane == Role.LIAISON
         ),
         None,
     )
@@ -185,7 +186,7 @@ def _store_unflushed(
             s,
             case,
             now,
-            "assigned",
+            EventKind.ASSIGNED,
             actor,
             N_("Caso asignado a una entidad"),
             {"entidad": entity, "nombre": entity_row.name},
@@ -199,14 +200,14 @@ def _store_unflushed(
         ready_rows = list(
             s.scalars(
                 select(HumanTask).where(
-                    HumanTask.case_id == case.id, HumanTask.state == "ready"
+                    HumanTask.case_id == case.id, HumanTask.state == TaskState.READY
                 )
             )
         )
-    known = {t.id: t for t in ready_rows if t.state == "ready"}
+    known = {t.id: t for t in ready_rows if t.state == TaskState.READY}
     for task_id, row in known.items():
         if task_id not in ready_ids:
-            row.state = "cancelled"
+            row.state = TaskState.CANCELLED
     dues: list[datetime] = []
     for ready in snap.ready:
         info = parsed.tasks[ready.bpmn_id]
@@ -229,7 +230,7 @@ def _store_unflushed(
                 role=info.lane or "",
                 entity_code=task_entity if isinstance(task_entity, str) else None,
                 form=info.form,
-                state="ready",
+                state=TaskState.READY,
                 created_at=now,
                 due_at=due,
             )
@@ -242,7 +243,7 @@ def _store_unflushed(
             s,
             case,
             now,
-            "status",
+            EventKind.STATUS,
             actor,
             snap.estado,
             {"estado": snap.estado},
@@ -273,11 +274,13 @@ def close_case(
     s: Session, case: Case, actor: Actor | None, now: datetime, data: dict[str, Any]
 ) -> None:
     """Close the case (once) with a public event."""
-    if case.status == "closed":
+    if case.status == CaseStatus.CLOSED:
         return
-    case.status = "closed"
+    case.status = CaseStatus.CLOSED
     case.closed_at = now
-    add_event(s, case, now, "closed", actor, N_("Caso cerrado"), data, public=True)
+    add_event(
+        s, case, now, EventKind.CLOSED, actor, N_("Caso cerrado"), data, public=True
+    )
 
 
 def _apply_mark(
@@ -292,14 +295,14 @@ def _apply_mark(
     if mark == "cerrado":
         close_case(s, case, actor, now, {})
     elif mark == "reabierto":
-        case.status = "open"
+        case.status = CaseStatus.OPEN
         case.closed_at = None
         case.reopen_count = (case.reopen_count or 0) + 1
         add_event(
             s,
             case,
             now,
-            "reopened",
+            EventKind.REOPENED,
             actor,
             N_("Caso reabierto"),
             {"reaperturas": case.reopen_count},
@@ -308,7 +311,16 @@ def _apply_mark(
     elif mark == "vencido":
         if case.overdue_at is None:
             case.overdue_at = now
-        add_event(s, case, now, "overdue", actor, N_("Plazo vencido"), {}, public=False)
+        add_event(
+            s,
+            case,
+            now,
+            EventKind.OVERDUE,
+            actor,
+            N_("Plazo vencido"),
+            {},
+            public=False,
+        )
     elif mark == "al_dia":
         case.overdue_at = None
     elif mark == "recordatorio":
@@ -316,7 +328,7 @@ def _apply_mark(
             s,
             case,
             now,
-            "reminder",
+            EventKind.REMINDER,
             actor,
             N_("Recordatorio enviado a la entidad"),
             {"entidad": case.entity_code},
@@ -327,7 +339,7 @@ def _apply_mark(
             s,
             case,
             now,
-            "transferred",
+            EventKind.TRANSFERRED,
             actor,
             N_("Caso transferido a otra entidad"),
             {"desde": case.entity_code, "hacia": data.get("entidad")},
@@ -389,7 +401,7 @@ def flag_error(s: Session, case: Case, now: datetime, message: str) -> None:
         s,
         case,
         now,
-        "error",
+        EventKind.ERROR,
         None,
         N_("Error en el proceso"),
         {"error": message},

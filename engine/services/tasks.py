@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.bundles import forms
+from engine.domain.enums import CaseStatus, EventKind, Role, TaskState
 from engine.domain.errors import (
     N_,
     Conflict,
@@ -52,14 +53,14 @@ from engine.workflow import runtime, timekeeping
 
 def list_tasks(p: Platform, actor: Actor, *, limit: int = 200) -> list[TaskSummary]:
     """The ready tasks ``actor`` may do, oldest first (plain SQL, no workflows)."""
-    roles = [r for r in actor.effective_roles if r != "enlace"]
+    roles = [r for r in actor.effective_roles if r != Role.LIAISON]
     with p.db.read() as s:
         conditions: list[Any] = []
         if roles:
             conditions.append(HumanTask.role.in_(roles))
-        if actor.has("enlace") and actor.entity_code:
+        if actor.has(Role.LIAISON) and actor.entity_code:
             conditions.append(
-                (HumanTask.role == "enlace")
+                (HumanTask.role == Role.LIAISON)
                 & (HumanTask.entity_code == actor.entity_code)
             )
         if not conditions:
@@ -67,7 +68,7 @@ def list_tasks(p: Platform, actor: Actor, *, limit: int = 200) -> list[TaskSumma
         rows = s.execute(
             select(HumanTask, Case.number, Case.subject, Case.case_type)
             .join(Case, Case.id == HumanTask.case_id)
-            .where(HumanTask.state == "ready", or_(*conditions))
+            .where(HumanTask.state == TaskState.READY, or_(*conditions))
             .order_by(HumanTask.created_at, HumanTask.id)
             .limit(limit)
         ).all()
@@ -98,7 +99,7 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
             raise NotAllowed(N_("Esta tarea no le corresponde."))
         case = s.get(Case, task.case_id)
         assert case is not None
-        if task.state != "ready" and not may_see_case(s, actor, case):
+        if task.state != TaskState.READY and not may_see_case(s, actor, case):
             # A done task of a case since transferred elsewhere: the case
             # and its citizen are no longer this actor's to see.
             raise NotAllowed(N_("No tiene acceso a este caso."))
@@ -107,7 +108,7 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
         parsed = parsed_version(p, version)
         sources = sources_for(s, parsed.form(task.form))
         data: dict[str, Any] = {}
-        if task.state == "ready":
+        if task.state == TaskState.READY:
             state = s.get(WorkflowState, case.id)
             assert state is not None
             workflow = runtime.load_state(parsed, state.state, state.format_version)
@@ -139,7 +140,7 @@ def complete_task(
     """
 
     def allowed(task: HumanTask, case: Case) -> None:
-        if task.role == "ciudadano" or not may_do(actor, task.role, task.entity_code):
+        if task.role == Role.CITIZEN or not may_do(actor, task.role, task.entity_code):
             raise NotAllowed(N_("Esta tarea no le corresponde."))
 
     return _complete(p, task_id, data, actor, allowed)
@@ -158,7 +159,7 @@ def complete_citizen_task(
     verify_access(p, number, code, client)
 
     def allowed(task: HumanTask, case: Case) -> None:
-        if task.role != "ciudadano" or case.number != number.strip().upper():
+        if task.role != Role.CITIZEN or case.number != number.strip().upper():
             raise NotFound(N_("La tarea no existe."))
 
     return _complete(p, task_id, data, None, allowed)
@@ -190,7 +191,7 @@ def _complete(
             if case is None or task is None:
                 raise NotFound(N_("La tarea no existe."))
             allowed(task, case)
-            if task.state != "ready":
+            if task.state != TaskState.READY:
                 raise _already_done(task)
             version = s.get(ProcessVersion, case.process_version_id)
             assert version is not None
@@ -210,7 +211,7 @@ def _complete(
             with timekeeping.at(now, business_calendar(p, s)):
                 runtime.complete(workflow, spiff_task, clean)
             label = actor.name if actor else "Ciudadano"
-            task.state = "completed"
+            task.state = TaskState.COMPLETED
             task.completed_by_id = actor.id if actor else None
             task.completed_by_label = label
             task.completed_at = now
@@ -218,7 +219,7 @@ def _complete(
                 s,
                 case,
                 now,
-                "task_completed",
+                EventKind.TASK_COMPLETED,
                 actor,
                 task.name,
                 {"tarea": task.name, "datos": clean, "por": label},
@@ -232,7 +233,7 @@ def _complete(
                     s,
                     case,
                     now,
-                    "public_note",
+                    EventKind.PUBLIC_NOTE,
                     actor,
                     task.name,
                     {
@@ -250,13 +251,13 @@ def _complete(
             result = CompletedTask(
                 case_number=case.number,
                 public_status=case.public_status,
-                closed=case.status == "closed",
+                closed=case.status == CaseStatus.CLOSED,
             )
         return result
     except StaleDataError:
         with p.db.read() as s:
             task = s.get(HumanTask, task_id)
-            if task is not None and task.state != "ready":
+            if task is not None and task.state != TaskState.READY:
                 raise _already_done(task) from None
         raise Conflict(
             N_("Otra persona modificó este caso al mismo tiempo. Vuelva a intentarlo.")
@@ -283,7 +284,7 @@ def _complete(
 
 def _already_done(task: HumanTask) -> Conflict:
     """The conflict raised when a task was completed by someone else."""
-    if task.state == "completed" and task.completed_at is not None:
+    if task.state == TaskState.COMPLETED and task.completed_at is not None:
         when = task.completed_at.astimezone(PANAMA).strftime("%d/%m/%Y %H:%M")
         return Conflict(
             N_("%(who)s ya completó esta tarea el %(when)s."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.domain.enums import CaseStatus, EventKind, Role, TaskState
 from engine.domain.errors import (
     N_,
     NotFound,
@@ -91,8 +92,8 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
             select(HumanTask)
             .where(
                 HumanTask.case_id == case.id,
-                HumanTask.state == "ready",
-                HumanTask.role == "ciudadano",
+                HumanTask.state == TaskState.READY,
+                HumanTask.role == Role.CITIZEN,
             )
             .order_by(HumanTask.created_at)
         ).all()
@@ -138,12 +139,14 @@ def milestones(status: str, timeline: list[EventView]) -> list[Milestone]:
     ``reopened`` event counts. The current step is the last one reached.
     """
     last_reopen = max(
-        (i for i, e in enumerate(timeline) if e.kind == "reopened"), default=-1
+        (i for i, e in enumerate(timeline) if e.kind == EventKind.REOPENED), default=-1
     )
-    assigned_at = [i for i, e in enumerate(timeline) if e.kind == "assigned"]
-    closed = status == "closed"
+    assigned_at = [i for i, e in enumerate(timeline) if e.kind == EventKind.ASSIGNED]
+    closed = status == CaseStatus.CLOSED
     notes = [
-        i for i, e in enumerate(timeline) if e.kind == "public_note" and i > last_reopen
+        i
+        for i, e in enumerate(timeline)
+        if e.kind == EventKind.PUBLIC_NOTE and i > last_reopen
     ]
     answered = any(i > assigned_at[-1] for i in notes) if assigned_at else False
     reached = {
@@ -163,7 +166,7 @@ def milestones(status: str, timeline: list[EventView]) -> list[Milestone]:
 def _public_event(e: CaseEvent) -> EventView:
     """A public event without staff names or internal data."""
     data = dict(e.data or {})
-    if e.kind == "created":
+    if e.kind == EventKind.CREATED:
         data = {"canal": data.get("canal")}
     return EventView(
         at=e.at,

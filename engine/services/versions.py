@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from engine.bundles.registry import bundle_from_path, parse_bundle, seed_bundles
+from engine.domain.enums import Role
 from engine.domain.errors import (
     N_,
     BundleInvalid,
@@ -34,7 +35,7 @@ from engine.services.platform import Platform
 from engine.store.models import AuditLog, ProcessVersion, User, UserRole
 
 #: Roles that may change process definitions.
-DESIGN_ROLES = ("disenador", "admin")
+DESIGN_ROLES = (Role.DESIGNER, Role.ADMIN)
 
 #: Where a deploy came from, as recorded in the audit log: the designer's
 #: pages, ``flask deploy``, or the seed definitions.
@@ -42,7 +43,7 @@ DeploySource = Literal["web", "cli", "seed"]
 
 #: The actor the seed deploys as: no user row, the admin role, so the seed
 #: passes the same role check and audit as everyone else.
-SYSTEM = Actor(id=0, username="sistema", name="Sistema", roles=frozenset({"admin"}))
+SYSTEM = Actor(id=0, username="sistema", name="Sistema", roles=frozenset({Role.ADMIN}))
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def deployer(p: Platform, username: str | None = None) -> Actor:
     with p.db.read() as s:
         query = select(User).where(User.active.is_(True))
         if username is None:
-            query = query.join(UserRole).where(UserRole.role_key == "admin")
+            query = query.join(UserRole).where(UserRole.role_key == Role.ADMIN)
         else:
             query = query.where(User.username == username)
         user = s.scalars(query.order_by(User.id).limit(1)).first()

@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from engine.domain.enums import CaseStatus, TaskState
 from engine.services import steps
 from engine.services.common import (
     business_calendar,
@@ -44,7 +45,7 @@ def fire_due_timers(p: Platform, *, limit: int = 500, batch: int = 25) -> int:
             query = (
                 select(Case)
                 .where(
-                    Case.status == "open",
+                    Case.status == CaseStatus.OPEN,
                     Case.error.is_(None),
                     Case.next_timer_at.is_not(None),
                     Case.next_timer_at <= now,
@@ -68,7 +69,8 @@ def fire_due_timers(p: Platform, *, limit: int = 500, batch: int = 25) -> int:
             ready_rows: dict[int, list[HumanTask]] = {c.id: [] for c in cases}
             for row in s.scalars(
                 select(HumanTask).where(
-                    HumanTask.case_id.in_(list(ready_rows)), HumanTask.state == "ready"
+                    HumanTask.case_id.in_(list(ready_rows)),
+                    HumanTask.state == TaskState.READY,
                 )
             ):
                 ready_rows[row.case_id].append(row)

@@ -1,0 +1,55 @@
+"""Closed vocabularies the code owns, as ``StrEnum``s.
+
+Members are strings, so they compare equal to the stored values and to what
+templates and BPMN lanes hold. Role keys are Spanish because designers type
+them as lane names (the contract with process designers); the others are
+English, like everything the code stores.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Who may do what; lane names in BPMN are these keys."""
+
+    AGENT = "agente_311"
+    SUPERVISOR = "supervisor_311"
+    LIAISON = "enlace"
+    DESIGNER = "disenador"
+    ADMIN = "admin"
+    CITIZEN = "ciudadano"
+
+
+class CaseStatus(StrEnum):
+    """Whether a case is being worked (Open311 knows only these two)."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class TaskState(StrEnum):
+    """The life of a human task row."""
+
+    READY = "ready"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class EventKind(StrEnum):
+    """What a case event records (timeline and audit trail)."""
+
+    CREATED = "created"
+    ASSIGNED = "assigned"
+    STATUS = "status"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    OVERDUE = "overdue"
+    REMINDER = "reminder"
+    TRANSFERRED = "transferred"
+    TASK_COMPLETED = "task_completed"
+    PUBLIC_NOTE = "public_note"
+    ERROR = "error"
+    IDENTITY_UNSEALED = "identity_unsealed"
+    MIGRATED = "migrated"
