@@ -15,7 +15,10 @@ def test_every_role_has_a_label_and_lanes_are_roles() -> None:
 
 def test_members_are_the_stored_strings() -> None:
     """Members equal the values already in the database and in BPMN lanes."""
-    assert Role.LIAISON == "enlace" and f"{Role.AGENT}" == "agente_311"
-    assert {CaseStatus.OPEN, CaseStatus.CLOSED} == {"open", "closed"}
-    assert TaskState.READY == "ready"
-    assert EventKind.TASK_COMPLETED == "task_completed"
+    assert str(Role.LIAISON) == "enlace" and f"{Role.AGENT}" == "agente_311"
+    assert {str(CaseStatus.OPEN), str(CaseStatus.CLOSED)} == {"open", "closed"}
+    assert str(TaskState.READY) == "ready"
+    assert str(EventKind.TASK_COMPLETED) == "task_completed"
+    # Stored rows compare equal to members (a StrEnum is a str).
+    stored: str = "enlace"
+    assert stored == Role.LIAISON and stored in {Role.LIAISON}
