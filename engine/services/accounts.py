@@ -130,10 +130,10 @@ def create_user(
         user.roles = [UserRole(role_key=r) for r in roles]
         s.add(user)
         s.flush()
-        return _actor(user)
+        return actor_from_user(user)
 
 
-def _actor(user: User) -> Actor:
+def actor_from_user(user: User) -> Actor:
     """A user row as an Actor."""
     return Actor(
         id=user.id,
@@ -155,7 +155,7 @@ def load_actor(p: Platform, user_id: int, epoch: int) -> Actor | None:
         user = s.get(User, user_id)
         if user is None or not user.active or user.session_epoch != epoch:
             return None
-        return _actor(user)
+        return actor_from_user(user)
 
 
 def end_sessions(p: Platform, user_id: int) -> None:
@@ -198,7 +198,7 @@ def set_password(p: Platform, actor: Actor, user_id: int, new_password: str) -> 
         user.password_hash = password_hash
         user.session_epoch += 1
         s.flush()
-        return _actor(user)
+        return actor_from_user(user)
 
 
 def authenticate(p: Platform, username: str, password: str, *, client: str) -> Actor:
@@ -225,7 +225,7 @@ def authenticate(p: Platform, username: str, password: str, *, client: str) -> A
         ok = check_password(stored, password) and known
         if not ok:
             count_failure(s, key, now, p.limits.login_window_s)
-        actor = _actor(user) if ok and user is not None else None
+        actor = actor_from_user(user) if ok and user is not None else None
     if actor is None:
         raise NotFound(N_("Usuario o contraseña incorrectos."))
     return actor

@@ -30,6 +30,7 @@ from engine.domain.views import (
     CaseTypeInfo,
     VersionInfo,
 )
+from engine.services.accounts import actor_from_user
 from engine.services.common import latest_versions, parsed_version, version_info
 from engine.services.platform import Platform
 from engine.store.models import AuditLog, ProcessVersion, User, UserRole
@@ -77,8 +78,11 @@ def deploy(
     """
     if not actor.has(*DESIGN_ROLES):
         raise NotAllowed(N_("Solo los diseñadores de procesos pueden hacer esto."))
+    detail = {"source": source, "files": sorted(files)}
     try:
-        info = deploy_version(p, files, deployed_by=actor.username, note=note.strip())
+        info = deploy_version(
+            p, files, deployed_by=actor.username, note=note.strip(), audit=detail
+        )
     except BundleInvalid as exc:
         audit(
             p,
@@ -95,20 +99,7 @@ def deploy(
         )
         raise
     parsed = p.specs.get(info.content_hash, lambda: files)
-    warnings = list(getattr(parsed, "warnings", []))
-    audit(
-        p,
-        actor.username,
-        "deploy",
-        {
-            "source": source,
-            "case_type": info.case_type,
-            "version": info.version,
-            "files": sorted(files),
-            "warnings": len(warnings),
-        },
-    )
-    return Deployed(info, warnings)
+    return Deployed(info, list(parsed.warnings))
 
 
 def deployer(p: Platform, username: str | None = None) -> Actor:
@@ -131,13 +122,7 @@ def deployer(p: Platform, username: str | None = None) -> Actor:
             )
         if user is None:
             raise NotFound(N_("No existe el usuario activo «%(user)s»."), user=username)
-        actor = Actor(
-            id=user.id,
-            username=user.username,
-            name=user.full_name,
-            roles=frozenset(r.role_key for r in user.roles),
-            entity_code=user.entity_code,
-        )
+        actor = actor_from_user(user)
     if not actor.has(*DESIGN_ROLES):
         raise NotAllowed(
             N_("«%(user)s» no es diseñador ni administrador: no puede desplegar."),
@@ -167,12 +152,18 @@ def check_bundle(files: dict[str, str]) -> tuple[str, str, list[Problem]]:
 
 
 def deploy_version(
-    p: Platform, files: dict[str, str], *, deployed_by: str, note: str = ""
+    p: Platform,
+    files: dict[str, str],
+    *,
+    deployed_by: str,
+    note: str = "",
+    audit: dict[str, Any] | None = None,
 ) -> VersionInfo:
     """Validate a bundle and store it as the next version of its case type.
 
-    The storage step of :func:`deploy`, which callers use: this one checks
-    no role and writes no audit record. Raises :class:`BundleInvalid`
+    The storage step of :func:`deploy`: this one checks no role. With
+    ``audit`` (the deploy's source and files), a ``deploy`` audit record is
+    written in the same transaction as the version. Raises :class:`BundleInvalid`
     (nothing stored) when any check fails. Two deploys at once both succeed
     with distinct version numbers: the unique (case type, version) constraint
     makes the loser retry with the next one.
@@ -199,6 +190,20 @@ def deploy_version(
                 s.add(row)
                 s.flush()
                 info = version_info(row)
+                if audit is not None:
+                    s.add(
+                        AuditLog(
+                            at=p.clock(),
+                            actor=deployed_by,
+                            action="deploy",
+                            detail={
+                                **audit,
+                                "case_type": info.case_type,
+                                "version": info.version,
+                                "warnings": len(parsed.warnings),
+                            },
+                        )
+                    )
             p.specs.put(parsed)
             return info
         except IntegrityError:

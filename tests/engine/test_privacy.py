@@ -23,7 +23,7 @@ from engine.services.platform import Platform
 from engine.store.models import Case, CaseEvent, Outbox
 from engine.workflow.calendar import PANAMA
 from tests.conftest import IDENTITY_KEY, seed
-from tests.engine.test_scenarios import do, who
+from tests.engine.test_scenarios import do, transfer_mop_to_idaan, who
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ALUMBRADO = ROOT / "tests" / "fixtures" / "bundles" / "alumbrado"
@@ -57,18 +57,7 @@ def transferred_case(p: Platform) -> str:
         {"decision": "aceptar", "entidad": "MOP"},
         opened.number,
     )
-    do(p, "enlace.mop", "Acusar recibo", {}, opened.number)
-    do(
-        p,
-        "enlace.mop",
-        "Atender la queja",
-        {
-            "accion": "no_competencia",
-            "motivo_no_competencia": "La tubería rota es de agua: es del IDAAN.",
-        },
-        opened.number,
-    )
-    do(p, "agente", "Transferir a otra entidad", {"entidad": "IDAAN"}, opened.number)
+    transfer_mop_to_idaan(p, opened.number)
     return opened.number
 
 

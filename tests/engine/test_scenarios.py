@@ -190,11 +190,9 @@ def test_scenario_3_reserved_identity(p, clock):
         assert s.scalars(select(Outbox)).all() == []
 
 
-def test_scenario_4_transfer_keeps_the_number(p, clock):
-    """MOP: not our competence → agent routes to IDAAN; both in the history."""
-    opened = services.open_case(p, "queja", {**QUEJA, "categoria": "vias"})
-    accept(p, opened.number)
-    do(p, "enlace.mop", "Acusar recibo", {}, opened.number)
+def transfer_mop_to_idaan(p: Platform, number: str) -> None:
+    """MOP acknowledges, says it is not its competence; the agent moves it."""
+    do(p, "enlace.mop", "Acusar recibo", {}, number)
     do(
         p,
         "enlace.mop",
@@ -203,9 +201,16 @@ def test_scenario_4_transfer_keeps_the_number(p, clock):
             "accion": "no_competencia",
             "motivo_no_competencia": "La tubería rota es de agua: es del IDAAN.",
         },
-        opened.number,
+        number,
     )
-    do(p, "agente", "Transferir a otra entidad", {"entidad": "IDAAN"}, opened.number)
+    do(p, "agente", "Transferir a otra entidad", {"entidad": "IDAAN"}, number)
+
+
+def test_scenario_4_transfer_keeps_the_number(p, clock):
+    """MOP: not our competence → agent routes to IDAAN; both in the history."""
+    opened = services.open_case(p, "queja", {**QUEJA, "categoria": "vias"})
+    accept(p, opened.number)
+    transfer_mop_to_idaan(p, opened.number)
     row = case_row(p, opened.number)
     assert row.entity_code == "IDAAN" and row.status == "open"
     public = services.track_case(p, opened.number, opened.access_code, client="c")
