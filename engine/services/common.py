@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,38 @@ from engine.workflow.calendar import BusinessCalendar
 PANAMA = ZoneInfo("America/Panama")
 
 
+# Statements run on every filing or step, built once: building one costs
+# more than running it on SQLite (SQLAlchemy caches each object's cache key).
+_LATEST = (
+    select(ProcessVersion.id, ProcessVersion.title, ProcessVersion.content_hash)
+    .where(ProcessVersion.case_type == bindparam("case_type"))
+    .order_by(ProcessVersion.version.desc())
+    .limit(1)
+)
+_HASH_OF = select(ProcessVersion.content_hash).where(
+    ProcessVersion.id == bindparam("version_id")
+)
+_FILES_OF = select(ProcessVersion.files).where(
+    ProcessVersion.id == bindparam("version_id")
+)
+_ACTIVE_ENTITIES = (
+    select(Entity.code, Entity.name)
+    .where(Entity.active.is_(True))
+    .order_by(Entity.code)
+)
+
+
+ENTITY_NAMES = "c311_entity_names"  # Session.info: active entities read
+
+
+class LatestVersion(NamedTuple):
+    """What filing needs of a case type's newest version."""
+
+    id: int
+    title: str
+    content_hash: str
+
+
 STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR)
 
 
@@ -58,22 +90,47 @@ def latest_versions(s: Session) -> list[ProcessVersion]:
     return list(s.scalars(query))
 
 
-def latest_version(s: Session, case_type: str) -> ProcessVersion:
-    """The newest version of a case type, or NotFound."""
-    row = s.scalars(
-        select(ProcessVersion)
-        .where(ProcessVersion.case_type == case_type)
-        .order_by(ProcessVersion.version.desc())
-        .limit(1)
-    ).first()
+def latest_version(s: Session, case_type: str) -> LatestVersion:
+    """The id, title and content hash of a case type's newest version.
+
+    Asked on every filing, so a plain Core query (no ORM object): the
+    version's files are read only when its spec is not cached yet.
+    """
+    row = s.connection().execute(_LATEST, {"case_type": case_type}).first()
     if row is None:
         raise NotFound(N_("No existe ese tipo de caso."))
-    return row
+    return LatestVersion(row.id, row.title, row.content_hash)
 
 
 def parsed_version(p: Platform, row: ProcessVersion) -> ParsedVersion:
     """The cached parsed spec of a version row (its files load on a miss)."""
     return p.specs.get(row.content_hash, lambda: dict(row.files))
+
+
+def parsed_latest(p: Platform, s: Session, row: LatestVersion) -> ParsedVersion:
+    """The cached parsed spec of the version :func:`latest_version` found."""
+    return p.specs.get(row.content_hash, lambda: version_files(s, row.id))
+
+
+def parsed_by_id(p: Platform, s: Session, version_id: int) -> ParsedVersion:
+    """The cached parsed spec of the version with ``version_id``.
+
+    A version never changes once deployed, so its content hash is
+    remembered per process: a cached spec costs no query at all.
+    """
+    content_hash = p.version_hashes.get(version_id)
+    if content_hash is None:
+        content_hash = (
+            s.connection().execute(_HASH_OF, {"version_id": version_id}).scalar_one()
+        )
+        p.version_hashes[version_id] = content_hash
+    return p.specs.get(content_hash, lambda: version_files(s, version_id))
+
+
+def version_files(s: Session, version_id: int) -> dict[str, str]:
+    """The files of one version (read only to parse it)."""
+    files = s.connection().execute(_FILES_OF, {"version_id": version_id}).scalar_one()
+    return dict(files)
 
 
 def version_info(row: ProcessVersion) -> VersionInfo:
@@ -95,11 +152,9 @@ def sources_for(s: Session, schema: forms.Schema) -> dict[str, list[tuple[str, s
     wanted = {spec.get("x-source") for spec in forms.fields(schema).values()}
     if "entidades" not in wanted:
         return {}
-    entities = s.execute(
-        select(Entity.code, Entity.name)
-        .where(Entity.active.is_(True))
-        .order_by(Entity.code)
-    ).all()
+    entities = s.connection().execute(_ACTIVE_ENTITIES).all()
+    # The step that follows may name the entity it assigns: no second query.
+    s.info[ENTITY_NAMES] = dict(entities)
     return {"entidades": [(code, f"{code} — {name}") for code, name in entities]}
 
 

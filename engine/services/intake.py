@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.bundles import forms
 from engine.domain import sealing
-from engine.domain.enums import EventKind
+from engine.domain.enums import CaseStatus, EventKind
 from engine.domain.errors import (
     N_,
     InvalidData,
@@ -36,7 +36,7 @@ from engine.services.common import (
     form_view,
     is_data_error,
     latest_version,
-    parsed_version,
+    parsed_latest,
     sources_for,
 )
 from engine.services.platform import Platform
@@ -53,7 +53,7 @@ def get_intake(p: Platform, case_type: str) -> IntakeView:
     """The intake form of the newest version of a case type."""
     with p.db.read() as s:
         row = latest_version(s, case_type)
-        parsed = parsed_version(p, row)
+        parsed = parsed_latest(p, s, row)
         schema = parsed.form(parsed.start_form)
         sources = sources_for(s, schema)
     return IntakeView(
@@ -96,7 +96,7 @@ def open_case(
         if key is not None and (first := _repeated(s, key)) is not None:
             return first
         row = latest_version(s, case_type)
-        parsed = parsed_version(p, row)
+        parsed = parsed_latest(p, s, row)
         schema = parsed.form(parsed.start_form)
         forms.check(schema, data, allowed_values(sources_for(s, schema)))
         calendar = business_calendar(p, s)
@@ -138,9 +138,12 @@ def open_case(
                 updated_at=now,
                 public_status="",
                 intake_key=key,
+                status=CaseStatus.OPEN,
+                reopen_count=0,
+                lock_version=1,
             )
-            s.add(case)
-            s.flush()
+            # The case row is inserted by record_step, once, with the
+            # values the first step gives it; its events wait for its id.
             add_event(
                 s,
                 case,

@@ -60,6 +60,8 @@ class Platform:
         self.public_url = public_url.rstrip("/")
         # (loaded at, calendar): days off change rarely; reloaded each minute.
         self.calendar_cache: tuple[float, Any] | None = None
+        # version id -> content hash; a deployed version never changes.
+        self.version_hashes: dict[int, str] = {}
 
     def close(self) -> None:
         """Release database connections."""

@@ -5,11 +5,11 @@ Everything here writes in the caller's transaction; nothing commits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.bundles import forms
@@ -22,7 +22,9 @@ from engine.domain.views import (
     Actor,
 )
 from engine.services import mail
+from engine.services.common import ENTITY_NAMES
 from engine.services.platform import Platform
+from engine.store.db import drop_held, hold_row, insert_new, update_row, write_held
 from engine.store.models import (
     Case,
     CaseEvent,
@@ -34,6 +36,31 @@ from engine.store.models import (
     WorkflowState,
 )
 from engine.workflow import runtime
+
+# Built once (see ``engine.services.common``).
+_READY_ROWS = select(
+    HumanTask.id, HumanTask.state, HumanTask.due_at, HumanTask.name, HumanTask.form
+).where(HumanTask.case_id == bindparam("case_id"), HumanTask.state == TaskState.READY)
+_CANCEL_TASK = (
+    update(HumanTask)
+    .where(HumanTask.id == bindparam("task_id"))
+    .values(state=TaskState.CANCELLED)
+)
+_RELABEL_TASK = (
+    update(HumanTask)
+    .where(HumanTask.id == bindparam("task_id"))
+    .values(due_at=bindparam("due_at"), name=bindparam("name"), form=bindparam("form"))
+)
+_ENTITY_NAME = select(Entity.name).where(Entity.code == bindparam("code"))
+
+
+def entity_name_of(s: Session, code: str) -> str | None:
+    """The name of entity ``code``, or None if there is no such entity."""
+    known: dict[str, str] = s.info.get(ENTITY_NAMES, {})
+    if code in known:
+        return known[code]
+    name = s.connection().execute(_ENTITY_NAME, {"code": code}).scalar()
+    return None if name is None else str(name)
 
 
 def record_step(
@@ -47,21 +74,34 @@ def record_step(
     *,
     state: WorkflowState | None,
     before: frozenset[str] = frozenset(),
-    ready_rows: list[HumanTask] | None = None,
+    ready_rows: Sequence[Any] | None = None,
 ) -> None:
     """Write state and projections of a workflow after a step.
 
-    ``state`` is the case's loaded state row, or None for a new case;
+    ``state`` is the case's loaded state row, or None for a new case: a
+    transient ``case`` inserted here once, with the values the step gave it
+    (it stays outside the session);
     ``before`` the completed task ids before the step (for the marks). Runs
-    without autoflush so each row is written once, at commit.
+    without autoflush so each row is written once; the rows only ever
+    appended (events, new tasks, the first state, ratings) go out as Core
+    INSERTs, one per table, without the unit of work's bookkeeping.
     """
-    with s.no_autoflush:
-        previous = case.public_status
-        _store_unflushed(
-            s, case, parsed, workflow, actor, now, state, before, p, ready_rows
-        )
-        if state is not None and case.public_status != previous:
-            _notify_citizen(s, p, case, parsed, now)
+    try:
+        with s.no_autoflush:
+            previous = case.public_status
+            _store_unflushed(
+                s, case, parsed, workflow, actor, now, state, before, p, ready_rows
+            )
+            if state is not None and case.public_status != previous:
+                _notify_citizen(s, p, case, parsed, now)
+        if case.id is None:
+            insert_new(s, case)
+        write_held(s)
+    except BaseException:
+        # A failed step (the worker goes on in the same session) must not
+        # leave its rows to be written with the next case's.
+        drop_held(s)
+        raise
 
 
 def _notify_citizen(
@@ -127,15 +167,28 @@ def _store_unflushed(
     state: WorkflowState | None,
     before: frozenset[str],
     p: Platform,
-    ready_rows: list[HumanTask] | None,
+    ready_rows: Sequence[Any] | None,
 ) -> None:
     """The body of :func:`record_step`."""
     snap = runtime.snapshot(parsed, workflow, before)
     if state is None:
-        state = WorkflowState(case_id=case.id)
-        s.add(state)
-    state.state = runtime.dump_state(workflow)
-    state.format_version = runtime.FORMAT_VERSION
+        hold_row(
+            s,
+            WorkflowState,
+            {
+                "state": runtime.dump_state(workflow),
+                "format_version": runtime.FORMAT_VERSION,
+            },
+            case,
+        )
+        ready_rows = []  # a new case has no task rows yet
+    else:
+        update_row(
+            s,
+            state,
+            state=runtime.dump_state(workflow),
+            format_version=runtime.FORMAT_VERSION,
+        )
 
     # Marks first: a transfer is recorded against the entity it leaves.
     for bpmn_id, step_data in snap.steps:
@@ -179,7 +232,7 @@ def _store_unflushed(
     if (
         isinstance(entity, str)
         and entity != case.entity_code
-        and (entity_row := s.get(Entity, entity)) is not None
+        and (entity_name := entity_name_of(s, entity)) is not None
     ):
         case.entity_code = entity
         add_event(
@@ -189,25 +242,20 @@ def _store_unflushed(
             EventKind.ASSIGNED,
             actor,
             N_("Caso asignado a una entidad"),
-            {"entidad": entity, "nombre": entity_row.name},
+            {"entidad": entity, "nombre": entity_name},
             public=True,
         )
 
     ready_ids = {t.id for t in snap.ready}
-    # Rows changed in this unit of work keep their in-memory state, so the
-    # task just completed is filtered out here although not yet flushed.
+    # Task rows change by Core UPDATEs (a completed task was written so
+    # before the step), so this read sees what the step started from.
+    conn = s.connection()
     if ready_rows is None:
-        ready_rows = list(
-            s.scalars(
-                select(HumanTask).where(
-                    HumanTask.case_id == case.id, HumanTask.state == TaskState.READY
-                )
-            )
-        )
+        ready_rows = list(conn.execute(_READY_ROWS, {"case_id": case.id}))
     known = {t.id: t for t in ready_rows if t.state == TaskState.READY}
-    for task_id, row in known.items():
-        if task_id not in ready_ids:
-            row.state = TaskState.CANCELLED
+    gone = [{"task_id": task_id} for task_id in known if task_id not in ready_ids]
+    if gone:
+        conn.execute(_CANCEL_TASK, gone)
     dues: list[datetime] = []
     for ready in snap.ready:
         info = parsed.tasks[ready.bpmn_id]
@@ -218,22 +266,37 @@ def _store_unflushed(
             row = known[ready.id]
             # A case moved to a newer version keeps its task ids; the task's
             # label and form follow the new version.
-            row.due_at, row.name, row.form = due, info.name, info.form
+            if (row.due_at, row.name, row.form) != (due, info.name, info.form):
+                conn.execute(
+                    _RELABEL_TASK,
+                    {
+                        "task_id": row.id,
+                        "due_at": due,
+                        "name": info.name,
+                        "form": info.form,
+                    },
+                )
             continue
         task_entity = ready.data.get("entidad")
-        s.add(
-            HumanTask(
-                id=ready.id,
-                case_id=case.id,
-                bpmn_id=ready.bpmn_id,
-                name=info.name,
-                role=info.lane or "",
-                entity_code=task_entity if isinstance(task_entity, str) else None,
-                form=info.form,
-                state=TaskState.READY,
-                created_at=now,
-                due_at=due,
-            )
+        hold_row(
+            s,
+            HumanTask,
+            {
+                "id": ready.id,
+                "bpmn_id": ready.bpmn_id,
+                "name": info.name,
+                "role": info.lane or "",
+                "entity_code": task_entity if isinstance(task_entity, str) else None,
+                "assignee_id": None,
+                "form": info.form,
+                "state": TaskState.READY,
+                "created_at": now,
+                "due_at": due,
+                "completed_at": None,
+                "completed_by_id": None,
+                "completed_by_label": None,
+            },
+            case,
         )
     case.due_at = min(dues) if dues else None
 
@@ -354,15 +417,17 @@ def _record_survey(
     rating = data.get("calificacion")
     if not isinstance(rating, int):
         return
-    s.add(
-        SurveyResponse(
-            case_id=case.id,
-            case_type=case.case_type,
-            entity_code=case.entity_code,
-            rating=rating,
-            comment=str(data.get("comentario") or ""),
-            at=now,
-        )
+    hold_row(
+        s,
+        SurveyResponse,
+        {
+            "case_type": case.case_type,
+            "entity_code": case.entity_code,
+            "rating": rating,
+            "comment": str(data.get("comentario") or ""),
+            "at": now,
+        },
+        case,
     )
 
 
@@ -378,19 +443,25 @@ def add_event(
     public: bool,
     task_bpmn_id: str | None = None,
 ) -> None:
-    """Append one audit/timeline event."""
-    s.add(
-        CaseEvent(
-            case_id=case.id,
-            at=at,
-            kind=kind,
-            actor_id=actor.id if actor else None,
-            actor_label=actor.name if actor else "",
-            task_bpmn_id=task_bpmn_id,
-            summary=summary[:300],
-            data=data,
-            public=public,
-        )
+    """Append one audit/timeline event.
+
+    Held with the step's other new rows and written with them (at the end of
+    :func:`record_step`, or when the transaction commits).
+    """
+    hold_row(
+        s,
+        CaseEvent,
+        {
+            "at": at,
+            "kind": kind,
+            "actor_id": actor.id if actor else None,
+            "actor_label": actor.name if actor else "",
+            "task_bpmn_id": task_bpmn_id,
+            "summary": summary[:300],
+            "data": data,
+            "public": public,
+        },
+        case,
     )
 
 

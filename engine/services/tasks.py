@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -35,6 +35,7 @@ from engine.services.common import (
     is_data_error,
     may_do,
     may_see_case,
+    parsed_by_id,
     parsed_version,
     sources_for,
     type_titles,
@@ -49,6 +50,36 @@ from engine.store.models import (
     WorkflowState,
 )
 from engine.workflow import runtime, timekeeping
+
+# Built once (see ``engine.services.common``). The case of a task and its
+# stored workflow, both locked: after waiting for a concurrent step, the
+# read sees what that step committed.
+_LOCK_CASE_OF_TASK = (
+    select(Case, WorkflowState.state, WorkflowState.format_version.label("version"))
+    .join(WorkflowState, WorkflowState.case_id == Case.id)
+    .where(
+        Case.id
+        == select(HumanTask.case_id)
+        .where(HumanTask.id == bindparam("task_id"))
+        .scalar_subquery()
+    )
+    .with_for_update()
+)
+# The task and the state as plain rows: read once, written with Core.
+_TASK = select(HumanTask.__table__).where(HumanTask.id == bindparam("task_id"))
+_STATE = select(WorkflowState.state, WorkflowState.format_version).where(
+    WorkflowState.case_id == bindparam("case_id")
+)
+_COMPLETE_TASK = (
+    update(HumanTask)
+    .where(HumanTask.id == bindparam("task_id"))
+    .values(
+        state=bindparam("state"),
+        completed_by_id=bindparam("completed_by_id"),
+        completed_by_label=bindparam("completed_by_label"),
+        completed_at=bindparam("completed_at"),
+    )
+)
 
 
 def list_tasks(p: Platform, actor: Actor, *, limit: int = 200) -> list[TaskSummary]:
@@ -109,9 +140,8 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
         sources = sources_for(s, parsed.form(task.form))
         data: dict[str, Any] = {}
         if task.state == TaskState.READY:
-            state = s.get(WorkflowState, case.id)
-            assert state is not None
-            workflow = runtime.load_state(parsed, state.state, state.format_version)
+            stored = s.connection().execute(_STATE, {"case_id": case.id}).one()
+            workflow = runtime.load_state(parsed, stored.state, stored.format_version)
             spiff_task = runtime.find_ready_task(workflow, task.id)
             if spiff_task is not None:
                 data = dict(spiff_task.data)
@@ -139,7 +169,7 @@ def complete_task(
     :class:`Conflict` naming who completed the task and when.
     """
 
-    def allowed(task: HumanTask, case: Case) -> None:
+    def allowed(task: Any, case: Case) -> None:
         if task.role == Role.CITIZEN or not may_do(actor, task.role, task.entity_code):
             raise NotAllowed(N_("Esta tarea no le corresponde."))
 
@@ -158,7 +188,7 @@ def complete_citizen_task(
     """Complete a task of the ``ciudadano`` lane, proven by number and code."""
     verify_access(p, number, code, client)
 
-    def allowed(task: HumanTask, case: Case) -> None:
+    def allowed(task: Any, case: Case) -> None:
         if task.role != Role.CITIZEN or case.number != number.strip().upper():
             raise NotFound(N_("La tarea no existe."))
 
@@ -183,23 +213,24 @@ def _complete(
         with p.db.transaction() as s:
             # Lock the case first, then read the task: after the lock the
             # read sees what a concurrent completion committed.
-            owner = select(HumanTask.case_id).where(HumanTask.id == task_id)
-            case = s.scalars(
-                select(Case).where(Case.id == owner.scalar_subquery()).with_for_update()
-            ).first()
-            task = s.get(HumanTask, task_id) if case is not None else None
-            if case is None or task is None:
+            locked = s.execute(_LOCK_CASE_OF_TASK, {"task_id": task_id}).first()
+            task = (
+                s.connection().execute(_TASK, {"task_id": task_id}).first()
+                if locked is not None
+                else None
+            )
+            if locked is None or task is None:
                 raise NotFound(N_("La tarea no existe."))
+            case = locked[0]
             allowed(task, case)
             if task.state != TaskState.READY:
                 raise _already_done(task)
-            version = s.get(ProcessVersion, case.process_version_id)
-            assert version is not None
-            parsed = parsed_version(p, version)
+            parsed = parsed_by_id(p, s, case.process_version_id)
             schema = parsed.form(task.form)
             forms.check(schema, data, allowed_values(sources_for(s, schema)))
-            state = s.get(WorkflowState, case.id)
-            assert state is not None
+            state = WorkflowState(
+                case_id=case.id, state=locked.state, format_version=locked.version
+            )
             workflow = runtime.load_state(parsed, state.state, state.format_version)
             spiff_task = runtime.find_ready_task(workflow, task.id)
             if spiff_task is None:
@@ -211,10 +242,16 @@ def _complete(
             with timekeeping.at(now, business_calendar(p, s)):
                 runtime.complete(workflow, spiff_task, clean)
             label = actor.name if actor else "Ciudadano"
-            task.state = TaskState.COMPLETED
-            task.completed_by_id = actor.id if actor else None
-            task.completed_by_label = label
-            task.completed_at = now
+            s.connection().execute(
+                _COMPLETE_TASK,
+                {
+                    "task_id": task.id,
+                    "state": TaskState.COMPLETED,
+                    "completed_by_id": actor.id if actor else None,
+                    "completed_by_label": label,
+                    "completed_at": now,
+                },
+            )
             add_event(
                 s,
                 case,
@@ -256,9 +293,9 @@ def _complete(
         return result
     except StaleDataError:
         with p.db.read() as s:
-            task = s.get(HumanTask, task_id)
-            if task is not None and task.state != TaskState.READY:
-                raise _already_done(task) from None
+            done = s.get(HumanTask, task_id)
+            if done is not None and done.state != TaskState.READY:
+                raise _already_done(done) from None
         raise Conflict(
             N_("Otra persona modificó este caso al mismo tiempo. Vuelva a intentarlo.")
         ) from None
@@ -282,7 +319,7 @@ def _complete(
         ) from None
 
 
-def _already_done(task: HumanTask) -> Conflict:
+def _already_done(task: Any) -> Conflict:
     """The conflict raised when a task was completed by someone else."""
     if task.state == TaskState.COMPLETED and task.completed_at is not None:
         when = task.completed_at.astimezone(PANAMA).strftime("%d/%m/%Y %H:%M")

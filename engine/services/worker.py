@@ -14,14 +14,13 @@ from engine.services.common import (
     business_calendar,
     error_text,
     is_data_error,
-    parsed_version,
+    parsed_by_id,
 )
 from engine.services.platform import Platform
 from engine.services.steps import flag_error
 from engine.store.models import (
     Case,
     HumanTask,
-    ProcessVersion,
     WorkflowState,
 )
 from engine.workflow import runtime, timekeeping
@@ -104,9 +103,7 @@ def _advance_due_case(
     case_id = case.id
     try:
         with s.begin_nested():
-            version = s.get(ProcessVersion, case.process_version_id)
-            assert version is not None
-            parsed = parsed_version(p, version)
+            parsed = parsed_by_id(p, s, case.process_version_id)
             workflow = runtime.load_state(parsed, state.state, state.format_version)
             before = runtime.completed_ids(workflow)
             with timekeeping.at(now, calendar):

@@ -7,13 +7,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, bindparam, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import StaticPool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+READ_ONLY = "c311_read_only"  # execution option of read sessions' connections
+HELD = "c311_held_rows"  # Session.info key of hold_row
+_INSERTS: dict[str, Any] = {}  # insert_statement's, per table
+# UPDATE statements of update_row, per table and columns: built once each.
+_UPDATES: dict[tuple[str, tuple[str, ...]], Any] = {}
 
 
 def make_engine(url: str) -> Engine:
@@ -55,9 +61,14 @@ def _sqlite_begin_immediate(conn: Any) -> None:
 
     A deferred transaction that reads and later writes would get
     "database is locked" on upgrade; BEGIN IMMEDIATE serialises writers,
-    which is what a row lock does on PostgreSQL.
+    which is what a row lock does on PostgreSQL. Sessions opened by
+    :meth:`Database.read` never write, so they begin deferred and take no
+    lock: a page view does not queue behind a filing.
     """
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -68,6 +79,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessions, "before_commit", write_held)
+        self.read_sessions = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}),
+            expire_on_commit=False,
+        )
 
     @property
     def is_postgres(self) -> bool:
@@ -89,9 +105,10 @@ class Database:
         """A session for reads only; closed (not committed) at the end.
 
         Closing releases the connection and detaches loaded rows without
-        expiring them, so callers may read what they loaded.
+        expiring them, so callers may read what they loaded. On SQLite the
+        transaction begins deferred (see ``_sqlite_begin_immediate``).
         """
-        session = self.sessions()
+        session = self.read_sessions()
         try:
             yield session
         finally:
@@ -124,6 +141,98 @@ def downgrade(url: str, revision: str = "base") -> None:
     from alembic import command
 
     command.downgrade(alembic_config(url), revision)
+
+
+def insert_new(s: Session, obj: Any) -> None:
+    """INSERT a new (transient) mapped object with one Core statement.
+
+    For a row built once with all its values, where the unit of work would
+    only add bookkeeping: the attributes set on ``obj`` are written (column
+    defaults fill the others in the database row, not on ``obj``), its
+    primary key is set on ``obj``, and ``obj`` stays outside the session, so
+    later changes to it are not saved.
+    """
+    mapper = inspect(obj).mapper
+    values = {
+        prop.columns[0].key: obj.__dict__[prop.key]
+        for prop in mapper.column_attrs
+        if obj.__dict__.get(prop.key) is not None
+    }
+    result = s.connection().execute(insert_statement(mapper.local_table), values)
+    for column, key in zip(
+        mapper.primary_key, result.inserted_primary_key or (), strict=True
+    ):
+        setattr(obj, mapper.get_property_by_column(column).key, key)
+
+
+def insert_statement(table: Any) -> Any:
+    """The INSERT of ``table``, built once.
+
+    SQLAlchemy caches compiled SQL by a statement's cache key, which each
+    statement object computes once; on SQLite building a fresh statement
+    per call costs about as much as running it.
+    """
+    statement = _INSERTS.get(table.name)
+    if statement is None:
+        statement = _INSERTS[table.name] = table.insert()
+    return statement
+
+
+def hold_row(s: Session, model: Any, values: dict[str, Any], case: Any) -> None:
+    """Hold an append-only row of ``model`` for ``case`` until :func:`write_held`.
+
+    Rows only ever appended (timeline events, new tasks, a new state) need
+    none of the unit of work's tracking: they are written together, one
+    executemany per table, with ``case_id`` taken from ``case`` then (a new
+    case gets its id only when it is inserted). Whatever is still held when
+    the transaction commits is written first (see :class:`Database`).
+    """
+    s.info.setdefault(HELD, []).append((model, values, case))
+
+
+def write_held(s: Session) -> None:
+    """INSERT the held rows, in order within each table (ids follow it)."""
+    held: list[tuple[Any, dict[str, Any], Any]] = s.info.pop(HELD, [])
+    if not held:
+        return
+    if any(case.id is None for _, _, case in held):
+        s.flush()  # a case still pending gets its id
+    tables: dict[Any, list[dict[str, Any]]] = {}
+    for model, values, case in held:
+        tables.setdefault(model, []).append({**values, "case_id": case.id})
+    conn = s.connection()
+    for model, rows in tables.items():
+        conn.execute(insert_statement(model.__table__), rows)
+
+
+def drop_held(s: Session) -> None:
+    """Forget the held rows (their step failed; the session goes on)."""
+    s.info.pop(HELD, None)
+
+
+def update_row(s: Session, obj: Any, **values: Any) -> None:
+    """UPDATE a loaded mapped object's row by primary key, with one Core statement.
+
+    The object takes the values as already stored, so the unit of work does
+    not write them again. Not for rows with a version counter (the ORM
+    checks those).
+    """
+    mapper = inspect(obj).mapper
+    key = (mapper.local_table.name, tuple(sorted(values)))
+    statement = _UPDATES.get(key)
+    if statement is None:
+        table = mapper.local_table
+        statement = table.update().where(
+            *(column == bindparam(f"pk_{column.key}") for column in mapper.primary_key)
+        )
+        _UPDATES[key] = statement
+    params = {
+        f"pk_{column.key}": getattr(obj, mapper.get_property_by_column(column).key)
+        for column in mapper.primary_key
+    }
+    s.connection().execute(statement, {**values, **params})
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
 
 
 def insert_ignore(s: Session, model: Any, values: dict[str, Any]) -> None:
