@@ -67,11 +67,11 @@ def test_the_check_sees_both_kinds(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text(
         "from engine.services import steps\n"
-        "from engine.workflow.scripting import _compile_cached\n"
+        "from engine.workflow.script_compiler import _compile_cached\n"
         "steps._notify_staff()\n"
         "steps.record_step()\n"
     )
     assert offences(sample) == [
-        "2: from engine.workflow.scripting import _compile_cached",
+        "2: from engine.workflow.script_compiler import _compile_cached",
         "3: steps._notify_staff",
     ]

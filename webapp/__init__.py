@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,24 +36,23 @@ def create_app(
 ) -> Flask:
     """Build the app: config, extensions, blueprints, error pages, CLI.
 
-    In production the app needs its secrets (:func:`require_secrets`): a web
-    server (``gunicorn 'webapp:create_app()'``) gets :class:`MissingSecret`
-    instead of an app. The ``flask`` command builds the app for every command,
-    ``--help`` included, so there (``check_secrets`` None and a ``flask``
-    command running) the check waits for the commands that serve requests or
-    start workers; the others (``validate``, ``deploy``…) need no secret.
+    In production the app needs its secrets (:func:`require_secrets`).
+    ``check_secrets=True`` raises :class:`MissingSecret` without them. Left
+    None outside the ``flask`` command, the caller is a web server
+    (``gunicorn 'webapp:create_app()'``): it gets no app but the one-line
+    refusal on stderr and :data:`SERVER_REFUSAL_STATUS`, without a traceback
+    (:func:`refuse_to_serve`). The ``flask`` command builds the app for every
+    command, ``--help`` included, so there (``check_secrets`` None and a
+    ``flask`` command running) the check waits for the commands that serve
+    requests or start workers; the others (``validate``, ``deploy``…) need no
+    secret.
     """
     from_command_line = _loaded_by_flask_command()
-    if check_secrets is None:
-        check_secrets = not from_command_line
-    app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env("C311")
-    if test_config is not None:
-        app.config.from_mapping(test_config)
-    _finish_config(app)
-    if check_secrets:
+    served = check_secrets is None and not from_command_line
+    app = _configured_app(test_config)
+    if served:
+        refuse_to_serve(app.config)
+    elif check_secrets:
         require_secrets(app)
     else:
         # Only a command that checks before it starts (serve, worker) may run
@@ -143,6 +143,22 @@ def create_app(
     return app
 
 
+def _configured_app(test_config: Mapping[str, Any] | None) -> Flask:
+    """A bare app holding its configuration, in the documented order.
+
+    Defaults, then ``instance/config.py``, then ``C311_*`` variables, then
+    ``test_config``; derived defaults last (:func:`_finish_config`).
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("C311")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    _finish_config(app)
+    return app
+
+
 def _loaded_by_flask_command() -> bool:
     """Whether the ``flask`` command line is building the app right now."""
     ctx = click.get_current_context(silent=True)
@@ -157,6 +173,32 @@ def require_secrets(app: Flask) -> None:
     problem = missing_secret(app.config)
     if problem:
         raise MissingSecret(problem)
+
+
+#: Exit status of a web server's process refused for lack of secrets: the
+#: status gunicorn gives "App failed to load" (``Arbiter.APP_LOAD_ERROR``).
+#: A gunicorn worker exiting with it stops the master at once; with any other
+#: status the master would boot replacement workers, each refused again.
+SERVER_REFUSAL_STATUS = 4
+
+
+def refuse_to_serve(config: Mapping[str, Any] | None = None) -> None:
+    """End the process, in one line, if a web server may not serve the app.
+
+    ``config`` is the app's configuration; without it, the one
+    :func:`create_app` builds for a server is read (for the gunicorn master,
+    ``gunicorn.conf.py``, before any worker boots). The reason goes to stderr
+    as the ``flask`` commands say it (``Error: Falta SECRET_KEY: …``) and the
+    process exits with :data:`SERVER_REFUSAL_STATUS` through
+    :class:`SystemExit`, which gunicorn lets through without a traceback: in
+    its master (the hook, ``--preload``) and in a worker booting the app.
+    """
+    if config is None:
+        config = _configured_app(None).config
+    problem = missing_secret(config)
+    if problem:
+        print(f"Error: {problem}", file=sys.stderr, flush=True)
+        raise SystemExit(SERVER_REFUSAL_STATUS)
 
 
 def _refuse_without_secrets() -> Any:

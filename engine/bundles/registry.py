@@ -6,8 +6,8 @@ A bundle is one case type's ``.bpmn`` and ``.dmn`` files plus its form
 every web process and worker parses a version once.
 
 Uploaded zips and files are read safely by :mod:`engine.bundles`; what changed
-between versions, and moving running cases to a new one, is
-:mod:`engine.workflow.migration`.
+between versions is :mod:`engine.bundles.changes`, and moving running cases to
+a new one is :mod:`engine.workflow.migration`.
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ from engine.bundles.checks import (
     check_lanes,
     check_reachable,
     check_references,
-    check_scripts,
-    check_timers,
 )
+from engine.bundles.code_checks import check_scripts, check_timers
 from engine.bundles.forms import Schema
 from engine.bundles.markup import (
     BPMN_NS,

@@ -9,6 +9,7 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import select
 
+from engine.bundles import changes as bundle_changes
 from engine.bundles import read_files
 from engine.bundles.registry import safe_xml_parser
 from engine.domain.enums import CaseStatus, EventKind
@@ -187,8 +188,8 @@ def version_changes(
         )
         for row in rows:
             parsed = parsed_version(p, row)
-            changes[row.version] = migration.describe(
-                migration.summarize(previous, parsed)
+            changes[row.version] = bundle_changes.describe(
+                bundle_changes.summarize(previous, parsed)
             )
             previous = parsed
     return changes

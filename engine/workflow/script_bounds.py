@@ -10,8 +10,8 @@ process or the worker. Three mechanisms bound every run:
   time every few lines and the process's resident memory a little less
   often, and raises
   :class:`ScriptLimitExceeded` into the script when either is exceeded.
-  Scripts may not use ``try`` (see ``engine.workflow.scripting``), so the error cannot
-  be swallowed and always ends the run.
+  Scripts may not use ``try`` (see ``engine.workflow.script_compiler``), so
+  the error cannot be swallowed and always ends the run.
 * **Guarded operators and functions** for what a single C-level operation
   could blow up without executing a line: ``**``, ``*``, ``+``, ``<<`` and
   ``%`` go through :func:`binop`, ``pow``, ``range`` and ``sum`` are replaced,

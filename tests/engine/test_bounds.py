@@ -22,7 +22,8 @@ from engine.services.platform import Platform
 from engine.store.models import Case, CaseEvent, HumanTask
 from engine.workflow import script_bounds
 from engine.workflow.calendar import PANAMA
-from engine.workflow.scripting import RestrictedEnvironment, check_script
+from engine.workflow.script_compiler import check_script
+from engine.workflow.scripting import RestrictedEnvironment
 from tests.conftest import IDENTITY_KEY
 
 BUNDLE = (

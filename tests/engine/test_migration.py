@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from engine.bundles import registry
+from engine.bundles import changes, registry
 from engine.bundles.registry import ParsedVersion
 from engine.workflow import migration, runtime
 
@@ -151,7 +151,7 @@ def state_at_repair(version: ParsedVersion) -> str:
 def test_summary_of_a_first_version():
     """Without a previous version everything is new."""
     new = parse(alumbrado_files())
-    summary = migration.summarize(None, new)
+    summary = changes.summarize(None, new)
     assert summary["first"] is True
     assert {t["id"] for t in summary["tasks"]["added"]} == set(new.tasks)
     assert summary["lanes"]["added"] == ["agente_311", "enlace"]
@@ -160,15 +160,15 @@ def test_summary_of_a_first_version():
         "reparacion.json",
         "verificacion.json",
     ]
-    assert migration.describe(summary)[0].text == "Primera versión."
+    assert changes.describe(summary)[0].text == "Primera versión."
 
 
 def test_summary_of_identical_versions():
     """The same bundle twice: nothing changed."""
     version = parse(alumbrado_files())
-    summary = migration.summarize(version, version)
+    summary = changes.summarize(version, version)
     assert summary["unchanged"] is True
-    assert "Sin cambios" in migration.describe(summary)[0].text
+    assert "Sin cambios" in changes.describe(summary)[0].text
 
 
 def test_summary_lists_what_changed():
@@ -186,7 +186,7 @@ def test_summary_lists_what_changed():
     files["enrutamiento.dmn"] = files["enrutamiento.dmn"].replace('"MINSA"', '"CSS"')
     files["plazos.dmn"] = files["plazos.dmn"].replace("\n", "\n  ")  # whitespace only
     new = parse(files)
-    summary = migration.summarize(old, new)
+    summary = changes.summarize(old, new)
     assert summary["tasks"]["renamed"] == [
         {
             "id": "clasificar_caso",
@@ -205,7 +205,7 @@ def test_summary_lists_what_changed():
         "removed": [],
         "changed": ["enrutamiento.dmn"],
     }
-    lines = [m.text % m.params for m in migration.describe(summary)]
+    lines = [m.text % m.params for m in changes.describe(summary)]
     assert "«Clasificar la queja» ahora se llama «Revisar y clasificar» " in lines[0]
     assert "Cambió la tabla de decisión enrutamiento.dmn." in lines
 
@@ -214,12 +214,12 @@ def test_summary_of_removed_and_added_elements():
     """Elements and lanes that come and go are listed by id with their names."""
     old = parse(alumbrado_files())
     new = parse(without_verification(alumbrado_files()))
-    summary = migration.summarize(old, new)
+    summary = changes.summarize(old, new)
     assert summary["tasks"]["removed"] == [
         {"id": "verificar_reporte", "name": "Verificar el reporte y asignar la entidad"}
     ]
     assert summary["forms"]["changed"] == []
-    added = migration.summarize(old, parse(with_confirmation(alumbrado_files())))
+    added = changes.summarize(old, parse(with_confirmation(alumbrado_files())))
     assert added["tasks"]["added"] == [
         {"id": "confirmar", "name": "Confirmar la reparación"}
     ]
@@ -233,11 +233,11 @@ def test_summary_of_a_lane_change():
     files["alumbrado.bpmn"] = files["alumbrado.bpmn"].replace(
         'name="agente_311"', 'name="supervisor_311"'
     )
-    summary = migration.summarize(old, parse(files))
+    summary = changes.summarize(old, parse(files))
     assert summary["lanes"] == {"added": ["supervisor_311"], "removed": ["agente_311"]}
     changed = {t["id"]: t["fields"] for t in summary["tasks"]["changed"]}
     assert changed["verificar_reporte"] == ["lane"]
-    lines = [m.text % m.params for m in migration.describe(summary)]
+    lines = [m.text % m.params for m in changes.describe(summary)]
     assert any("carril" in line for line in lines)
 
 

@@ -1,4 +1,4 @@
-"""Tests for engine.workflow.scripting: the restricted script environment."""
+"""Tests for restricted scripting: the environment, its compiler and guards."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.workflow import scripting
-from engine.workflow.scripting import (
-    RestrictedEnvironment,
+from engine.workflow import script_compiler
+from engine.workflow.script_compiler import (
     ScriptRejected,
     check_script,
     compile_script,
-    make_script_engine,
 )
+from engine.workflow.scripting import RestrictedEnvironment, make_script_engine
 
 
 @pytest.fixture
@@ -362,10 +361,10 @@ def test_compiled_code_is_cached(env: RestrictedEnvironment) -> None:
     """The same source compiles once and yields the same code object."""
     source = "a + b > 3  # cache test"
     assert compile_script(source, "eval") is compile_script(source, "eval")
-    before = scripting.compile_cache_info()
+    before = script_compiler.compile_cache_info()
     for _ in range(5):
         env.evaluate(source, _data())
-    after = scripting.compile_cache_info()
+    after = script_compiler.compile_cache_info()
     assert after.hits - before.hits == 5
     assert after.misses == before.misses
 
@@ -374,10 +373,10 @@ def test_rejections_are_cached_too() -> None:
     """A rejected source is not recompiled each time it is checked."""
     source = "x = ().__class__  # cache test"
     check_script(source)
-    before = scripting.compile_cache_info()
+    before = script_compiler.compile_cache_info()
     with pytest.raises(ScriptRejected):
         compile_script(source)
-    assert scripting.compile_cache_info().hits == before.hits + 1
+    assert script_compiler.compile_cache_info().hits == before.hits + 1
 
 
 # --- through SpiffWorkflow ----------------------------------------------------

@@ -41,21 +41,42 @@ def test_security_headers(client):
 def test_production_refuses_to_start_without_secret(monkeypatch, tmp_path):
     """Outside development the app needs a real SECRET_KEY."""
     from webapp import create_app
+    from webapp.config import MissingSecret
 
     monkeypatch.delenv("C311_SECRET_KEY", raising=False)
-    with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app({"ENV": "production", "DATABASE_URL": "sqlite://"})
+    with pytest.raises(MissingSecret, match="SECRET_KEY"):
+        create_app(
+            {"ENV": "production", "DATABASE_URL": "sqlite://"}, check_secrets=True
+        )
 
 
 def test_production_refuses_to_start_without_identity_key(monkeypatch):
     """Reserved identities need a sealing key before production starts."""
     from webapp import create_app
+    from webapp.config import MissingSecret
 
     monkeypatch.delenv("C311_IDENTITY_KEY", raising=False)
-    with pytest.raises(RuntimeError, match="IDENTITY_KEY"):
+    with pytest.raises(MissingSecret, match="IDENTITY_KEY"):
         create_app(
-            {"ENV": "production", "SECRET_KEY": "s" * 32, "DATABASE_URL": "sqlite://"}
+            {"ENV": "production", "SECRET_KEY": "s" * 32, "DATABASE_URL": "sqlite://"},
+            check_secrets=True,
         )
+
+
+def test_a_server_gets_one_line_and_an_exit_status(monkeypatch, capsys):
+    """Built for a web server (no flag, no flask command): one line, no app.
+
+    A :class:`SystemExit`, which gunicorn lets through without a traceback;
+    ``test_readme_commands`` runs gunicorn itself.
+    """
+    from webapp import SERVER_REFUSAL_STATUS, create_app
+
+    monkeypatch.delenv("C311_SECRET_KEY", raising=False)
+    with pytest.raises(SystemExit) as stopped:
+        create_app({"ENV": "production", "DATABASE_URL": "sqlite://"})
+    assert stopped.value.code == SERVER_REFUSAL_STATUS
+    err = capsys.readouterr().err
+    assert err.startswith("Error: Falta SECRET_KEY") and err.count("\n") == 1
 
 
 def test_session_cookie_is_secure_in_production():

@@ -259,6 +259,7 @@ def fresh_clone(tmp_path: Path) -> Path:
     clone.mkdir()
     for package in ("engine", "webapp"):
         (clone / package).symlink_to(ROOT / package, target_is_directory=True)
+    (clone / "gunicorn.conf.py").symlink_to(ROOT / "gunicorn.conf.py")
     return clone
 
 
@@ -339,3 +340,74 @@ def test_fresh_clone_help_and_validate_need_no_environment(tmp_path: Path) -> No
     # Production makes up no secret, and nothing touched the database.
     instance = clone / "instance"
     assert not instance.exists() or not list(instance.iterdir())
+
+
+def readme_gunicorn() -> list[str]:
+    """The README's ``gunicorn …`` line, as args, bound to a free local port."""
+    lines = [
+        line.split("#")[0]
+        for block in re.findall(r"```sh\n(.*?)```", README, re.S)
+        for line in block.splitlines()
+        if line.startswith("gunicorn ")
+    ]
+    assert len(lines) == 1, lines
+    words = shlex.split(lines[0])
+    words[words.index("-b") + 1] = "127.0.0.1:0"
+    return words[1:]
+
+
+def test_gunicorn_refuses_without_secret_in_one_line(tmp_path: Path) -> None:
+    """gunicorn as the README starts it, in production without a secret.
+
+    From the clone's root gunicorn reads ``gunicorn.conf.py``: the master
+    refuses before forking a worker. With another config file a worker's app
+    factory refuses, the same way. Either ends with status 4 (gunicorn's "App
+    failed to load", so no worker is booted again) and the one line, never a
+    traceback. Both run side by side to keep the test short.
+    """
+    from gunicorn.arbiter import Arbiter  # type: ignore[import-untyped]
+
+    from webapp import SERVER_REFUSAL_STATUS
+
+    assert SERVER_REFUSAL_STATUS == Arbiter.APP_LOAD_ERROR
+    clone = fresh_clone(tmp_path)
+    (tmp_path / "other.conf.py").write_text("")
+    args = readme_gunicorn()
+    # One worker: with several, gunicorn itself may print a traceback when a
+    # second one fails while it is stopping (what the master's check avoids).
+    one_worker = [*args]
+    one_worker[one_worker.index("-w") + 1] = "1"
+    runs = {
+        "master": args,
+        "worker": ["-c", str(tmp_path / "other.conf.py"), *one_worker],
+    }
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", *gunicorn_args],
+            cwd=clone,
+            env={**fresh_env(clone), "C311_ENV": "production"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        for name, gunicorn_args in runs.items()
+    }
+    done = {}
+    try:
+        for name, proc in procs.items():
+            out, err = proc.communicate(timeout=30)
+            done[name] = (proc.returncode, err)
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    refusal = "Error: Falta SECRET_KEY: defina C311_SECRET_KEY"
+    for name, (code, err) in done.items():
+        assert code == SERVER_REFUSAL_STATUS, (name, code, err)
+        assert "Traceback" not in err, (name, err)
+        assert err.count(refusal) == 1, (name, err)
+    code, err = done["master"]
+    assert "Booting worker" not in err, err
+    assert err.rstrip("\n").endswith("antes de arrancar en producción."), err
