@@ -61,6 +61,30 @@ def postgres_url() -> str:
     return url
 
 
+def migration_url(tmp_path: Path, schema: str) -> str:
+    """A database of its own for a migration test: an SQLite file, or on
+    PostgreSQL a fresh ``schema`` (see :func:`drop_schema`) as search path."""
+    if not ON_POSTGRES:
+        return f"sqlite:///{tmp_path}/{schema}.db"
+    url = postgres_url()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+def drop_schema(schema: str) -> None:
+    """Remove a migration test's PostgreSQL schema (nothing to do on SQLite)."""
+    if ON_POSTGRES:
+        engine = create_engine(postgres_url())
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Migrate once per session: a template SQLite file, or the PG database."""

@@ -75,6 +75,7 @@ def create_app(
         ),
         identity_key=app.config["IDENTITY_KEY"],
         public_url=app.config["PUBLIC_URL"],
+        language=str(app.config["BABEL_DEFAULT_LOCALE"]),
         **({"clock": app.config["CLOCK"]} if app.config.get("CLOCK") else {}),
     )
     app.extensions["centro311"] = platform

@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from engine.domain.enums import Channel
 from engine.domain.views import CHANNELS, ROLES
 from webapp.helpers import as_text, current_actor, translate
 
@@ -66,6 +67,7 @@ def register(app: Flask) -> None:
         return {
             "actor": _actor_or_none(),
             "channels": CHANNELS,
+            "Channel": Channel,
             "role_names": ROLES,
             "current_lang": session.get("lang", app.config["BABEL_DEFAULT_LOCALE"]),
         }

@@ -53,3 +53,13 @@ class EventKind(StrEnum):
     ERROR = "error"
     IDENTITY_UNSEALED = "identity_unsealed"
     MIGRATED = "migrated"
+
+
+class Channel(StrEnum):
+    """How a case reached the center (``case.channel``)."""
+
+    WEB = "web"
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+    EMAIL = "email"
+    OPEN311 = "open311"

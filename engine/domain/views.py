@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.domain.enums import Role
+from engine.domain.enums import Channel, Role
 from engine.domain.errors import N_, Message
 
 #: Staff roles, in the order they are shown.
@@ -26,12 +26,20 @@ ROLE_IMPLIES: dict[str, frozenset[str]] = {
 
 #: Channels a case can arrive by.
 CHANNELS: dict[str, str] = {
-    "web": N_("Web"),
-    "phone": N_("Teléfono 3-1-1"),
-    "presencial": N_("Presencial"),
-    "correo": N_("Correo electrónico"),
-    "open311": N_("Open311"),
+    Channel.WEB: N_("Web"),
+    Channel.PHONE: N_("Teléfono 3-1-1"),
+    Channel.IN_PERSON: N_("Presencial"),
+    Channel.EMAIL: N_("Correo electrónico"),
+    Channel.OPEN311: N_("Open311"),
 }
+
+#: Channels staff pick from when they file a case for someone, in that order.
+STAFF_CHANNELS: tuple[Channel, ...] = (
+    Channel.PHONE,
+    Channel.IN_PERSON,
+    Channel.EMAIL,
+    Channel.WEB,
+)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ plain values and return frozen dataclasses (``engine.domain.views``).
 Where things live: ``versions`` (deploy, list), ``intake`` (filing),
 ``tasks`` (inboxes, completing), ``cases`` (the staff case page, unsealing),
 ``tracking`` (citizens), ``worker`` (timers), ``days_off``, ``dashboard``,
-``accounts``, ``design`` (the designer area), ``mail`` (the outbox);
+``accounts``, ``design`` (the designer area), ``mail`` (the outbox),
+``notify`` (mail texts from templates, in the reader's language);
 ``steps`` records a workflow step for all of them and ``common`` holds what
 they share. The most used calls are re-exported here, so callers write
 ``services.open_case(...)``.

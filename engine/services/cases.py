@@ -49,7 +49,7 @@ def get_case(p: Platform, actor: Actor, number: str) -> CaseView:
             .limit(1)
         ).first()
         if created and created.data:
-            data = dict(created.data.get("datos") or {})
+            data = dict(created.data.get("data") or {})
         return case_view(s, p, case, version, actor, data=data)
 
 
@@ -133,7 +133,7 @@ def case_view(
 
 
 #: Event kinds only the 311 supervisors see (who unsealed an identity, why).
-SUPERVISOR_EVENTS = frozenset({"identity_unsealed"})
+SUPERVISOR_EVENTS = frozenset({EventKind.IDENTITY_UNSEALED})
 
 
 def _may_see_event(actor: Actor, event: CaseEvent) -> bool:
@@ -195,7 +195,7 @@ def unseal_identity(
             EventKind.IDENTITY_UNSEALED,
             actor,
             N_("Identidad reservada consultada"),
-            {"motivo": reason[:1000]},
+            {"reason": reason[:1000]},
             public=False,
         )
     return contact

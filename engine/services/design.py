@@ -282,7 +282,7 @@ def migrate_cases(
                     EventKind.MIGRATED,
                     actor,
                     N_("Caso trasladado a otra versión del proceso"),
-                    {"desde": old_row.version, "hacia": target.version},
+                    {"from": old_row.version, "to": target.version},
                     public=False,
                 )
                 record_step(

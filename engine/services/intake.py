@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.bundles import forms
 from engine.domain import sealing
-from engine.domain.enums import CaseStatus, EventKind
+from engine.domain.enums import CaseStatus, Channel, EventKind
 from engine.domain.errors import (
     N_,
     InvalidData,
@@ -27,7 +27,7 @@ from engine.domain.views import (
     IntakeView,
     OpenedCase,
 )
-from engine.services import mail
+from engine.services import notify
 from engine.services.common import (
     STAFF_ROLES,
     allowed_values,
@@ -70,8 +70,9 @@ def open_case(
     data: Mapping[str, Any],
     *,
     actor: Actor | None = None,
-    channel: str = "web",
+    channel: str = Channel.WEB,
     idempotency_key: str | None = None,
+    language: str | None = None,
 ) -> OpenedCase:
     """File a new case from its intake form and run it to its first wait.
 
@@ -83,10 +84,12 @@ def open_case(
     first step ran and its state could be stored. ``idempotency_key`` comes
     from the rendered intake form: a second submit of the same form returns
     the first case (``repeated=True``) instead of filing another one.
+    ``language`` is the one the citizen filed in (web filings): the mail
+    sent to them uses it; an unknown or missing one means the default.
     """
     if channel not in CHANNELS:
         raise InvalidData({"canal": [Message(N_("Canal desconocido."))]})
-    if channel != "web" and not (actor and actor.has(*STAFF_ROLES)):
+    if channel != Channel.WEB and not (actor and actor.has(*STAFF_ROLES)):
         raise NotAllowed(
             N_("Solo el personal del 311 registra casos de otros canales.")
         )
@@ -138,6 +141,7 @@ def open_case(
                 updated_at=now,
                 public_status="",
                 intake_key=key,
+                language=language if language in notify.LANGUAGES else None,
                 status=CaseStatus.OPEN,
                 reopen_count=0,
                 lock_version=1,
@@ -151,27 +155,13 @@ def open_case(
                 EventKind.CREATED,
                 actor,
                 N_("Caso recibido"),
-                {"canal": channel, "datos": wf_data},
+                {"channel": channel, "data": wf_data},
                 public=True,
             )
             record_step(s, p, case, parsed, workflow, actor, now, state=None)
             if email:
-                mail.enqueue(
-                    s,
-                    email,
-                    f"Centro 311: recibimos su caso {number}",
-                    (
-                        f"Recibimos su {row.title.lower()}.\n\n"
-                        f"Número de caso: {number}\n"
-                        f"Código de acceso: {code}\n"
-                        f"Estado: {case.public_status}\n\n"
-                        f"Consulte su caso en {p.public_url}/seguimiento?numero="
-                        f"{number}\n"
-                        "Guarde este número y código: los necesitará para "
-                        "consultarlo.\n"
-                    ),
-                    case.id,
-                    now,
+                notify.case_received(
+                    s, p, case, to=email, title=row.title, access_code=code, now=now
                 )
             result = OpenedCase(
                 number=number,

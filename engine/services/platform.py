@@ -41,13 +41,15 @@ class Platform:
         identity_key: str | None = None,
         public_url: str = "http://127.0.0.1:5000",
         bounds: ScriptBounds | None = None,
+        language: str = "es",
     ) -> None:
         """Connect to ``database_url`` (lazily) with the given clock and limits.
 
         ``identity_key`` (a Fernet key) seals reserved identities; without it
         a reserved denuncia cannot be filed. ``bounds`` sets the time and
         memory bounds of designer code for the whole process (scripts run on
-        one shared engine).
+        one shared engine). ``language`` is the default language of mail
+        (staff, and citizens whose language is not known).
         """
         if bounds is not None:
             script_bounds.configure(bounds)
@@ -58,6 +60,7 @@ class Platform:
         self.identity_key = identity_key
         # Base address of the web app, for links in mail.
         self.public_url = public_url.rstrip("/")
+        self.language = language
         # (loaded at, calendar): days off change rarely; reloaded each minute.
         self.calendar_cache: tuple[float, Any] | None = None
         # version id -> content hash; a deployed version never changes.

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from engine.bundles import forms
 from engine.bundles.registry import ParsedVersion
 from engine.domain.enums import CaseStatus, EventKind, Role, TaskState
 from engine.domain.errors import (
@@ -21,7 +20,7 @@ from engine.domain.errors import (
 from engine.domain.views import (
     Actor,
 )
-from engine.services import mail
+from engine.services import notify
 from engine.services.common import ENTITY_NAMES
 from engine.services.platform import Platform
 from engine.store.db import drop_held, hold_row, insert_new, update_row, write_held
@@ -31,8 +30,6 @@ from engine.store.models import (
     Entity,
     HumanTask,
     SurveyResponse,
-    User,
-    UserRole,
     WorkflowState,
 )
 from engine.workflow import runtime
@@ -93,7 +90,7 @@ def record_step(
                 s, case, parsed, workflow, actor, now, state, before, p, ready_rows
             )
             if state is not None and case.public_status != previous:
-                _notify_citizen(s, p, case, parsed, now)
+                notify.status_changed(s, p, case, parsed, now)
         if case.id is None:
             insert_new(s, case)
         write_held(s)
@@ -102,59 +99,6 @@ def record_step(
         # leave its rows to be written with the next case's.
         drop_held(s)
         raise
-
-
-def _notify_citizen(
-    s: Session, p: Platform, case: Case, parsed: ParsedVersion, now: datetime
-) -> None:
-    """Tell the citizen (if they left an email) that the status changed."""
-    email = forms.contact_email(parsed.form(parsed.start_form), case.contact)
-    if not email:
-        return
-    mail.enqueue(
-        s,
-        email,
-        f"Centro 311: su caso {case.number} — {case.public_status}",
-        (
-            f"Su caso {case.number} tiene un nuevo estado: {case.public_status}.\n\n"
-            f"Consulte el detalle en {p.public_url}/seguimiento?numero={case.number}\n"
-        ),
-        case.id,
-        now,
-    )
-
-
-def _notify_staff(
-    s: Session, p: Platform, case: Case, role: str, subject: str, now: datetime
-) -> None:
-    """Mail the users of ``role`` (of the case's entity, for enlaces)."""
-    entity = case.entity_code if role == Role.LIAISON else None
-    # The worker notifies many cases per transaction: look each list up once.
-    cache: dict[tuple[str, str | None], list[str]] = s.info.setdefault(
-        "staff_emails", {}
-    )
-    if (role, entity) not in cache:
-        query = (
-            select(User.email)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(
-                UserRole.role_key == role,
-                User.active.is_(True),
-                User.email.is_not(None),
-            )
-        )
-        if role == Role.LIAISON:
-            query = query.where(User.entity_code == entity)
-        cache[(role, entity)] = [str(e) for (e,) in s.execute(query)]
-    for email in cache[(role, entity)]:
-        mail.enqueue(
-            s,
-            str(email),
-            subject,
-            f"{subject}\n\nCaso: {p.public_url}/casos/{case.number}\n",
-            case.id,
-            now,
-        )
 
 
 def _store_unflushed(
@@ -198,23 +142,9 @@ def _store_unflushed(
         for mark in step.marks:
             _apply_mark(s, case, mark, actor, now, step_data)
             if mark == "recordatorio":
-                _notify_staff(
-                    s,
-                    p,
-                    case,
-                    Role.LIAISON,
-                    f"Recordatorio: el caso {case.number} vence pronto",
-                    now,
-                )
+                notify.staff_alert(s, p, case, Role.LIAISON, "reminder", now)
             elif mark == "vencido":
-                _notify_staff(
-                    s,
-                    p,
-                    case,
-                    Role.SUPERVISOR,
-                    f"Plazo vencido: caso {case.number}",
-                    now,
-                )
+                notify.staff_alert(s, p, case, Role.SUPERVISOR, "overdue", now)
         if step.props.get("encuesta") == "true":
             _record_survey(s, case, now, step_data)
 
@@ -242,7 +172,7 @@ def _store_unflushed(
             EventKind.ASSIGNED,
             actor,
             N_("Caso asignado a una entidad"),
-            {"entidad": entity, "nombre": entity_name},
+            {"entity": entity, "name": entity_name},
             public=True,
         )
 
@@ -309,11 +239,11 @@ def _store_unflushed(
             EventKind.STATUS,
             actor,
             snap.estado,
-            {"estado": snap.estado},
+            {"status": snap.estado},
             public=True,
         )
     if snap.completed:
-        close_case(s, case, actor, now, {"fin": snap.end_event})
+        close_case(s, case, actor, now, {"end_event": snap.end_event})
     case.next_timer_at = snap.next_timer_at
     case.updated_at = now
     case.error = None
@@ -368,7 +298,7 @@ def _apply_mark(
             EventKind.REOPENED,
             actor,
             N_("Caso reabierto"),
-            {"reaperturas": case.reopen_count},
+            {"reopen_count": case.reopen_count},
             public=True,
         )
     elif mark == "vencido":
@@ -394,7 +324,7 @@ def _apply_mark(
             EventKind.REMINDER,
             actor,
             N_("Recordatorio enviado a la entidad"),
-            {"entidad": case.entity_code},
+            {"entity": case.entity_code},
             public=False,
         )
     elif mark == "transferido":
@@ -405,7 +335,7 @@ def _apply_mark(
             EventKind.TRANSFERRED,
             actor,
             N_("Caso transferido a otra entidad"),
-            {"desde": case.entity_code, "hacia": data.get("entidad")},
+            {"from": case.entity_code, "to": data.get("entidad")},
             public=True,
         )
 

@@ -259,7 +259,7 @@ def _complete(
                 EventKind.TASK_COMPLETED,
                 actor,
                 task.name,
-                {"tarea": task.name, "datos": clean, "por": label},
+                {"task": task.name, "data": clean, "by": label},
                 public=False,
                 task_bpmn_id=task.bpmn_id,
             )
@@ -274,8 +274,8 @@ def _complete(
                     actor,
                     task.name,
                     {
-                        "campos": [
-                            {"etiqueta": fields[k].get("title", k), "valor": v}
+                        "fields": [
+                            {"label": fields[k].get("title", k), "value": v}
                             for k, v in published.items()
                         ]
                     },

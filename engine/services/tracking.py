@@ -167,7 +167,7 @@ def _public_event(e: CaseEvent) -> EventView:
     """A public event without staff names or internal data."""
     data = dict(e.data or {})
     if e.kind == EventKind.CREATED:
-        data = {"canal": data.get("canal")}
+        data = {"channel": data.get("channel")}
     return EventView(
         at=e.at,
         kind=e.kind,

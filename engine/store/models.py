@@ -192,6 +192,9 @@ class Case(Base):
     # The idempotency key of the rendered intake form that filed the case: a
     # second submit of the same form returns this case instead of a new one.
     intake_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The language the citizen filed in on the web (``es``, ``en``): mail to
+    # them is written in it. None: the platform's default language.
+    language: Mapped[str | None] = mapped_column(String(8))
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": lock_version}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from engine.bundles.markup import LANE_ROLES
-from engine.domain.enums import CaseStatus, EventKind, Role, TaskState
-from engine.domain.views import ROLES
+from engine.domain.enums import CaseStatus, Channel, EventKind, Role, TaskState
+from engine.domain.views import CHANNELS, ROLES, STAFF_CHANNELS
 
 
 def test_every_role_has_a_label_and_lanes_are_roles() -> None:
@@ -22,3 +22,18 @@ def test_members_are_the_stored_strings() -> None:
     # Stored rows compare equal to members (a StrEnum is a str).
     stored: str = "enlace"
     assert stored == Role.LIAISON and stored in {Role.LIAISON}
+
+
+def test_channels_are_english_and_each_has_a_spanish_label() -> None:
+    """Stored channel values are the code's (English); people read the labels."""
+    assert set(CHANNELS) == set(Channel)
+    assert [str(c) for c in STAFF_CHANNELS] == ["phone", "in_person", "email", "web"]
+    assert {str(c) for c in Channel} == {
+        "web",
+        "phone",
+        "in_person",
+        "email",
+        "open311",
+    }
+    assert CHANNELS[Channel.IN_PERSON] == "Presencial"
+    assert "presencial" not in CHANNELS and "correo" not in CHANNELS

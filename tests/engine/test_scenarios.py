@@ -181,7 +181,7 @@ def test_scenario_3_reserved_identity(p, clock):
     events = services.get_case(p, who(p, "supervisor"), opened.number).events
     audit = [e for e in events if e.kind == "identity_unsealed"]
     assert audit[0].actor == "Sergio Supervisor"
-    assert audit[0].data == {"motivo": "Requerimiento del Ministerio Público."}
+    assert audit[0].data == {"reason": "Requerimiento del Ministerio Público."}
     assert not audit[0].public
     # No mail is queued to a sealed address.
     with p.db.read() as s:
@@ -214,10 +214,10 @@ def test_scenario_4_transfer_keeps_the_number(p, clock):
     row = case_row(p, opened.number)
     assert row.entity_code == "IDAAN" and row.status == "open"
     public = services.track_case(p, opened.number, opened.access_code, client="c")
-    assigned = [e.data["entidad"] for e in public.timeline if e.kind == "assigned"]
+    assigned = [e.data["entity"] for e in public.timeline if e.kind == "assigned"]
     assert assigned == ["MOP", "IDAAN"]
     moved = [e.data for e in public.timeline if e.kind == "transferred"]
-    assert moved == [{"desde": "MOP", "hacia": "IDAAN"}]
+    assert moved == [{"from": "MOP", "to": "IDAAN"}]
     assert public.public_status == "Asignada a la entidad"
     assert services.list_tasks(p, who(p, "enlace.mop")) == []
 

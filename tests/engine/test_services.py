@@ -158,7 +158,7 @@ def test_rejection_closes_with_public_reason(seeded):
     assert done.closed and done.public_status == "Rechazada"
     public = services.track_case(seeded, opened.number, opened.access_code, client="c1")
     notes = [e for e in public.timeline if e.kind == "public_note"]
-    assert notes[0].data["campos"][0]["valor"] == reason
+    assert notes[0].data["fields"][0]["value"] == reason
     assert public.status == "closed"
 
 
@@ -185,7 +185,7 @@ def test_answer_reaches_the_citizen_and_internal_data_does_not(seeded):
     kinds = [e.kind for e in public.timeline]
     assert "task_completed" not in kinds
     assert any(
-        f["valor"] == text_ for e in public.timeline for f in e.data.get("campos", [])
+        f["value"] == text_ for e in public.timeline for f in e.data.get("fields", [])
     )
     assert all(e.actor == "" for e in public.timeline)
     staff = services.get_case(seeded, agent, opened.number)

@@ -9,7 +9,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from engine.store.models import Outbox
-from tests.conftest import Auth, post_form
+from tests.conftest import Auth, csrf_token, post_form, receipt
 from tests.engine.test_mail_delivery import INJECTED, Inbox, free_port
 from webapp.cli import worker_pass
 
@@ -131,3 +131,35 @@ def test_board_without_failed_mail_has_no_section(app, auth, client):
     auth.login("supervisor")
     page = client.get("/tablero").get_data(as_text=True)
     assert "Correos que no se pudieron enviar" not in page
+
+
+def test_mail_follows_the_citizens_language(app, client, smtp):
+    """A citizen browsing in English gets the receipt in English over SMTP;
+    a call an agent files for someone gets the default, Spanish."""
+    from email import message_from_string, policy
+
+    client.post("/idioma/en", data={"csrf_token": csrf_token(client, "/")})
+    filing = {
+        "categoria": "vias",
+        "asunto": "Hueco en la vía",
+        "descripcion": "Un hueco profundo en la vía Transístmica, carril norte.",
+        "correo": "vecina@example.pa",
+    }
+    number, code = receipt(client, post_form(client, "/casos/nuevo/queja", filing))
+    agent = app.test_client()
+    Auth(agent).login("agente")
+    post_form(
+        agent,
+        "/casos/nuevo/queja",
+        {**filing, "correo": "llamada@example.pa", "canal": "phone"},
+    )
+    assert worker_pass(app) == (0, 2)
+    by_recipient = {
+        rcpts[0]: message_from_string(text, policy=policy.default)
+        for rcpts, text in smtp.messages
+    }
+    english = by_recipient["vecina@example.pa"]
+    assert english["Subject"] == f"Centro 311: we received your case {number}"
+    body = english.get_content()
+    assert f"Access code: {code}" in body and "Follow your case at" in body
+    assert "recibimos su caso" in by_recipient["llamada@example.pa"]["Subject"]

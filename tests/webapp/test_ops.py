@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect
 
 from engine.store import db as dbmod
-from tests.conftest import ON_POSTGRES, postgres_url
+from tests.conftest import drop_schema, migration_url
 
 
 def test_healthz_ok(client):
@@ -96,23 +96,9 @@ def test_session_cookie_is_secure_in_production():
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
 
 
-def _migration_url(tmp_path) -> str:
-    """A database of its own for the migration round trip."""
-    if not ON_POSTGRES:
-        return f"sqlite:///{tmp_path}/mig.db"
-    url = postgres_url()
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS mig_test CASCADE"))
-        conn.execute(text("CREATE SCHEMA mig_test"))
-    engine.dispose()
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3Dmig_test"
-
-
 def test_migrations_go_both_ways(tmp_path):
     """upgrade head → downgrade base → upgrade head leaves the full schema."""
-    url = _migration_url(tmp_path)
+    url = migration_url(tmp_path, "mig_test")
     dbmod.upgrade(url)
     dbmod.downgrade(url, "base")
     engine = create_engine(url)
@@ -129,11 +115,7 @@ def test_migrations_go_both_ways(tmp_path):
         "case_event",
         "process_version",
     } <= tables
-    if ON_POSTGRES:
-        engine = create_engine(postgres_url())
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA mig_test CASCADE"))
-        engine.dispose()
+    drop_schema("mig_test")
 
 
 def test_database_outage_gives_a_503_page_even_when_logged_in(app, auth):

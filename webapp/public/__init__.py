@@ -15,9 +15,10 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 from engine import services
+from engine.domain.enums import Channel
 from engine.domain.errors import (
     Conflict,
     InvalidData,
@@ -25,7 +26,7 @@ from engine.domain.errors import (
     ProcessFailed,
     TooManyAttempts,
 )
-from engine.domain.views import OpenedCase, PublicCase
+from engine.domain.views import STAFF_CHANNELS, OpenedCase, PublicCase
 from engine.services.common import submitted_values
 from webapp.helpers import (
     client_key,
@@ -63,7 +64,7 @@ def intake(tipo: str) -> Any:
     is_agent = bool(actor and actor.has("agente_311", "supervisor_311"))
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
-    channel = "phone" if is_agent else "web"
+    channel: str = Channel.PHONE if is_agent else Channel.WEB
     # Each rendered form carries its own key: submitting it twice (a double
     # click, a retry after a timeout) returns the first case, not a new one.
     idempotency_key = secrets.token_urlsafe(24)
@@ -72,7 +73,7 @@ def intake(tipo: str) -> Any:
         posted_key = (raw.pop(IDEMPOTENCY_FIELD, None) or [""])[-1]
         # A re-rendered form keeps its key: it has filed nothing yet.
         idempotency_key = posted_key or idempotency_key
-        channel = request.form.get("canal", "web") if is_agent else "web"
+        channel = request.form.get("canal", Channel.WEB) if is_agent else Channel.WEB
         values = submitted_values(view.form.schema, raw)
         errors = oversized(raw)
         if not errors:
@@ -84,6 +85,9 @@ def intake(tipo: str) -> Any:
                     actor=actor,
                     channel=channel,
                     idempotency_key=posted_key or None,
+                    # The citizen's own language, for the mail sent to them;
+                    # staff filing for someone leave the default.
+                    language=None if is_agent else str(get_locale()),
                 )
             except InvalidData as exc:
                 errors = field_errors(exc.errors)
@@ -103,6 +107,7 @@ def intake(tipo: str) -> Any:
             errors=errors,
             is_agent=is_agent,
             channel=channel,
+            staff_channels=STAFF_CHANNELS,
             idempotency_key=idempotency_key,
         ),
         status,
