@@ -72,13 +72,17 @@ def record_step(
     state: WorkflowState | None,
     before: frozenset[str] = frozenset(),
     ready_rows: Sequence[Any] | None = None,
+    ready_before: frozenset[str] | None = None,
 ) -> None:
     """Write state and projections of a workflow after a step.
 
     ``state`` is the case's loaded state row, or None for a new case: a
     transient ``case`` inserted here once, with the values the step gave it
     (it stays outside the session);
-    ``before`` the completed task ids before the step (for the marks). Runs
+    ``before`` the completed task ids before the step (for the marks);
+    ``ready_rows`` the case's ready task rows if the caller read them, or
+    ``ready_before`` the ids of its other ready tasks on this same version
+    (otherwise they are read here). Runs
     without autoflush so each row is written once; the rows only ever
     appended (events, new tasks, the first state, ratings) go out as Core
     INSERTs, one per table, without the unit of work's bookkeeping.
@@ -87,7 +91,17 @@ def record_step(
         with s.no_autoflush:
             previous = case.public_status
             _store_unflushed(
-                s, case, parsed, workflow, actor, now, state, before, p, ready_rows
+                s,
+                case,
+                parsed,
+                workflow,
+                actor,
+                now,
+                state,
+                before,
+                p,
+                ready_rows,
+                ready_before,
             )
             if state is not None and case.public_status != previous:
                 notify.status_changed(s, p, case, parsed, now)
@@ -112,6 +126,7 @@ def _store_unflushed(
     before: frozenset[str],
     p: Platform,
     ready_rows: Sequence[Any] | None,
+    ready_before: frozenset[str] | None,
 ) -> None:
     """The body of :func:`record_step`."""
     snap = runtime.snapshot(parsed, workflow, before)
@@ -180,9 +195,14 @@ def _store_unflushed(
     # Task rows change by Core UPDATEs (a completed task was written so
     # before the step), so this read sees what the step started from.
     conn = s.connection()
-    if ready_rows is None:
-        ready_rows = list(conn.execute(_READY_ROWS, {"case_id": case.id}))
-    known = {t.id: t for t in ready_rows if t.state == TaskState.READY}
+    known: dict[str, Any]
+    if ready_before is not None:
+        # Rows known ready on this version: nothing of theirs to refresh.
+        known = dict.fromkeys(ready_before)
+    else:
+        if ready_rows is None:
+            ready_rows = list(conn.execute(_READY_ROWS, {"case_id": case.id}))
+        known = {t.id: t for t in ready_rows if t.state == TaskState.READY}
     gone = [{"task_id": task_id} for task_id in known if task_id not in ready_ids]
     if gone:
         conn.execute(_CANCEL_TASK, gone)
@@ -196,7 +216,11 @@ def _store_unflushed(
             row = known[ready.id]
             # A case moved to a newer version keeps its task ids; the task's
             # label and form follow the new version.
-            if (row.due_at, row.name, row.form) != (due, info.name, info.form):
+            if row is not None and (row.due_at, row.name, row.form) != (
+                due,
+                info.name,
+                info.form,
+            ):
                 conn.execute(
                     _RELABEL_TASK,
                     {

@@ -70,15 +70,17 @@ _TASK = select(HumanTask.__table__).where(HumanTask.id == bindparam("task_id"))
 _STATE = select(WorkflowState.state, WorkflowState.format_version).where(
     WorkflowState.case_id == bindparam("case_id")
 )
-_COMPLETE_TASK = (
+# Completes a ready task and returns it; no row if it was not ready.
+_TAKE_TASK = (
     update(HumanTask)
-    .where(HumanTask.id == bindparam("task_id"))
+    .where(HumanTask.id == bindparam("task_id"), HumanTask.state == TaskState.READY)
     .values(
-        state=bindparam("state"),
-        completed_by_id=bindparam("completed_by_id"),
-        completed_by_label=bindparam("completed_by_label"),
-        completed_at=bindparam("completed_at"),
+        state=TaskState.COMPLETED,
+        completed_by_id=bindparam("taken_by_id"),
+        completed_by_label=bindparam("taken_by_label"),
+        completed_at=bindparam("taken_at"),
     )
+    .returning(*HumanTask.__table__.c)
 )
 
 
@@ -211,20 +213,31 @@ def _complete(
     stepping: int | None = None  # the case id, once its diagram runs
     try:
         with p.db.transaction() as s:
-            # Lock the case first, then read the task: after the lock the
-            # read sees what a concurrent completion committed.
+            # Lock the case first, then take the task: after the lock the
+            # task's row shows what a concurrent completion committed.
             locked = s.execute(_LOCK_CASE_OF_TASK, {"task_id": task_id}).first()
-            task = (
-                s.connection().execute(_TASK, {"task_id": task_id}).first()
-                if locked is not None
-                else None
-            )
-            if locked is None or task is None:
+            if locked is None:
                 raise NotFound(N_("La tarea no existe."))
             case = locked[0]
+            now = p.clock()
+            label = actor.name if actor else "Ciudadano"
+            # Taking the task and reading it are one statement; a refusal
+            # below rolls the taking back with the rest of the transaction.
+            conn = s.connection()
+            task = conn.execute(
+                _TAKE_TASK,
+                {
+                    "task_id": task_id,
+                    "taken_by_id": actor.id if actor else None,
+                    "taken_by_label": label,
+                    "taken_at": now,
+                },
+            ).first()
+            if task is None:
+                done = conn.execute(_TASK, {"task_id": task_id}).one()
+                allowed(done, case)
+                raise _already_done(done)
             allowed(task, case)
-            if task.state != TaskState.READY:
-                raise _already_done(task)
             parsed = parsed_by_id(p, s, case.process_version_id)
             schema = parsed.form(task.form)
             forms.check(schema, data, allowed_values(sources_for(s, schema)))
@@ -235,23 +248,14 @@ def _complete(
             spiff_task = runtime.find_ready_task(workflow, task.id)
             if spiff_task is None:
                 raise Conflict(N_("La tarea ya no está pendiente."))
-            now = p.clock()
             clean = dict(data)
             before = runtime.completed_ids(workflow)
+            # The case's other ready tasks have rows as ready (every step
+            # writes its projections), so they need not be read back.
+            others = runtime.ready_ids(workflow) - {task.id}
             stepping = case.id
             with timekeeping.at(now, business_calendar(p, s)):
                 runtime.complete(workflow, spiff_task, clean)
-            label = actor.name if actor else "Ciudadano"
-            s.connection().execute(
-                _COMPLETE_TASK,
-                {
-                    "task_id": task.id,
-                    "state": TaskState.COMPLETED,
-                    "completed_by_id": actor.id if actor else None,
-                    "completed_by_label": label,
-                    "completed_at": now,
-                },
-            )
             add_event(
                 s,
                 case,
@@ -283,7 +287,16 @@ def _complete(
                     task_bpmn_id=task.bpmn_id,
                 )
             record_step(
-                s, p, case, parsed, workflow, actor, now, state=state, before=before
+                s,
+                p,
+                case,
+                parsed,
+                workflow,
+                actor,
+                now,
+                state=state,
+                before=before,
+                ready_before=others,
             )
             result = CompletedTask(
                 case_number=case.number,
@@ -293,9 +306,9 @@ def _complete(
         return result
     except StaleDataError:
         with p.db.read() as s:
-            done = s.get(HumanTask, task_id)
-            if done is not None and done.state != TaskState.READY:
-                raise _already_done(done) from None
+            after = s.get(HumanTask, task_id)
+            if after is not None and after.state != TaskState.READY:
+                raise _already_done(after) from None
         raise Conflict(
             N_("Otra persona modificó este caso al mismo tiempo. Vuelva a intentarlo.")
         ) from None

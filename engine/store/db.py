@@ -80,9 +80,14 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self.sessions, "before_commit", write_held)
+        # Read sessions: on PostgreSQL in autocommit (READ COMMITTED gives
+        # each statement its own snapshot anyway), which saves the BEGIN
+        # and ROLLBACK round trips; on SQLite a deferred transaction.
+        read_options: dict[str, Any] = {READ_ONLY: True}
+        if self.engine.dialect.name == "postgresql":
+            read_options["isolation_level"] = "AUTOCOMMIT"
         self.read_sessions = sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: True}),
-            expire_on_commit=False,
+            self.engine.execution_options(**read_options), expire_on_commit=False
         )
 
     @property

@@ -164,6 +164,13 @@ class Snapshot:
     steps: list[tuple[str, dict[str, Any]]]
 
 
+def ready_ids(workflow: Any) -> frozenset[str]:
+    """Ids of the workflow's ready human tasks."""
+    return frozenset(
+        str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+    )
+
+
 def completed_ids(workflow: Any) -> frozenset[str]:
     """Ids of the workflow's completed tasks (to diff against after a step)."""
     return frozenset(str(t.id) for t in workflow.get_tasks(state=TaskState.COMPLETED))

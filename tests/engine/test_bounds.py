@@ -17,7 +17,7 @@ from engine import services
 from engine.bundles import registry
 from engine.domain.clock import FrozenClock
 from engine.domain.errors import BundleInvalid, ProcessFailed
-from engine.domain.views import Actor
+from engine.services.accounts import authenticate, seed_demo
 from engine.services.platform import Platform
 from engine.store.models import Case, CaseEvent, HumanTask
 from engine.workflow import script_bounds
@@ -28,9 +28,6 @@ from tests.conftest import IDENTITY_KEY
 
 BUNDLE = (
     Path(__file__).resolve().parent.parent / "fixtures" / "bundles" / "temporizador"
-)
-AGENT = Actor(
-    id=1, username="agente", name="Ana Agente", roles=frozenset({"agente_311"})
 )
 
 #: Runaway shapes that only show at run time (deploy cannot see them).
@@ -302,13 +299,16 @@ def ready_task(p: Platform, case_id: int) -> HumanTask:
 )
 def test_failing_completion_flags_the_case(p, clock, script) -> None:
     """The agent gets ProcessFailed; the task stays ready; the case is flagged."""
+    seed_demo(p, "demo311")  # the completion names a real user
+    agent = authenticate(p, "agente", "demo311", client="tests")
     deploy(p, bundle(post=script))
-    services.open_case(p, "temporizador", {"divisor": 2})
+    # 10 ** 5000 has more digits than a state may hold (2 ** 5000 would not).
+    services.open_case(p, "temporizador", {"divisor": 10})
     clock.advance(days=4)
     assert services.fire_due_timers(p) == 1
     case = case_rows(p)[0]
     task = ready_task(p, case.id)
-    took, error = timed(services.complete_task, p, AGENT, task.id, {})
+    took, error = timed(services.complete_task, p, agent, task.id, {})
     assert isinstance(error, ProcessFailed), error
     assert took < 4.0
     after = case_rows(p)[0]
