@@ -23,6 +23,7 @@ from engine.domain.views import (
 )
 from engine.services import mail
 from engine.services.platform import Platform
+from engine.store import search_index
 from engine.store.models import (
     Case,
     CaseEvent,
@@ -378,7 +379,7 @@ def add_event(
     public: bool,
     task_bpmn_id: str | None = None,
 ) -> None:
-    """Append one audit/timeline event."""
+    """Append one audit/timeline event (and index the text it carries)."""
     s.add(
         CaseEvent(
             case_id=case.id,
@@ -392,6 +393,9 @@ def add_event(
             public=public,
         )
     )
+    # Every event passes here, so case search sees every filing and every
+    # completed task, whichever service recorded it.
+    search_index.index_event(s, case, kind, data)
 
 
 def flag_error(s: Session, case: Case, now: datetime, message: str) -> None:
