@@ -94,13 +94,24 @@ def create_app(
     login_manager.login_message = None
     login_manager.session_protection = "strong"
 
-    from webapp import admin, auth, board, cases, designer, filters, public, tasks
+    from webapp import (
+        admin,
+        auth,
+        board,
+        cases,
+        designer,
+        filters,
+        public,
+        search,
+        tasks,
+    )
     from webapp.cli import register_cli
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(search.bp)
     app.register_blueprint(board.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(designer.bp)

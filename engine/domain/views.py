@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from engine.domain.enums import Channel, Role
+from engine.domain.enums import CaseStatus, Channel, Role
 from engine.domain.errors import N_, Message
 
 #: Staff roles, in the order they are shown.
@@ -40,6 +40,22 @@ STAFF_CHANNELS: tuple[Channel, ...] = (
     Channel.EMAIL,
     Channel.WEB,
 )
+
+
+#: Case statuses as staff read them.
+CASE_STATUSES: dict[str, str] = {
+    CaseStatus.OPEN: N_("Abierto"),
+    CaseStatus.CLOSED: N_("Cerrado"),
+}
+
+#: How search results can be ordered: URL value → label (the first is the
+#: default).
+SEARCH_SORTS: dict[str, str] = {
+    "recientes": N_("Más recientes"),
+    "antiguos": N_("Más antiguos"),
+    "vencimiento": N_("Vencimiento"),
+    "numero": N_("Número de caso"),
+}
 
 
 @dataclass(frozen=True)
@@ -323,3 +339,104 @@ class FormPreview:
     data_problems: list[Message] = field(default_factory=list)
     stray: dict[str, list[Message]] = field(default_factory=dict)
     tested: bool = False
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """What staff search cases by (every criterion optional, all combined).
+
+    ``created_from`` and ``created_to`` are days in Panama, both included.
+    """
+
+    text: str = ""
+    number: str = ""
+    contact: str = ""
+    entity_code: str = ""
+    case_type: str = ""
+    status: str = ""
+    channel: str = ""
+    created_from: date | None = None
+    created_to: date | None = None
+    overdue: bool = False
+    sort: str = "recientes"
+    page: int = 1
+
+    def criteria(self) -> dict[str, Any]:
+        """The criteria given, by name (for the audit log), without paging."""
+        given = {
+            "text": self.text,
+            "number": self.number,
+            "contact": self.contact,
+            "entity_code": self.entity_code,
+            "case_type": self.case_type,
+            "status": self.status,
+            "channel": self.channel,
+            "created_from": self.created_from.isoformat() if self.created_from else "",
+            "created_to": self.created_to.isoformat() if self.created_to else "",
+            "overdue": self.overdue,
+        }
+        return {k: v for k, v in given.items() if v}
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One case found by a search.
+
+    The contact lists are empty for a reserved identity, which search never
+    shows nor matches.
+    """
+
+    number: str
+    case_type: str
+    type_title: str
+    entity_code: str | None
+    entity_name: str | None
+    channel: str
+    status: str
+    public_status: str
+    subject: str
+    created_at: datetime
+    due_at: datetime | None
+    overdue: bool
+    identity_reserved: bool
+    contact_names: list[str] = field(default_factory=list)
+    contact_emails: list[str] = field(default_factory=list)
+    contact_phones: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of search results with the counts of the whole result set.
+
+    ``counts`` holds the number of cases per status. Counting stops after
+    ``count_limit`` matches: then ``capped`` is set, the total only says
+    "more than ``count_limit``" and the counts per status are not known.
+    """
+
+    query: CaseQuery
+    hits: list[SearchHit]
+    counts: dict[str, int]
+    capped: bool
+    count_limit: int
+    page: int
+    page_size: int
+
+    @property
+    def total(self) -> int:
+        """Cases found (a lower bound when capped)."""
+        return sum(self.counts.values())
+
+    @property
+    def pages(self) -> int:
+        """Pages of results that can be shown."""
+        shown = min(self.total, self.count_limit)
+        return max(1, -(-shown // self.page_size))
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """The choices of the search form for one actor."""
+
+    entities: list[EntityView]
+    case_types: list[tuple[str, str]]
+    may_export: bool

@@ -8,9 +8,10 @@ plain values and return frozen dataclasses (``engine.domain.views``).
 
 Where things live: ``versions`` (deploy, list), ``intake`` (filing),
 ``tasks`` (inboxes, completing), ``cases`` (the staff case page, unsealing),
-``tracking`` (citizens), ``worker`` (timers), ``days_off``, ``dashboard``,
-``accounts``, ``design`` (the designer area), ``mail`` (the outbox),
-``notify`` (mail texts from templates, in the reader's language);
+``tracking`` (citizens), ``search`` (staff case search and its export),
+``worker`` (timers), ``days_off``, ``dashboard``, ``accounts``, ``design``
+(the designer area), ``mail`` (the outbox), ``notify`` (mail texts from
+templates, in the reader's language);
 ``steps`` records a workflow step for all of them and ``common`` holds what
 they share. The most used calls are re-exported here, so callers write
 ``services.open_case(...)``.
@@ -21,6 +22,12 @@ from engine.services.common import may_do, visible_case
 from engine.services.dashboard import dashboard
 from engine.services.days_off import add_day_off, list_days_off, remove_day_off
 from engine.services.intake import get_intake, open_case
+from engine.services.search import (
+    case_query,
+    export_cases,
+    search_cases,
+    search_options,
+)
 from engine.services.tasks import (
     complete_citizen_task,
     complete_task,
@@ -38,11 +45,13 @@ from engine.services.worker import fire_due_timers, health
 
 __all__ = [
     "add_day_off",
+    "case_query",
     "complete_citizen_task",
     "complete_task",
     "dashboard",
     "deploy_seed",
     "deploy_version",
+    "export_cases",
     "fire_due_timers",
     "get_case",
     "get_intake",
@@ -55,6 +64,8 @@ __all__ = [
     "may_do",
     "open_case",
     "remove_day_off",
+    "search_cases",
+    "search_options",
     "track_case",
     "unseal_identity",
     "visible_case",

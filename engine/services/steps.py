@@ -23,6 +23,7 @@ from engine.domain.views import (
 from engine.services import notify
 from engine.services.common import ENTITY_NAMES
 from engine.services.platform import Platform
+from engine.store import search_index
 from engine.store.db import drop_held, hold_row, insert_new, update_row, write_held
 from engine.store.models import (
     Case,
@@ -46,7 +47,11 @@ _CANCEL_TASK = (
 _RELABEL_TASK = (
     update(HumanTask)
     .where(HumanTask.id == bindparam("task_id"))
-    .values(due_at=bindparam("due_at"), name=bindparam("name"), form=bindparam("form"))
+    .values(
+        due_at=bindparam("new_due"),
+        name=bindparam("new_name"),
+        form=bindparam("new_form"),
+    )
 )
 _ENTITY_NAME = select(Entity.name).where(Entity.code == bindparam("code"))
 
@@ -225,9 +230,9 @@ def _store_unflushed(
                     _RELABEL_TASK,
                     {
                         "task_id": row.id,
-                        "due_at": due,
-                        "name": info.name,
-                        "form": info.form,
+                        "new_due": due,
+                        "new_name": info.name,
+                        "new_form": info.form,
                     },
                 )
             continue
@@ -417,6 +422,9 @@ def add_event(
         },
         case,
     )
+    # Every event passes here, so case search sees every filing and every
+    # completed task, whichever service recorded it.
+    search_index.index_event(s, case, kind, data)
 
 
 def flag_error(s: Session, case: Case, now: datetime, message: str) -> None:

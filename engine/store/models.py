@@ -161,6 +161,12 @@ class Case(Base):
         Index("ix_case_next_timer", "next_timer_at"),
         Index("ix_case_type_created", "case_type", "created_at"),
         Index("ix_case_overdue", "overdue_at"),
+        # Search (/buscar) filters on these and sorts by creation or due
+        # date; at a million cases each filter needs its own ordered path.
+        Index("ix_case_created", "created_at"),
+        Index("ix_case_due", "due_at"),
+        Index("ix_case_entity_created", "entity_code", "created_at"),
+        Index("ix_case_channel_created", "channel", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -198,6 +204,30 @@ class Case(Base):
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": lock_version}
+
+
+class CaseSearch(Base):
+    """What case search reads besides the case row: text and citizen contact.
+
+    One row per case, kept by the engine as the case's events are recorded
+    (:mod:`engine.store.search_index`). ``document`` holds the case number,
+    the subject and the text typed into its forms; the contact columns hold
+    the citizen's contact normalized for matching (lower-case emails, phone
+    digits, folded names), empty when the identity is reserved. The full-text
+    machinery is per dialect and created by the migration, not by this model:
+    a generated ``tsvector`` column with a GIN index on PostgreSQL, an FTS5
+    table kept in step by triggers on SQLite.
+    """
+
+    __tablename__ = "case_search"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), primary_key=True
+    )
+    document: Mapped[str] = mapped_column(Text, default="")
+    contact_email: Mapped[str] = mapped_column(Text, default="")
+    contact_digits: Mapped[str] = mapped_column(Text, default="")
+    contact_name: Mapped[str] = mapped_column(Text, default="")
 
 
 class WorkflowState(Base):

@@ -1,0 +1,395 @@
+"""Case search for staff (``/buscar``) and its CSV export for supervisors.
+
+Plain SQL over the ``case`` row and the search index (``case_search``, see
+:mod:`engine.store.search_index`): no workflow is ever loaded. Who sees what
+follows the case page's rule (:func:`~engine.services.common.may_see_case`),
+written as a condition: 311 agents and supervisors see every case, an enlace
+the cases assigned to its entity now, nobody else searches.
+
+Counts are exact up to :data:`COUNT_LIMIT` matches, and paging stops there:
+at a million cases, counting every match of a broad search would cost more
+than the search. The count also picks the page's plan (see
+:func:`search_cases`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from engine.domain.enums import CaseStatus, Role
+from engine.domain.errors import N_, InvalidData, Message, NotAllowed
+from engine.domain.views import (
+    CASE_STATUSES,
+    CHANNELS,
+    SEARCH_SORTS,
+    Actor,
+    CaseQuery,
+    EntityView,
+    SearchHit,
+    SearchOptions,
+    SearchPage,
+)
+from engine.services.common import PANAMA, STAFF_ROLES, type_titles
+from engine.services.platform import Platform
+from engine.services.versions import audit
+from engine.store import search_index
+from engine.store.models import Case, Entity
+
+#: Results per page.
+PAGE_SIZE = 25
+#: Counting stops after this many matches (and so does paging).
+COUNT_LIMIT = 10_000
+#: Rows read per short transaction while exporting.
+EXPORT_CHUNK = 500
+
+#: Longest value accepted per query-string parameter.
+_LIMITS = {
+    "q": 200,
+    "numero": 40,
+    "contacto": 120,
+    "entidad": 20,
+    "tipo": 60,
+    "estado": 10,
+    "canal": 20,
+    "desde": 10,
+    "hasta": 10,
+    "vencidos": 5,
+    "orden": 20,
+    "pagina": 6,
+}
+_TRUE = frozenset({"1", "on", "true", "si", "sí"})
+
+#: The columns a result needs: never ``sealed_contact``.
+_COLUMNS = (
+    Case.id,
+    Case.number,
+    Case.case_type,
+    Case.entity_code,
+    Case.channel,
+    Case.status,
+    Case.public_status,
+    Case.subject,
+    Case.created_at,
+    Case.due_at,
+    Case.overdue_at,
+    Case.identity_reserved,
+    Case.contact,
+)
+
+#: Each sort: (column, descending) pairs, the last one breaking ties.
+_SORTS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "recientes": (("created_at", True), ("id", True)),
+    "antiguos": (("created_at", False), ("id", False)),
+    "vencimiento": (("due_at", False), ("id", False)),
+    "numero": (("number", False),),
+}
+
+
+def _order(sort: str, column: Callable[[str], Any]) -> list[Any]:
+    """The ORDER BY of ``sort`` over the columns ``column`` names.
+
+    Cases without a due date come last (SQLite puts NULL first otherwise).
+    """
+    clauses = []
+    for name, descending in _SORTS[sort]:
+        clause = column(name).desc() if descending else column(name).asc()
+        clauses.append(clause.nulls_last() if name == "due_at" else clause)
+    return clauses
+
+
+def _sort_columns(sort: str) -> list[Any]:
+    """The case's id and the columns ``sort`` reads."""
+    names = dict.fromkeys(["id", *(name for name, _ in _SORTS[sort])])
+    return [getattr(Case, name) for name in names]
+
+
+def case_query(params: Mapping[str, str]) -> CaseQuery:
+    """The search criteria of the page's query string (Spanish names).
+
+    Raises :class:`InvalidData` naming every bad parameter (a date that is no
+    date, an unknown status…), so the page can show the form as it was sent
+    with the messages.
+    """
+    errors: dict[str, list[Message]] = {}
+
+    def value(name: str) -> str:
+        raw = str(params.get(name) or "").strip()
+        if len(raw) > _LIMITS[name]:
+            errors[name] = [
+                Message(
+                    N_("Demasiado largo (máximo %(n)s caracteres)."),
+                    {"n": _LIMITS[name]},
+                )
+            ]
+            return ""
+        return raw
+
+    def choice(name: str, allowed: Mapping[str, str], message: str) -> str:
+        raw = value(name)
+        if raw and raw not in allowed:
+            errors[name] = [Message(message)]
+            return ""
+        return raw
+
+    created_from = _day(value("desde"), "desde", errors)
+    created_to = _day(value("hasta"), "hasta", errors)
+    if created_from and created_to and created_from > created_to:
+        errors["hasta"] = [Message(N_("La fecha final es anterior a la inicial."))]
+    overdue = value("vencidos")
+    if overdue and overdue.lower() not in _TRUE:
+        errors["vencidos"] = [Message(N_("Valor no válido."))]
+    page = value("pagina") or "1"
+    if not page.isdigit() or not 1 <= int(page) <= -(-COUNT_LIMIT // PAGE_SIZE):
+        errors["pagina"] = [Message(N_("Página no válida."))]
+        page = "1"
+    query = CaseQuery(
+        text=value("q"),
+        number=value("numero"),
+        contact=value("contacto"),
+        entity_code=value("entidad").upper(),
+        case_type=value("tipo"),
+        status=choice("estado", CASE_STATUSES, N_("Estado desconocido.")),
+        channel=choice("canal", CHANNELS, N_("Canal desconocido.")),
+        created_from=created_from,
+        created_to=created_to,
+        overdue=bool(overdue),
+        sort=choice("orden", SEARCH_SORTS, N_("Orden desconocido.")) or "recientes",
+        page=int(page),
+    )
+    if errors:
+        raise InvalidData(errors)
+    return query
+
+
+def _day(raw: str, name: str, errors: dict[str, list[Message]]) -> date | None:
+    """A day written ``AAAA-MM-DD`` (date inputs) or ``DD/MM/AAAA``."""
+    if not raw:
+        return None
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            return date.fromisoformat(raw)
+        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", raw):
+            day, month, year = (int(part) for part in raw.split("/"))
+            return date(year, month, day)
+    except ValueError:
+        pass
+    errors[name] = [Message(N_("Fecha no válida: use el formato DD/MM/AAAA."))]
+    return None
+
+
+def _visible(actor: Actor | None) -> ColumnElement[bool] | None:
+    """The cases ``actor`` may see, as a condition (None: all of them).
+
+    The rule of ``may_see_case``: 311 staff see every case, an enlace the
+    cases of its entity now; anybody else is refused.
+    """
+    if actor is not None and actor.has(*STAFF_ROLES):
+        return None
+    if actor is not None and actor.has(Role.LIAISON) and actor.entity_code:
+        return Case.entity_code == actor.entity_code
+    raise NotAllowed(
+        N_("La búsqueda de casos es para el personal del 311 y los enlaces.")
+    )
+
+
+def _overdue(now: datetime) -> ColumnElement[bool]:
+    """An open case past its deadline (as the dashboard counts it)."""
+    return (Case.status == CaseStatus.OPEN) & or_(
+        Case.overdue_at.is_not(None), Case.due_at < now
+    )
+
+
+def _start_of(day: date) -> datetime:
+    """Midnight of ``day`` in Panama."""
+    return datetime.combine(day, time(0), PANAMA)
+
+
+def _conditions(
+    s: Session, actor: Actor | None, query: CaseQuery, now: datetime
+) -> list[ColumnElement[bool]]:
+    """Every condition of ``query``, visibility first."""
+    found: list[ColumnElement[bool] | None] = [
+        _visible(actor),
+        search_index.text_condition(s.get_bind().dialect.name, query.text),
+        search_index.contact_condition(query.contact),
+        search_index.number_condition(query.number),
+    ]
+    if query.entity_code:
+        found.append(Case.entity_code == query.entity_code)
+    if query.case_type:
+        found.append(Case.case_type == query.case_type)
+    if query.status:
+        found.append(Case.status == query.status)
+    if query.channel:
+        found.append(Case.channel == query.channel)
+    if query.created_from:
+        found.append(Case.created_at >= _start_of(query.created_from))
+    if query.created_to:
+        found.append(Case.created_at < _start_of(query.created_to + timedelta(1)))
+    if query.overdue:
+        found.append(_overdue(now))
+    return [c for c in found if c is not None]
+
+
+def search_options(p: Platform, actor: Actor | None) -> SearchOptions:
+    """The choices of the search form: entities, case types, export.
+
+    An enlace is offered only its own entity.
+    """
+    scope = _visible(actor)
+    with p.db.read() as s:
+        query = select(Entity).order_by(Entity.code)
+        if scope is not None and actor is not None:
+            query = query.where(Entity.code == actor.entity_code)
+        entities = [EntityView(e.code, e.name, e.active) for e in s.scalars(query)]
+        titles = type_titles(s)
+    return SearchOptions(
+        entities=entities,
+        case_types=sorted(titles.items(), key=lambda item: item[1]),
+        may_export=actor is not None and actor.has(Role.SUPERVISOR),
+    )
+
+
+def search_cases(p: Platform, actor: Actor | None, query: CaseQuery) -> SearchPage:
+    """One page of the cases ``actor`` may see that match ``query``.
+
+    With the number of matches per status, exact up to :data:`COUNT_LIMIT`
+    matches. Refuses anybody but 311 staff and enlaces.
+
+    The count also picks how the page is found. Up to the limit, the
+    matches are gathered first and sorted apart (a materialized CTE): a rare
+    word or one person's phone never sends the database walking the sort
+    index through every case for matches it underestimated. Beyond it, the
+    matches are dense, and the ordered walk meets a page of them soon.
+    """
+    now = p.clock()
+    offset = (query.page - 1) * PAGE_SIZE
+    with p.db.read() as s:
+        conditions = _conditions(s, actor, query, now)
+        counted = (
+            select(Case.status).where(*conditions).limit(COUNT_LIMIT + 1).subquery()
+        )
+        counts = {str(status): 0 for status in CASE_STATUSES}
+        for status, n in s.execute(
+            select(counted.c.status, func.count()).group_by(counted.c.status)
+        ):
+            counts[status] = int(n)
+        capped = sum(counts.values()) > COUNT_LIMIT
+        if capped:
+            page = (
+                select(Case.id)
+                .where(*conditions)
+                .order_by(*_order(query.sort, lambda name: getattr(Case, name)))
+            )
+        else:
+            matches = (
+                select(*_sort_columns(query.sort))
+                .where(*conditions)
+                .cte("matches")
+                .prefix_with("MATERIALIZED", dialect="postgresql")
+            )
+            page = select(matches.c.id).order_by(
+                *_order(query.sort, lambda name: matches.c[name])
+            )
+        ids = list(s.scalars(page.offset(offset).limit(PAGE_SIZE)))
+        hits = _rows_by_id(s, ids, now)
+    return SearchPage(
+        query=query,
+        hits=hits,
+        counts=counts,
+        capped=capped,
+        count_limit=COUNT_LIMIT,
+        page=query.page,
+        page_size=PAGE_SIZE,
+    )
+
+
+def export_cases(
+    p: Platform, actor: Actor | None, query: CaseQuery
+) -> Iterator[SearchHit]:
+    """Every case matching ``query``, for a supervisor's CSV file; audited.
+
+    The audit record (who, which criteria) is written before anything is
+    read. The rows come in chunks, each read in a short transaction of its
+    own, so a slow download holds no lock (SQLite's read transactions take
+    the write lock). Reserved identities come without contact, as always.
+    """
+    if actor is None or not actor.has(Role.SUPERVISOR):
+        raise NotAllowed(N_("Solo el supervisor del 311 exporta resultados."))
+    now = p.clock()
+    with p.db.read() as s:
+        conditions = _conditions(s, actor, query, now)
+        ids = list(
+            s.scalars(
+                select(Case.id)
+                .where(*conditions)
+                .order_by(*_order(query.sort, lambda name: getattr(Case, name)))
+            )
+        )
+    audit(
+        p,
+        actor.username,
+        "export_cases",
+        {"criteria": query.criteria(), "sort": query.sort, "cases": len(ids)},
+    )
+    return _export_chunks(p, ids, now)
+
+
+def _export_chunks(p: Platform, ids: list[int], now: datetime) -> Iterator[SearchHit]:
+    """The export's rows, :data:`EXPORT_CHUNK` cases per transaction."""
+    for start in range(0, len(ids), EXPORT_CHUNK):
+        with p.db.read() as s:
+            hits = _rows_by_id(s, ids[start : start + EXPORT_CHUNK], now)
+        yield from hits
+
+
+def _rows_by_id(s: Session, ids: list[int], now: datetime) -> list[SearchHit]:
+    """The results with these ids, in this order (rows gone since are left out)."""
+    rows = {row.id: row for row in s.execute(select(*_COLUMNS).where(Case.id.in_(ids)))}
+    return _hits(s, [rows[i] for i in ids if i in rows], now)
+
+
+def _hits(s: Session, rows: Sequence[Any], now: datetime) -> list[SearchHit]:
+    """Result rows as plain data, with type titles and entity names."""
+    titles = type_titles(s)
+    codes = {row.entity_code for row in rows if row.entity_code}
+    names = dict(
+        s.execute(select(Entity.code, Entity.name).where(Entity.code.in_(codes))).all()
+    )
+    hits = []
+    for row in rows:
+        # A reserved identity's contact is sealed elsewhere and empty here;
+        # the flag keeps that true even if a contact were ever stored.
+        contact = None if row.identity_reserved else row.contact
+        contact_names, emails, phones = search_index.split_contact(contact)
+        late = row.status == CaseStatus.OPEN and (
+            row.overdue_at is not None or (row.due_at is not None and row.due_at < now)
+        )
+        hits.append(
+            SearchHit(
+                number=row.number,
+                case_type=row.case_type,
+                type_title=titles.get(row.case_type, row.case_type),
+                entity_code=row.entity_code,
+                entity_name=names.get(row.entity_code),
+                channel=row.channel,
+                status=row.status,
+                public_status=row.public_status,
+                subject=row.subject,
+                created_at=row.created_at,
+                due_at=row.due_at,
+                overdue=late,
+                identity_reserved=row.identity_reserved,
+                contact_names=contact_names,
+                contact_emails=emails,
+                contact_phones=phones,
+            )
+        )
+    return hits
