@@ -396,6 +396,26 @@ def public_values(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def free_text(schema: Schema, data: Mapping[str, Any]) -> list[str]:
+    """What people wrote in the form's free-text fields, for case search.
+
+    Text fields only: choices (``enum``, ``oneOf``, ``const``, ``x-source``)
+    are codes, and formatted values (dates, emails, phones) are not words.
+    """
+    texts = []
+    for name, spec in fields(schema).items():
+        value = data.get(name)
+        if (
+            isinstance(value, str)
+            and value.strip()
+            and spec.get("type", "string") == "string"
+            and not any(k in spec for k in ("enum", "oneOf", "const", "x-source"))
+            and "format" not in spec
+        ):
+            texts.append(value.strip())
+    return texts
+
+
 def personal_fields(schema: Schema) -> list[str]:
     """Names of personal fields: kept out of workflow data, shown to few.
 

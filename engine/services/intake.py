@@ -41,6 +41,7 @@ from engine.services.common import (
 )
 from engine.services.platform import Platform
 from engine.services.steps import add_event, record_step
+from engine.store import search_index
 from engine.store.models import (
     Case,
     ProcessVersion,
@@ -158,6 +159,7 @@ def open_case(
                 {"channel": channel, "data": wf_data},
                 public=True,
             )
+            search_index.index_new_case(s, case, forms.free_text(schema, wf_data))
             record_step(s, p, case, parsed, workflow, actor, now, state=None)
             if email:
                 notify.case_received(

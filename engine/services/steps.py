@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.bundles.registry import ParsedVersion
 from engine.domain.enums import CaseStatus, EventKind, Role, TaskState
@@ -23,8 +24,13 @@ from engine.domain.views import (
 from engine.services import notify
 from engine.services.common import ENTITY_NAMES
 from engine.services.platform import Platform
-from engine.store import search_index
-from engine.store.db import drop_held, hold_row, insert_new, update_row, write_held
+from engine.store.db import (
+    drop_held,
+    hold_row,
+    insert_new,
+    save_changes,
+    write_held,
+)
 from engine.store.models import (
     Case,
     CaseEvent,
@@ -52,6 +58,11 @@ _RELABEL_TASK = (
         name=bindparam("new_name"),
         form=bindparam("new_form"),
     )
+)
+_SAVE_STATE = (
+    update(WorkflowState)
+    .where(WorkflowState.case_id == bindparam("of_case"))
+    .values(state=bindparam("new_state"), format_version=bindparam("new_format"))
 )
 _ENTITY_NAME = select(Entity.name).where(Entity.code == bindparam("code"))
 
@@ -112,6 +123,8 @@ def record_step(
                 notify.status_changed(s, p, case, parsed, now)
         if case.id is None:
             insert_new(s, case)
+        else:
+            save_changes(s, case)
         write_held(s)
     except BaseException:
         # A failed step (the worker goes on in the same session) must not
@@ -147,12 +160,19 @@ def _store_unflushed(
         )
         ready_rows = []  # a new case has no task rows yet
     else:
-        update_row(
-            s,
-            state,
-            state=runtime.dump_state(workflow),
-            format_version=runtime.FORMAT_VERSION,
+        text = runtime.dump_state(workflow)
+        s.connection().execute(
+            _SAVE_STATE,
+            {
+                "of_case": case.id,
+                "new_state": text,
+                "new_format": runtime.FORMAT_VERSION,
+            },
         )
+        # The row object (loaded, or built from a plain read) holds what is
+        # stored, so no flush writes it again.
+        set_committed_value(state, "state", text)
+        set_committed_value(state, "format_version", runtime.FORMAT_VERSION)
 
     # Marks first: a transfer is recorded against the entity it leaves.
     for bpmn_id, step_data in snap.steps:
@@ -422,9 +442,6 @@ def add_event(
         },
         case,
     )
-    # Every event passes here, so case search sees every filing and every
-    # completed task, whichever service recorded it.
-    search_index.index_event(s, case, kind, data)
 
 
 def flag_error(s: Session, case: Case, now: datetime, message: str) -> None:

@@ -43,6 +43,7 @@ from engine.services.common import (
 from engine.services.platform import Platform
 from engine.services.steps import add_event, mark_error, record_step
 from engine.services.tracking import verify_access
+from engine.store import search_index
 from engine.store.models import (
     Case,
     HumanTask,
@@ -267,6 +268,7 @@ def _complete(
                 public=False,
                 task_bpmn_id=task.bpmn_id,
             )
+            search_index.append_text(s, case, forms.free_text(schema, clean))
             published = forms.public_values(schema, clean)
             if published:
                 fields = forms.fields(schema)

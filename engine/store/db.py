@@ -12,13 +12,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 READ_ONLY = "c311_read_only"  # execution option of read sessions' connections
 HELD = "c311_held_rows"  # Session.info key of hold_row
 _INSERTS: dict[str, Any] = {}  # insert_statement's, per table
-# UPDATE statements of update_row, per table and columns: built once each.
+# UPDATE statements of save_changes, per table and columns: built once each.
 _UPDATES: dict[tuple[str, tuple[str, ...]], Any] = {}
 
 
@@ -215,29 +216,65 @@ def drop_held(s: Session) -> None:
     s.info.pop(HELD, None)
 
 
-def update_row(s: Session, obj: Any, **values: Any) -> None:
-    """UPDATE a loaded mapped object's row by primary key, with one Core statement.
+def save_changes(s: Session, obj: Any) -> None:
+    """Write a loaded mapped object's changed columns with one Core UPDATE.
 
-    The object takes the values as already stored, so the unit of work does
-    not write them again. Not for rows with a version counter (the ORM
-    checks those).
+    What the unit of work would do for one object, without its bookkeeping:
+    the version counter (``version_id_col``) is checked and bumped, and
+    :class:`~sqlalchemy.orm.exc.StaleDataError` raised if another
+    transaction changed the row; the object then holds the values as
+    stored and leaves the session, so no later flush looks at it again.
     """
-    mapper = inspect(obj).mapper
-    key = (mapper.local_table.name, tuple(sorted(values)))
+    state = inspect(obj)
+    if not state.modified:
+        return
+    mapper = state.mapper
+    changed = {
+        prop.key: getattr(obj, prop.key)
+        for prop in mapper.column_attrs
+        if state.attrs[prop.key].history.has_changes()
+    }
+    if not changed:
+        return
+    version = mapper.version_id_col
+    version_key = (
+        mapper.get_property_by_column(version).key if version is not None else None
+    )
+    if version_key is not None:
+        current = state.committed_state.get(version_key, getattr(obj, version_key))
+        changed[version_key] = current + 1
+    key = (mapper.local_table.name, tuple(sorted(changed)))
     statement = _UPDATES.get(key)
     if statement is None:
         table = mapper.local_table
-        statement = table.update().where(
-            *(column == bindparam(f"pk_{column.key}") for column in mapper.primary_key)
+        where = [
+            column == bindparam(f"pk_{column.key}") for column in mapper.primary_key
+        ]
+        if version is not None:
+            where.append(version == bindparam("pk_version"))
+        statement = (
+            table.update()
+            .where(*where)
+            .values({name: bindparam(f"v_{name}") for name in changed})
         )
         _UPDATES[key] = statement
-    params = {
-        f"pk_{column.key}": getattr(obj, mapper.get_property_by_column(column).key)
-        for column in mapper.primary_key
-    }
-    s.connection().execute(statement, {**values, **params})
-    for name, value in values.items():
+    params = {f"v_{name}": value for name, value in changed.items()}
+    for column in mapper.primary_key:
+        params[f"pk_{column.key}"] = getattr(
+            obj, mapper.get_property_by_column(column).key
+        )
+    if version_key is not None:
+        params["pk_version"] = changed[version_key] - 1
+    result = s.connection().execute(statement, params)
+    if result.rowcount != 1:
+        raise StaleDataError(
+            f"UPDATE of {mapper.local_table.name} matched {result.rowcount} rows"
+        )
+    for name, value in changed.items():
         set_committed_value(obj, name, value)
+    # Written: out of the session, so no flush goes over it again (the
+    # object keeps its values for whoever still reads them).
+    s.expunge(obj)
 
 
 def insert_ignore(s: Session, model: Any, values: dict[str, Any]) -> None:

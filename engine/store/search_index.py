@@ -2,9 +2,11 @@
 
 ``case_search`` has one row per case (:class:`~engine.store.models.CaseSearch`):
 the text of the case in ``document`` and the citizen's contact normalized for
-matching. The engine keeps it as events are recorded (:func:`index_event`,
-called for every event by ``engine.services.steps.add_event``), so every path
-that files a case or completes a task keeps it current.
+matching. Filing a case starts the row (:func:`index_new_case`) and
+completing a task appends what was written on it (:func:`append_text`),
+both with the free text of the form only (``engine.bundles.forms.free_text``:
+choice codes and formatted values are not words). The migration that
+creates the index fills it from stored events (:func:`backfill`).
 
 Full-text matching is per dialect, behind :func:`text_condition`:
 
@@ -85,9 +87,10 @@ def fold(value: str) -> str:
 
 
 def event_texts(kind: str, data: Mapping[str, Any] | None) -> list[str]:
-    """The searchable text an event carries: what was typed into a form.
+    """The searchable text a stored event carries, for :func:`backfill`.
 
-    The only reader of event payload keys in search: the intake data of a
+    Without the form at hand, every string counts. The only reader of event
+    payload keys in search: the intake data of a
     ``created`` event and the submitted data of a ``task_completed`` event
     (internal notes and answers to the citizen among them). Personal fields
     never reach these payloads (they go to the case's contact).
@@ -176,28 +179,28 @@ def _joined(document: str, texts: list[str]) -> str:
     return joined[:MAX_DOCUMENT]
 
 
-def index_event(
-    s: Session, case: Case, kind: str, data: Mapping[str, Any] | None
-) -> None:
-    """Keep the case's search row current as an event is recorded.
+def index_new_case(s: Session, case: Case, texts: list[str]) -> None:
+    """Start a new case's search row: number, subject, contact, intake text.
 
-    A ``created`` event starts the row (number, subject, contact, intake
-    text), written with the case's other new rows; a completed task appends
-    its text with one UPDATE. Other events change nothing. Writes in the
-    caller's transaction.
+    Held with the case's other new rows (see ``engine.store.db.hold_row``).
     """
-    texts = [t for t in event_texts(kind, data) if t != case.subject]
-    if kind == EventKind.CREATED:
-        hold_row(
-            s,
-            CaseSearch,
-            {
-                "document": _joined("", [case.number, case.subject, *texts]),
-                **contact_columns(case.contact, case.identity_reserved),
-            },
-            case,
-        )
-    elif texts:
+    hold_row(
+        s,
+        CaseSearch,
+        {
+            "document": _joined(
+                "",
+                [case.number, case.subject, *(t for t in texts if t != case.subject)],
+            ),
+            **contact_columns(case.contact, case.identity_reserved),
+        },
+        case,
+    )
+
+
+def append_text(s: Session, case: Case, texts: list[str]) -> None:
+    """Add what staff or the citizen wrote on a task to the case's row."""
+    if texts:
         s.connection().execute(
             _APPEND, {"of_case": case.id, "text": " " + _joined("", texts)}
         )
