@@ -25,10 +25,12 @@ from engine.services import notify
 from engine.services.common import ENTITY_NAMES
 from engine.services.platform import Platform
 from engine.store.db import (
+    deferring,
     drop_held,
     hold_row,
     insert_new,
     save_changes,
+    update_row,
     write_held,
 )
 from engine.store.models import (
@@ -125,7 +127,8 @@ def record_step(
             insert_new(s, case)
         else:
             save_changes(s, case)
-        write_held(s)
+        if not deferring(s):
+            write_held(s)
     except BaseException:
         # A failed step (the worker goes on in the same session) must not
         # leave its rows to be written with the next case's.
@@ -161,7 +164,8 @@ def _store_unflushed(
         ready_rows = []  # a new case has no task rows yet
     else:
         text = runtime.dump_state(workflow)
-        s.connection().execute(
+        update_row(
+            s,
             _SAVE_STATE,
             {
                 "of_case": case.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -18,6 +19,7 @@ from engine.services.common import (
 )
 from engine.services.platform import Platform
 from engine.services.steps import flag_error
+from engine.store.db import defer_updates
 from engine.store.models import (
     Case,
     HumanTask,
@@ -33,55 +35,135 @@ def fire_due_timers(p: Platform, *, limit: int = 500, batch: int = 25) -> int:
     Cases are claimed in batches, one transaction each. On PostgreSQL the
     claim is ``FOR UPDATE SKIP LOCKED``, so any number of workers share the
     work and each timer fires once; on SQLite ``BEGIN IMMEDIATE`` serialises
-    workers. A case whose step fails is flagged with the error (its last
-    good state kept) in the same transaction, and the others go on. A crash
-    mid-batch rolls the whole batch back: the next run does it again.
+    workers. A batch is first tried in one go, its writes held and sent
+    once per statement at the end; if anything in it fails, that attempt is
+    rolled back and the batch redone case by case, each in a savepoint, so
+    a case whose step fails is flagged with the error (its last good state
+    kept) in the same transaction, and the others go on. A crash mid-batch
+    rolls the whole batch back: the next run does it again.
     """
     done = failed = 0
     while done + failed < limit:
         now = p.clock()
-        with p.db.transaction() as s:
-            query = (
-                select(Case)
-                .where(
-                    Case.status == CaseStatus.OPEN,
-                    Case.error.is_(None),
-                    Case.next_timer_at.is_not(None),
-                    Case.next_timer_at <= now,
-                )
-                .order_by(Case.next_timer_at)
-                .limit(min(batch, limit - done - failed))
-            )
-            if p.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            cases = list(s.scalars(query))
-            if not cases:
-                break
-            states = {
-                w.case_id: w
-                for w in s.scalars(
-                    select(WorkflowState).where(
-                        WorkflowState.case_id.in_([c.id for c in cases])
+        size = min(batch, limit - done - failed)
+        try:
+            with p.db.transaction() as s:
+                claimed = _claim(p, s, now, size)
+                if claimed is None:
+                    break
+                defer_updates(s)
+                advanced = flagged = 0
+                for case, state, rows in claimed.cases:
+                    # A step that fails before recording wrote nothing: it
+                    # is flagged here. A failure while recording, or any
+                    # database error, ends this attempt (the rows held are
+                    # mixed with the other cases').
+                    try:
+                        parsed, workflow, before = _advance(
+                            s, p, case, state, now, claimed.calendar
+                        )
+                    except DBAPIError:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - this case failed
+                        flag_error(s, case, now, error_text(exc))
+                        flagged += 1
+                        continue
+                    steps.record_step(
+                        s,
+                        p,
+                        case,
+                        parsed,
+                        workflow,
+                        None,
+                        now,
+                        state=state,
+                        before=before,
+                        ready_rows=rows,
                     )
-                )
-            }
-            ready_rows: dict[int, list[HumanTask]] = {c.id: [] for c in cases}
-            for row in s.scalars(
-                select(HumanTask).where(
-                    HumanTask.case_id.in_(list(ready_rows)),
-                    HumanTask.state == TaskState.READY,
-                )
-            ):
-                ready_rows[row.case_id].append(row)
-            calendar = business_calendar(p, s)
-            for case in cases:
-                if _advance_due_case(
-                    s, p, case, states[case.id], ready_rows[case.id], now, calendar
-                ):
+                    advanced += 1
+        except DBAPIError as exc:
+            if not is_data_error(exc):
+                raise  # the database itself is in trouble: the pass ends
+        except Exception:  # noqa: BLE001 - redone case by case below
+            pass
+        else:
+            done += advanced
+            failed += flagged
+            continue
+        with p.db.transaction() as s:
+            claimed = _claim(p, s, now, size)
+            if claimed is None:
+                break
+            for case, state, rows in claimed.cases:
+                if _advance_due_case(s, p, case, state, rows, now, claimed.calendar):
                     done += 1
                 else:
                     failed += 1
     return done
+
+
+class _Claimed(NamedTuple):
+    """A claimed batch: each case with its state and ready task rows."""
+
+    cases: list[tuple[Case, WorkflowState, list[HumanTask]]]
+    calendar: BusinessCalendar
+
+
+def _claim(p: Platform, s: Session, now: datetime, size: int) -> _Claimed | None:
+    """Claim up to ``size`` due cases with what their steps read; None if none."""
+    query = (
+        select(Case)
+        .where(
+            Case.status == CaseStatus.OPEN,
+            Case.error.is_(None),
+            Case.next_timer_at.is_not(None),
+            Case.next_timer_at <= now,
+        )
+        .order_by(Case.next_timer_at)
+        .limit(size)
+    )
+    if p.db.is_postgres:
+        query = query.with_for_update(skip_locked=True)
+    cases = list(s.scalars(query))
+    if not cases:
+        return None
+    states = {
+        w.case_id: w
+        for w in s.scalars(
+            select(WorkflowState).where(
+                WorkflowState.case_id.in_([c.id for c in cases])
+            )
+        )
+    }
+    ready_rows: dict[int, list[HumanTask]] = {c.id: [] for c in cases}
+    for row in s.scalars(
+        select(HumanTask).where(
+            HumanTask.case_id.in_(list(ready_rows)),
+            HumanTask.state == TaskState.READY,
+        )
+    ):
+        ready_rows[row.case_id].append(row)
+    return _Claimed(
+        [(c, states[c.id], ready_rows[c.id]) for c in cases],
+        business_calendar(p, s),
+    )
+
+
+def _advance(
+    s: Session,
+    p: Platform,
+    case: Case,
+    state: WorkflowState,
+    now: datetime,
+    calendar: BusinessCalendar,
+) -> tuple[Any, Any, frozenset[str]]:
+    """Restore one case and fire its due timers: (parsed, workflow, before)."""
+    parsed = parsed_by_id(p, s, case.process_version_id)
+    workflow = runtime.load_state(parsed, state.state, state.format_version)
+    before = runtime.completed_ids(workflow)
+    with timekeeping.at(now, calendar):
+        runtime.advance(workflow)
+    return parsed, workflow, before
 
 
 def _advance_due_case(
@@ -103,11 +185,7 @@ def _advance_due_case(
     case_id = case.id
     try:
         with s.begin_nested():
-            parsed = parsed_by_id(p, s, case.process_version_id)
-            workflow = runtime.load_state(parsed, state.state, state.format_version)
-            before = runtime.completed_ids(workflow)
-            with timekeeping.at(now, calendar):
-                runtime.advance(workflow)
+            parsed, workflow, before = _advance(s, p, case, state, now, calendar)
             steps.record_step(
                 s,
                 p,

@@ -18,6 +18,7 @@ from sqlalchemy.pool import StaticPool
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 READ_ONLY = "c311_read_only"  # execution option of read sessions' connections
 HELD = "c311_held_rows"  # Session.info key of hold_row
+DEFERRED = "c311_deferred_updates"  # Session.info key of defer_updates
 _INSERTS: dict[str, Any] = {}  # insert_statement's, per table
 # UPDATE statements of save_changes, per table and columns: built once each.
 _UPDATES: dict[tuple[str, tuple[str, ...]], Any] = {}
@@ -80,7 +81,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        event.listen(self.sessions, "before_commit", write_held)
+        event.listen(self.sessions, "before_commit", write_pending)
         # Read sessions: on PostgreSQL in autocommit (READ COMMITTED gives
         # each statement its own snapshot anyway), which saves the BEGIN
         # and ROLLBACK round trips; on SQLite a deferred transaction.
@@ -211,6 +212,14 @@ def write_held(s: Session) -> None:
         conn.execute(insert_statement(model.__table__), rows)
 
 
+def write_pending(s: Session) -> None:
+    """Write what the session still holds (run before every commit)."""
+    if DEFERRED in s.info:
+        write_deferred(s)
+    else:
+        write_held(s)
+
+
 def drop_held(s: Session) -> None:
     """Forget the held rows (their step failed; the session goes on)."""
     s.info.pop(HELD, None)
@@ -265,16 +274,74 @@ def save_changes(s: Session, obj: Any) -> None:
         )
     if version_key is not None:
         params["pk_version"] = changed[version_key] - 1
-    result = s.connection().execute(statement, params)
-    if result.rowcount != 1:
-        raise StaleDataError(
-            f"UPDATE of {mapper.local_table.name} matched {result.rowcount} rows"
-        )
+    update_row(s, statement, params)
     for name, value in changed.items():
         set_committed_value(obj, name, value)
     # Written: out of the session, so no flush goes over it again (the
     # object keeps its values for whoever still reads them).
     s.expunge(obj)
+
+
+def defer_updates(s: Session) -> None:
+    """From now on, hold this session's row UPDATEs and INSERTs until :func:`write_deferred`.
+
+    For a batch of steps on rows the transaction has locked (the worker's
+    claim): every UPDATE of :func:`update_row` and every held row is then
+    written once per statement as an executemany, instead of once per step.
+    A failure of any step must roll the whole transaction back (nothing
+    tells which rows were its own); the caller then redoes the batch step by
+    step.
+    """
+    s.info[DEFERRED] = {}
+
+
+def deferring(s: Session) -> bool:
+    """True while :func:`defer_updates` holds this session's writes."""
+    return DEFERRED in s.info
+
+
+def update_row(s: Session, statement: Any, params: dict[str, Any]) -> None:
+    """Run an UPDATE that must match exactly one row, or hold it if deferring.
+
+    Raises :class:`~sqlalchemy.orm.exc.StaleDataError` when it matches none
+    (another transaction changed or removed the row); held UPDATEs are
+    counted together by :func:`write_deferred`.
+    """
+    deferred: dict[Any, list[dict[str, Any]]] | None = s.info.get(DEFERRED)
+    if deferred is not None:
+        deferred.setdefault(statement, []).append(params)
+        return
+    result = s.connection().execute(statement, params)
+    if result.rowcount != 1:
+        raise StaleDataError(
+            f"UPDATE of {statement.table.name} matched {result.rowcount} rows"
+        )
+
+
+def write_deferred(s: Session) -> None:
+    """Write the held UPDATEs (one executemany each) and rows; stop deferring.
+
+    Each statement's rows are counted where the driver reports an
+    executemany's total (SQLite and psycopg do): a shortfall raises
+    :class:`~sqlalchemy.orm.exc.StaleDataError`, as one UPDATE would.
+    """
+    deferred: dict[Any, list[dict[str, Any]]] = s.info.pop(DEFERRED, {})
+    conn = s.connection()
+    counted = conn.dialect.supports_sane_multi_rowcount
+    for statement, rows in deferred.items():
+        result = conn.execute(statement, rows)
+        if counted and result.rowcount != len(rows):
+            raise StaleDataError(
+                f"UPDATE of {statement.table.name} matched {result.rowcount} "
+                f"of {len(rows)} rows"
+            )
+    write_held(s)
+
+
+def drop_deferred(s: Session) -> None:
+    """Forget the held UPDATEs and rows and stop deferring (rolling back)."""
+    s.info.pop(DEFERRED, None)
+    drop_held(s)
 
 
 def insert_ignore(s: Session, model: Any, values: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from engine import services
 from engine.bundles import registry
@@ -18,6 +18,7 @@ from engine.store.models import Case, CaseEvent, HumanTask
 from engine.workflow.calendar import PANAMA
 from tests.conftest import IDENTITY_KEY
 
+WRITES = ("INSERT", "UPDATE", "DELETE")
 BUNDLE = (
     Path(__file__).resolve().parent.parent / "fixtures" / "bundles" / "temporizador"
 )
@@ -78,12 +79,25 @@ def test_timer_waits_for_the_business_day_then_fires(timed, clock):
     assert opened.number.startswith("311-2026-")
 
 
-def test_failing_script_marks_the_case_and_others_go_on(timed, clock):
-    """A diagram error flags its case with the message; the next case still runs."""
+def test_failing_script_marks_the_case_and_others_go_on(timed, clock, monkeypatch):
+    """A diagram error flags its case with the message; the next case still runs.
+
+    The failure comes before anything of its case is recorded, so the batch
+    is not redone: the good case is recorded once.
+    """
     bad = services.open_case(timed, "temporizador", {"divisor": 0})
     good = services.open_case(timed, "temporizador", {"divisor": 5})
     clock.advance(days=5)
+    real_store = steps.record_step
+    recorded: list[int] = []
+
+    def counting(s, p, case, *args, **kwargs):
+        recorded.append(case.id)
+        return real_store(s, p, case, *args, **kwargs)
+
+    monkeypatch.setattr(steps, "record_step", counting)
     assert services.fire_due_timers(timed) == 1
+    assert len(recorded) == 1
     with timed.db.read() as s:
         cases = {c.number: c for c in s.scalars(select(Case))}
     assert "ZeroDivisionError" in (cases[bad.number].error or "")
@@ -115,6 +129,63 @@ def test_worker_killed_mid_run_loses_nothing(timed, clock, monkeypatch):
     monkeypatch.setattr(steps, "record_step", real_store)
     assert services.fire_due_timers(timed) == 3
     assert counts(timed) == (3, 3)
+
+
+def test_a_batch_writes_each_statement_once(timed, clock):
+    """Five due cases: one UPDATE per table and one INSERT per table for all."""
+    for _ in range(5):
+        services.open_case(timed, "temporizador", {"divisor": 1})
+    clock.advance(days=5)
+    seen: list[tuple[str, bool]] = []
+
+    def count(conn, cursor, statement, params, context, executemany):
+        seen.append((" ".join(statement.split()[:3]), executemany))
+
+    event.listen(timed.db.engine, "before_cursor_execute", count)
+    try:
+        assert services.fire_due_timers(timed) == 5
+    finally:
+        event.remove(timed.db.engine, "before_cursor_execute", count)
+    writes = [(sql, many) for sql, many in seen if sql.split()[0] in WRITES]
+    assert sorted(writes) == [
+        ("INSERT INTO case_event", True),
+        ("INSERT INTO human_task", True),
+        ('UPDATE "case" SET', True),
+        ("UPDATE workflow_state SET", True),
+    ]
+    assert not [sql for sql, _ in seen if sql.startswith("SAVEPOINT")]
+    assert counts(timed) == (5, 5)
+
+
+def test_a_failure_while_recording_redoes_the_batch_case_by_case(
+    timed, clock, monkeypatch
+):
+    """The batch's attempt rolls back; case by case, only the failing one is flagged."""
+    opened = [
+        services.open_case(timed, "temporizador", {"divisor": 1}) for _ in range(3)
+    ]
+    clock.advance(days=5)
+    real_store = steps.record_step
+    with timed.db.read() as s:
+        bad_id = s.scalar(select(Case.id).where(Case.number == opened[1].number))
+
+    def refuse_one(s, p, case, *args, **kwargs):
+        if case.id == bad_id:
+            raise ValueError("no se puede guardar")
+        return real_store(s, p, case, *args, **kwargs)
+
+    monkeypatch.setattr(steps, "record_step", refuse_one)
+    assert services.fire_due_timers(timed) == 2
+    with timed.db.read() as s:
+        errors = dict(s.execute(select(Case.number, Case.error)).all())
+        events = s.scalar(
+            select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "error")
+        )
+    assert "no se puede guardar" in (errors[opened[1].number] or "")
+    assert errors[opened[0].number] is None and errors[opened[2].number] is None
+    # Nothing of the rolled-back attempt is left: one reminder per good case.
+    assert counts(timed) == (2, 2)
+    assert events == 1
 
 
 @pytest.mark.postgres
