@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -27,6 +28,8 @@ from engine.store.models import (
 )
 from engine.workflow import runtime, timekeeping
 from engine.workflow.calendar import BusinessCalendar
+
+log = logging.getLogger("centro311.worker")
 
 
 def fire_due_timers(p: Platform, *, limit: int = 500, batch: int = 25) -> int:
@@ -84,8 +87,8 @@ def fire_due_timers(p: Platform, *, limit: int = 500, batch: int = 25) -> int:
         except DBAPIError as exc:
             if not is_data_error(exc):
                 raise  # the database itself is in trouble: the pass ends
-        except Exception:  # noqa: BLE001 - redone case by case below
-            pass
+        except Exception as exc:  # noqa: BLE001 - redone case by case below
+            log.info("timer batch redone case by case after: %s", error_text(exc))
         else:
             done += advanced
             failed += flagged

@@ -283,7 +283,7 @@ def save_changes(s: Session, obj: Any) -> None:
 
 
 def defer_updates(s: Session) -> None:
-    """From now on, hold this session's row UPDATEs and INSERTs until :func:`write_deferred`.
+    """Hold this session's UPDATEs and rows from now until :func:`write_deferred`.
 
     For a batch of steps on rows the transaction has locked (the worker's
     claim): every UPDATE of :func:`update_row` and every held row is then
