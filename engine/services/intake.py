@@ -46,7 +46,7 @@ from engine.store.models import (
     Case,
     ProcessVersion,
 )
-from engine.store.numbering import next_number
+from engine.store.numbering import number_and_id
 from engine.workflow import runtime, timekeeping
 
 
@@ -126,8 +126,9 @@ def open_case(
     code = new_access_code()
     try:
         with p.db.transaction() as s:
-            number = next_number(s, now)
+            number, case_id = number_and_id(s, now)
             case = Case(
+                id=case_id,
                 number=number,
                 case_type=case_type,
                 process_version_id=row.id,

@@ -27,6 +27,7 @@ from engine.services.platform import Platform
 from engine.store.db import (
     deferring,
     drop_held,
+    hold_new,
     hold_row,
     insert_new,
     save_changes,
@@ -123,10 +124,12 @@ def record_step(
             )
             if state is not None and case.public_status != previous:
                 notify.status_changed(s, p, case, parsed, now)
-        if case.id is None:
-            insert_new(s, case)
-        else:
+        if state is not None:
             save_changes(s, case)
+        elif case.id is None:
+            insert_new(s, case)  # the database gives the id
+        else:
+            hold_new(s, case)  # its id came with its number: written with its rows
         if not deferring(s):
             write_held(s)
     except BaseException:

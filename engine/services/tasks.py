@@ -44,6 +44,7 @@ from engine.services.platform import Platform
 from engine.services.steps import add_event, mark_error, record_step
 from engine.services.tracking import verify_access
 from engine.store import search_index
+from engine.store.db import defer_updates
 from engine.store.models import (
     Case,
     HumanTask,
@@ -220,6 +221,10 @@ def _complete(
             if locked is None:
                 raise NotFound(N_("La tarea no existe."))
             case = locked[0]
+            if p.db.is_postgres:
+                # The case is locked: its UPDATEs can go out with the step's
+                # other rows in one round trip at commit.
+                defer_updates(s)
             now = p.clock()
             label = actor.name if actor else "Ciudadano"
             # Taking the task and reading it are one statement; a refusal

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -18,8 +19,9 @@ from sqlalchemy.pool import StaticPool
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 READ_ONLY = "c311_read_only"  # execution option of read sessions' connections
 HELD = "c311_held_rows"  # Session.info key of hold_row
+HELD_NEW = "c311_held_new"  # Session.info key of hold_new
 DEFERRED = "c311_deferred_updates"  # Session.info key of defer_updates
-_INSERTS: dict[str, Any] = {}  # insert_statement's, per table
+_INSERTS: dict[tuple[str, bool], Any] = {}  # insert_statement's, per table
 # UPDATE statements of save_changes, per table and columns: built once each.
 _UPDATES: dict[tuple[str, tuple[str, ...]], Any] = {}
 
@@ -160,28 +162,50 @@ def insert_new(s: Session, obj: Any) -> None:
     later changes to it are not saved.
     """
     mapper = inspect(obj).mapper
-    values = {
-        prop.columns[0].key: obj.__dict__[prop.key]
-        for prop in mapper.column_attrs
-        if obj.__dict__.get(prop.key) is not None
-    }
-    result = s.connection().execute(insert_statement(mapper.local_table), values)
+    result = s.connection().execute(
+        insert_statement(mapper.local_table), _row_values(obj)
+    )
     for column, key in zip(
         mapper.primary_key, result.inserted_primary_key or (), strict=True
     ):
         setattr(obj, mapper.get_property_by_column(column).key, key)
 
 
-def insert_statement(table: Any) -> Any:
+def hold_new(s: Session, obj: Any) -> None:
+    """Hold a new object whose primary key is already set, like :func:`insert_new`.
+
+    It is written by :func:`write_held` before the held rows (they may
+    refer to it), with the values it has then, in the same round trip on
+    PostgreSQL.
+    """
+    s.info.setdefault(HELD_NEW, []).append(obj)
+
+
+def _row_values(obj: Any) -> dict[str, Any]:
+    """The column values set on a transient mapped object."""
+    return {
+        prop.columns[0].key: obj.__dict__[prop.key]
+        for prop in inspect(obj).mapper.column_attrs
+        if obj.__dict__.get(prop.key) is not None
+    }
+
+
+def insert_statement(table: Any, *, inline: bool = False) -> Any:
     """The INSERT of ``table``, built once.
 
     SQLAlchemy caches compiled SQL by a statement's cache key, which each
     statement object computes once; on SQLite building a fresh statement
-    per call costs about as much as running it.
+    per call costs about as much as running it. An ``inline`` INSERT does
+    not fetch the new row's key back (no RETURNING), so nothing waits for
+    its answer.
     """
-    statement = _INSERTS.get(table.name)
+    key = (table.name, inline)
+    statement = _INSERTS.get(key)
     if statement is None:
-        statement = _INSERTS[table.name] = table.insert()
+        statement = table.insert()
+        if inline:
+            statement = statement.inline()
+        _INSERTS[key] = statement
     return statement
 
 
@@ -198,18 +222,55 @@ def hold_row(s: Session, model: Any, values: dict[str, Any], case: Any) -> None:
 
 
 def write_held(s: Session) -> None:
-    """INSERT the held rows, in order within each table (ids follow it)."""
+    """INSERT the held objects and rows, in order within each table (ids follow it)."""
+    if HELD in s.info or HELD_NEW in s.info:
+        conn = s.connection()
+        with pipelined(conn):
+            _insert_held(s, conn)
+
+
+def _insert_held(s: Session, conn: Any) -> None:
+    """The INSERTs of :func:`write_held`, on ``conn``, without waiting for answers."""
+    new: list[Any] = s.info.pop(HELD_NEW, [])
     held: list[tuple[Any, dict[str, Any], Any]] = s.info.pop(HELD, [])
-    if not held:
-        return
     if any(case.id is None for _, _, case in held):
         s.flush()  # a case still pending gets its id
+    for obj in new:
+        conn.execute(
+            insert_statement(inspect(obj).mapper.local_table, inline=True),
+            _row_values(obj),
+        )
     tables: dict[Any, list[dict[str, Any]]] = {}
     for model, values, case in held:
         tables.setdefault(model, []).append({**values, "case_id": case.id})
-    conn = s.connection()
     for model, rows in tables.items():
-        conn.execute(insert_statement(model.__table__), rows)
+        conn.execute(insert_statement(model.__table__, inline=True), rows)
+
+
+@contextmanager
+def pipelined(conn: Any) -> Iterator[None]:
+    """Send the statements run inside without waiting for each one's answer.
+
+    On PostgreSQL (psycopg's pipeline mode) statements whose results nobody
+    reads -- INSERTs and UPDATEs without RETURNING -- go out together and
+    their answers come back at the end: one round trip for all instead of
+    one each. An error surfaces when the block ends, as the SQLAlchemy
+    exception the statement alone would raise (a lost connection is
+    dropped from the pool). Elsewhere it does nothing.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    driver = conn.connection.driver_connection
+    try:
+        with driver.pipeline():
+            yield
+    except driver.Error as exc:  # the driver's own, raised at the sync
+        if conn.dialect.is_disconnect(exc, driver, None):
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            None, None, exc, type(driver).Error, ismulti=False
+        ) from exc
 
 
 def write_pending(s: Session) -> None:
@@ -223,6 +284,7 @@ def write_pending(s: Session) -> None:
 def drop_held(s: Session) -> None:
     """Forget the held rows (their step failed; the session goes on)."""
     s.info.pop(HELD, None)
+    s.info.pop(HELD_NEW, None)
 
 
 def save_changes(s: Session, obj: Any) -> None:
@@ -321,21 +383,28 @@ def update_row(s: Session, statement: Any, params: dict[str, Any]) -> None:
 def write_deferred(s: Session) -> None:
     """Write the held UPDATEs (one executemany each) and rows; stop deferring.
 
-    Each statement's rows are counted where the driver reports an
-    executemany's total (SQLite and psycopg do): a shortfall raises
-    :class:`~sqlalchemy.orm.exc.StaleDataError`, as one UPDATE would.
+    Each statement's rows are counted (SQLite and psycopg report an
+    executemany's total): a shortfall raises
+    :class:`~sqlalchemy.orm.exc.StaleDataError`, as one UPDATE would. On
+    PostgreSQL everything goes out in one pipeline, where no count comes
+    back: the rows deferred there are ones the transaction locked
+    (``SELECT … FOR UPDATE``), which nothing else can have changed.
     """
     deferred: dict[Any, list[dict[str, Any]]] = s.info.pop(DEFERRED, {})
     conn = s.connection()
-    counted = conn.dialect.supports_sane_multi_rowcount
-    for statement, rows in deferred.items():
-        result = conn.execute(statement, rows)
-        if counted and result.rowcount != len(rows):
+    counts = []
+    with pipelined(conn):
+        for statement, rows in deferred.items():
+            counts.append((statement, len(rows), conn.execute(statement, rows)))
+        _insert_held(s, conn)
+    if conn.dialect.name == "postgresql":
+        return
+    for statement, expected, result in counts:
+        if result.rowcount != expected:
             raise StaleDataError(
                 f"UPDATE of {statement.table.name} matched {result.rowcount} "
-                f"of {len(rows)} rows"
+                f"of {expected} rows"
             )
-    write_held(s)
 
 
 def drop_deferred(s: Session) -> None:
