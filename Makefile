@@ -13,7 +13,7 @@ MO := webapp/translations/en/LC_MESSAGES/messages.mo
 VENDOR := webapp/static/vendor/.built
 PO := webapp/translations/en/LC_MESSAGES/messages.po
 
-.PHONY: help setup run test test-sqlite test-postgres lint bench e2e faults db-upgrade db-revision translations-extract clean
+.PHONY: help setup run test test-sqlite test-postgres lint bench bench-scale e2e faults db-upgrade db-revision translations-extract clean
 
 help: ## List the tasks
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ lint: setup ## ruff, formatting, import contracts, mypy
 
 bench: setup ## Benchmarks: ratios against raw SpiffWorkflow; fails naming each missed target
 	@$(BIN)/python benchmarks/run.py
+
+bench-scale: setup ## The workspace's reads at 10,000 and 1,000,000 made-up cases (p95; PostgreSQL when TEST_DATABASE_URL is set)
+	@$(BIN)/python benchmarks/scale.py
 
 faults: setup ## Fault test: private PostgreSQL, gunicorn + worker, kill -9 and a 20 s database stop
 	$(BIN)/python tests/faults/run_faults.py

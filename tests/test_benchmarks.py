@@ -125,3 +125,59 @@ def test_runner_lists_misses_and_failures(tmp_path: Path) -> None:
     result = run([str(BENCHMARKS / "run.py"), str(met)], {})
     assert result.returncode == 0
     assert "every target met" in result.stdout
+
+
+def test_scale_benchmark_grows_and_reports_each_query() -> None:
+    """``make bench-scale`` tiny: each query at both sizes, no SQLite target."""
+    result = run(
+        [str(BENCHMARKS / "scale.py")],
+        {"SCALE_SIZES": "150,300", "SCALE_RUNS": "3", "SCALE_WARMUP": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = benches(result.stdout)
+    for query in (
+        "inbox",
+        "search_number",
+        "search_text",
+        "caller_lookup",
+        "dashboard",
+    ):
+        assert found[f"{query}_sqlite_150"] == "ms"
+        assert found[f"{query}_sqlite_300"] == "ms"
+        assert f"{query}_sqlite_300/{query}_sqlite_150" in ratios(result.stdout)
+    assert "sqlite: 300 cases (150 added" in result.stdout
+    assert "# MISSED" not in result.stdout  # SQLite's figures carry no target
+
+
+def test_scale_data_spread(platform) -> None:
+    """The made-up cases: every table filled, open and closed, callers seen twice."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from scale_data import Maker, ensure_entities, grow, version_ids
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    from sqlalchemy import func, select
+
+    from engine import services
+    from engine.store.models import Case, CaseEvent, CaseSearch, Entity, HumanTask
+
+    services.deploy_seed(platform, ROOT / "bpmn", ROOT / "forms")
+    maker = Maker(ensure_entities(platform.db.engine), version_ids(platform.db.engine))
+    assert grow(platform.db.engine, maker, 2000) == 2000
+    assert grow(platform.db.engine, maker, 2000) == 0  # already there
+    with platform.db.read() as s:
+
+        def count(model, *where):
+            return s.scalar(select(func.count()).select_from(model).where(*where))
+
+        assert count(Entity) == 150
+        assert count(CaseSearch) == count(HumanTask) == 2000
+        assert 2.5 * 2000 < count(CaseEvent) < 3.2 * 2000
+        open_cases = count(Case, Case.status == "open")
+        assert 0.02 * 2000 < open_cases < 0.3 * 2000
+        assert count(HumanTask, HumanTask.state == "ready") == open_cases
+        numbers = s.scalars(select(Case.number)).all()
+        assert len(set(numbers)) == 2000
+        assert all(re.fullmatch(r"311-\d{4}-\d{6}", n) for n in numbers)
+        phones = [d for d in s.scalars(select(CaseSearch.contact_digits)) if d]
+        assert len(set(phones)) < len(phones)  # some callers called again

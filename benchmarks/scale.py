@@ -1,0 +1,194 @@
+"""The workspace's reads at 10,000 and at 1,000,000 cases (``make bench-scale``).
+
+Run: ``python benchmarks/scale.py``. On SQLite, and on PostgreSQL when
+``TEST_DATABASE_URL`` is set (in a throw-away schema ``scale``): deploy the
+seed case types and demo users, grow the database with made-up cases (see
+``scale_data``) to each size of ``SCALE_SIZES`` (``10000,1000000``) and at
+each size time ``SCALE_RUNS`` (50) calls of every query below, after
+``SCALE_WARMUP`` (5) untimed ones:
+
+- ``inbox``: the first page of an enlace's inbox (the busiest entity),
+- ``search_number``: staff search by a full tracking number,
+- ``search_text``: staff search by words (common and rare ones in turn),
+- ``caller_lookup``: staff search by a caller's phone number,
+- ``dashboard``: the supervisors' dashboard figures.
+
+Prints ``BENCH <query>_<size> <p95> ms`` and, for the largest size against
+the smallest, ``RATIO <query>_<big>/<query>_<small>`` (target ≤ 3). On
+PostgreSQL every p95 at the largest size is also held to 50 ms; SQLite's
+figures are printed, not targeted. Exits 1 when a target was missed.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from harness import (
+    ROOT,
+    Report,
+    bench,
+    env_int,
+    note,
+    postgres_base,
+    postgres_url,
+    sqlite_url,
+)
+from scale_data import NOW, Maker, ensure_entities, grow, version_ids
+from sqlalchemy import func, select
+
+from engine import services
+from engine.domain.clock import FrozenClock
+from engine.domain.views import Actor, CaseQuery
+from engine.services.accounts import authenticate, seed_demo
+from engine.services.platform import Platform
+from engine.store.models import Case
+
+SIZES = [int(n) for n in os.environ.get("SCALE_SIZES", "10000,1000000").split(",")]
+RUNS = env_int("SCALE_RUNS", 50)
+WARMUP = env_int("SCALE_WARMUP", 5)
+RATIO_TARGET = 3.0
+P95_TARGET_MS = 50.0
+PASSWORD = "demo311"
+WORDS = ["agua", "basura acumulada", "semaforo", "techo filtrado", "Bella Vista"]
+
+
+def label(size: int) -> str:
+    """10000 → 10k, 1000000 → 1M."""
+    if size >= 1_000_000 and size % 1_000_000 == 0:
+        return f"{size // 1_000_000}M"
+    if size >= 1000 and size % 1000 == 0:
+        return f"{size // 1000}k"
+    return str(size)
+
+
+def p95_ms(samples: list[float]) -> float:
+    """The 95th percentile of samples in seconds, in milliseconds."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1e3
+
+
+def sampled_numbers(p: Platform, rng: random.Random, n: int = 50) -> list[str]:
+    """Tracking numbers of ``n`` cases picked at random."""
+    with p.db.read() as s:
+        top = int(s.scalar(select(func.max(Case.id))) or 0)
+        ids = [rng.randint(1, top) for _ in range(n)]
+        return [str(x) for x in s.scalars(select(Case.number).where(Case.id.in_(ids)))]
+
+
+def queries(
+    p: Platform, actors: dict[str, Actor], maker: Maker, rng: random.Random
+) -> dict[str, Callable[[int], Any]]:
+    """Each measured query, as a call taking the run's index."""
+    numbers = sampled_numbers(p, rng)
+    phones = [
+        c["telefono"] for c in rng.sample(maker.callers, min(50, len(maker.callers)))
+    ]
+    agent, supervisor = actors["agente"], actors["supervisor"]
+    liaison = actors["enlace.minsa"]
+    return {
+        "inbox": lambda i: services.list_tasks(p, liaison, limit=25),
+        "search_number": lambda i: services.search_cases(
+            p, agent, CaseQuery(number=numbers[i % len(numbers)])
+        ),
+        "search_text": lambda i: services.search_cases(
+            p, agent, CaseQuery(text=WORDS[i % len(WORDS)])
+        ),
+        "caller_lookup": lambda i: services.search_cases(
+            p, agent, CaseQuery(contact=phones[i % len(phones)])
+        ),
+        "dashboard": lambda i: services.dashboard(p, supervisor),
+    }
+
+
+def measure(calls: dict[str, Callable[[int], Any]]) -> dict[str, float]:
+    """p95 (ms) of ``RUNS`` timed calls of each query, after the warm-up."""
+    result = {}
+    for name, call in calls.items():
+        for i in range(WARMUP):
+            call(i)
+        gc.collect()
+        samples = []
+        for i in range(RUNS):
+            t0 = time.perf_counter()
+            call(i)
+            samples.append(time.perf_counter() - t0)
+        result[name] = p95_ms(samples)
+    return result
+
+
+class Progress:
+    """Says how the writing goes, every 15 seconds or so."""
+
+    def __init__(self, dialect: str) -> None:
+        """Start the clock."""
+        self.dialect = dialect
+        self.last = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        """Note ``done`` of ``total`` when it is time (and at the end)."""
+        now = time.perf_counter()
+        if now - self.last > 15 or done == total:
+            note(f"{self.dialect}: {done:,} of {total:,} cases written")
+            self.last = now
+
+
+def run(url: str, dialect: str, report: Report) -> None:
+    """Grow one database through the sizes, measuring at each."""
+    p = Platform(url, clock=FrozenClock(NOW))
+    services.deploy_seed(p, ROOT / "bpmn", ROOT / "forms")
+    seed_demo(p, PASSWORD)
+    actors = {
+        name: authenticate(p, name, PASSWORD, client="bench")
+        for name in ("agente", "supervisor", "enlace.minsa")
+    }
+    maker = Maker(ensure_entities(p.db.engine), version_ids(p.db.engine))
+    rng = random.Random(7)
+    figures: dict[int, dict[str, float]] = {}
+    for size in SIZES:
+        t0 = time.perf_counter()
+        added = grow(p.db.engine, maker, size, Progress(dialect))
+        note(
+            f"{dialect}: {size:,} cases ({added:,} added in "
+            f"{time.perf_counter() - t0:.0f} s)"
+        )
+        figures[size] = measure(queries(p, actors, maker, rng))
+        for name, ms in figures[size].items():
+            bench(f"{name}_{dialect}_{label(size)}", ms, "ms")
+    p.close()
+    small, big = min(SIZES), max(SIZES)
+    if small == big:
+        return
+    for name in figures[big]:
+        report.ratio(
+            f"{name}_{dialect}_{label(big)}/{name}_{dialect}_{label(small)}",
+            figures[big][name] / figures[small][name],
+            RATIO_TARGET if dialect == "postgresql" else None,
+        )
+        if dialect == "postgresql":
+            report.ratio(
+                f"{name}_{dialect}_{label(big)}_p95/{P95_TARGET_MS:.0f}ms",
+                figures[big][name] / P95_TARGET_MS,
+                1.0,
+            )
+
+
+def main() -> int:
+    """Measure on SQLite, then on PostgreSQL if there is one."""
+    report = Report("scale.py")
+    note(f"sizes {SIZES}, p95 of {RUNS} runs per query after {WARMUP} warm-up")
+    with sqlite_url() as url:
+        run(url, "sqlite", report)
+    base = postgres_base()
+    if base is not None:
+        with postgres_url(base, "scale") as url:
+            run(url, "postgresql", report)
+    return report.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
