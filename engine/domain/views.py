@@ -291,12 +291,14 @@ class Dashboard:
 
     open_cases: int
     overdue_cases: int
-    closed_cases: int
+    closed_cases: int  # in the last ``closed_days``
     survey_average: float | None
     survey_count: int
     overdue: list[CaseRow]
     errored: list[CaseRow]
     entity_code: str | None
+    #: ``closed_cases`` counts the cases closed in this many last days.
+    closed_days: int = 30
 
 
 @dataclass(frozen=True)
