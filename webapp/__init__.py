@@ -101,6 +101,7 @@ def create_app(
         cases,
         designer,
         filters,
+        knowledge,
         public,
         search,
         tasks,
@@ -112,6 +113,7 @@ def create_app(
     app.register_blueprint(tasks.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(knowledge.bp)
     app.register_blueprint(board.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(designer.bp)

@@ -4,7 +4,8 @@ Forms are rendered by the web layer and validated here, on the server, with
 ``jsonschema``. A few ``x-`` keywords are ours: ``x-widget`` (textarea, radio),
 ``x-enum-labels``, ``x-public`` (published on the citizen's timeline),
 ``x-personal`` (personal data), ``x-source`` (choices filled from the
-database, e.g. ``entidades``).
+database: ``entidades``, ``articulos``), ``x-staff`` (an intake field only
+311 staff see and fill; a citizen's form has no such field).
 """
 
 from __future__ import annotations
@@ -220,6 +221,26 @@ def fields(schema: Schema) -> dict[str, Schema]:
     """The top-level properties of a form, in declaration order."""
     props = schema.get("properties", {})
     return dict(props) if isinstance(props, dict) else {}
+
+
+def staff_fields(schema: Schema) -> list[str]:
+    """Names of the fields marked ``x-staff`` (filled only by 311 staff)."""
+    return [name for name, spec in fields(schema).items() if spec.get("x-staff")]
+
+
+def without_staff_fields(schema: Schema) -> Schema:
+    """The form as citizens get it: no ``x-staff`` fields (nor their
+    ``required`` entries), so a citizen can neither see nor send them."""
+    hidden = set(staff_fields(schema))
+    if not hidden:
+        return schema
+    kept = dict(schema)
+    kept["properties"] = {
+        name: spec for name, spec in fields(schema).items() if name not in hidden
+    }
+    if isinstance(schema.get("required"), list):
+        kept["required"] = [n for n in schema["required"] if n not in hidden]
+    return kept
 
 
 def coerce(

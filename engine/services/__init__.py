@@ -9,6 +9,7 @@ plain values and return frozen dataclasses (``engine.domain.views``).
 Where things live: ``versions`` (deploy, list), ``intake`` (filing),
 ``tasks`` (inboxes, completing), ``cases`` (the staff case page, unsealing),
 ``tracking`` (citizens), ``search`` (staff case search and its export),
+``knowledge`` (the knowledge base: articles, their search),
 ``worker`` (timers), ``days_off``, ``dashboard``, ``accounts``, ``design``
 (the designer area), ``mail`` (the outbox), ``notify`` (mail texts from
 templates, in the reader's language);
@@ -22,6 +23,15 @@ from engine.services.common import may_do, visible_case
 from engine.services.dashboard import dashboard
 from engine.services.days_off import add_day_off, list_days_off, remove_day_off
 from engine.services.intake import get_intake, open_case
+from engine.services.knowledge import (
+    article_form,
+    article_query,
+    create_article,
+    edit_article,
+    get_article,
+    search_articles,
+    set_published,
+)
 from engine.services.search import (
     case_query,
     export_cases,
@@ -45,14 +55,19 @@ from engine.services.worker import fire_due_timers, health
 
 __all__ = [
     "add_day_off",
+    "article_form",
+    "article_query",
     "case_query",
     "complete_citizen_task",
     "complete_task",
+    "create_article",
     "dashboard",
     "deploy_seed",
     "deploy_version",
+    "edit_article",
     "export_cases",
     "fire_due_timers",
+    "get_article",
     "get_case",
     "get_intake",
     "get_task",
@@ -64,8 +79,10 @@ __all__ = [
     "may_do",
     "open_case",
     "remove_day_off",
+    "search_articles",
     "search_cases",
     "search_options",
+    "set_published",
     "track_case",
     "unseal_identity",
     "visible_case",

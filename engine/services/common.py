@@ -29,6 +29,7 @@ from engine.store.models import (
     Case,
     DayOff,
     Entity,
+    KbArticle,
     ProcessVersion,
 )
 from engine.workflow.calendar import BusinessCalendar
@@ -56,6 +57,16 @@ _ACTIVE_ENTITIES = (
     .order_by(Entity.code)
 )
 
+
+_PUBLISHED_ARTICLES = (
+    select(KbArticle.id, KbArticle.title)
+    .where(KbArticle.published.is_(True))
+    .order_by(KbArticle.title, KbArticle.id)
+)
+
+#: The ``x-source`` of form fields offering the published knowledge-base
+#: articles (value: the article's id; label: its title).
+ARTICLES_SOURCE = "articulos"
 
 ENTITY_NAMES = "c311_entity_names"  # Session.info: active entities read
 
@@ -148,14 +159,58 @@ def version_info(row: ProcessVersion) -> VersionInfo:
 
 
 def sources_for(s: Session, schema: forms.Schema) -> dict[str, list[tuple[str, str]]]:
-    """Choices for the ``x-source`` fields of ``schema``, from the database."""
+    """Choices for the ``x-source`` fields of ``schema``, from the database.
+
+    ``entidades``: the active entities; ``articulos``: the published
+    knowledge-base articles (by id, labelled with their titles).
+    """
     wanted = {spec.get("x-source") for spec in forms.fields(schema).values()}
-    if "entidades" not in wanted:
-        return {}
-    entities = s.connection().execute(_ACTIVE_ENTITIES).all()
-    # The step that follows may name the entity it assigns: no second query.
-    s.info[ENTITY_NAMES] = dict(entities)
-    return {"entidades": [(code, f"{code} — {name}") for code, name in entities]}
+    found: dict[str, list[tuple[str, str]]] = {}
+    if "entidades" in wanted:
+        entities = s.connection().execute(_ACTIVE_ENTITIES).all()
+        # The step that follows may name the entity it assigns: no second query.
+        s.info[ENTITY_NAMES] = dict(entities)
+        found["entidades"] = [(code, f"{code} — {name}") for code, name in entities]
+    if ARTICLES_SOURCE in wanted:
+        found[ARTICLES_SOURCE] = [
+            (str(i), title) for i, title in s.connection().execute(_PUBLISHED_ARTICLES)
+        ]
+    return found
+
+
+def public_note(
+    schema: forms.Schema,
+    data: Mapping[str, Any],
+    sources: Mapping[str, list[tuple[str, str]]],
+) -> dict[str, Any] | None:
+    """The payload of a public note: the ``x-public`` fields submitted.
+
+    Each field as its title and value; a choice from an ``x-source`` shows
+    its label (an article's title, an entity's name), and the ids of linked
+    knowledge-base articles are kept under ``articles`` so the citizen's
+    tracking page can show them. None when nothing is public.
+    """
+    published = {
+        name: value
+        for name, value in forms.public_values(schema, data).items()
+        if value is not None and value != ""
+    }
+    if not published:
+        return None
+    specs = forms.fields(schema)
+    shown: list[dict[str, Any]] = []
+    articles: list[str] = []
+    for name, value in published.items():
+        source = specs[name].get("x-source")
+        if isinstance(source, str) and source in sources:
+            if source == ARTICLES_SOURCE:
+                articles.append(str(value))
+            value = dict(sources[source]).get(str(value), value)
+        shown.append({"label": specs[name].get("title", name), "value": value})
+    note: dict[str, Any] = {"fields": shown}
+    if articles:
+        note["articles"] = articles
+    return note
 
 
 def form_view(schema: dict[str, Any], sources: Mapping[str, Any]) -> FormView:

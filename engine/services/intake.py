@@ -37,6 +37,7 @@ from engine.services.common import (
     is_data_error,
     latest_version,
     parsed_latest,
+    public_note,
     sources_for,
 )
 from engine.services.platform import Platform
@@ -50,12 +51,17 @@ from engine.store.numbering import number_and_id
 from engine.workflow import runtime, timekeeping
 
 
-def get_intake(p: Platform, case_type: str) -> IntakeView:
-    """The intake form of the newest version of a case type."""
+def get_intake(
+    p: Platform, case_type: str, *, actor: Actor | None = None
+) -> IntakeView:
+    """The intake form of the newest version of a case type.
+
+    ``x-staff`` fields are only in the form 311 staff (``actor``) get.
+    """
     with p.db.read() as s:
         row = latest_version(s, case_type)
         parsed = parsed_latest(p, s, row)
-        schema = parsed.form(parsed.start_form)
+        schema = _form_for(parsed.form(parsed.start_form), actor)
         sources = sources_for(s, schema)
     return IntakeView(
         case_type=case_type,
@@ -101,12 +107,18 @@ def open_case(
             return first
         row = latest_version(s, case_type)
         parsed = parsed_latest(p, s, row)
-        schema = parsed.form(parsed.start_form)
-        forms.check(schema, data, allowed_values(sources_for(s, schema)))
+        schema = _form_for(parsed.form(parsed.start_form), actor)
+        sources = sources_for(s, schema)
+        forms.check(schema, data, allowed_values(sources))
         calendar = business_calendar(p, s)
     personal = forms.personal_fields(schema)
     contact = {k: data[k] for k in personal if k in data} or None
     wf_data = {k: v for k, v in data.items() if k not in personal}
+    # Staff-only fields nobody filled (a citizen never does) start as None,
+    # so the diagram's conditions can test them.
+    for name in forms.staff_fields(parsed.form(parsed.start_form)):
+        wf_data.setdefault(name, None)
+    note = public_note(schema, wf_data, sources)
     reserved = _identity_reserved(schema, data)
     email = forms.contact_email(schema, contact)
     sealed = None
@@ -160,6 +172,19 @@ def open_case(
                 {"channel": channel, "data": wf_data},
                 public=True,
             )
+            if note is not None:
+                # What the intake form publishes (an answer given at first
+                # contact, the article that gave it) is on the timeline.
+                add_event(
+                    s,
+                    case,
+                    now,
+                    EventKind.PUBLIC_NOTE,
+                    actor,
+                    N_("Respuesta"),
+                    note,
+                    public=True,
+                )
             search_index.index_new_case(s, case, forms.free_text(schema, wf_data))
             record_step(s, p, case, parsed, workflow, actor, now, state=None)
             if email:
@@ -189,6 +214,13 @@ def open_case(
             raise  # an outage, not this filing's fault
         raise _process_failed(exc) from exc
     return result
+
+
+def _form_for(schema: forms.Schema, actor: Actor | None) -> forms.Schema:
+    """The intake form as ``actor`` gets it: ``x-staff`` fields for staff only."""
+    if actor is not None and actor.has(*STAFF_ROLES):
+        return schema
+    return forms.without_staff_fields(schema)
 
 
 def _intake_key(value: str | None) -> str | None:

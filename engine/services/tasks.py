@@ -37,6 +37,7 @@ from engine.services.common import (
     may_see_case,
     parsed_by_id,
     parsed_version,
+    public_note,
     sources_for,
     type_titles,
 )
@@ -246,7 +247,8 @@ def _complete(
             allowed(task, case)
             parsed = parsed_by_id(p, s, case.process_version_id)
             schema = parsed.form(task.form)
-            forms.check(schema, data, allowed_values(sources_for(s, schema)))
+            sources = sources_for(s, schema)
+            forms.check(schema, data, allowed_values(sources))
             state = WorkflowState(
                 case_id=case.id, state=locked.state, format_version=locked.version
             )
@@ -274,9 +276,8 @@ def _complete(
                 task_bpmn_id=task.bpmn_id,
             )
             search_index.append_text(s, case, forms.free_text(schema, clean))
-            published = forms.public_values(schema, clean)
-            if published:
-                fields = forms.fields(schema)
+            note = public_note(schema, clean, sources)
+            if note is not None:
                 add_event(
                     s,
                     case,
@@ -284,12 +285,7 @@ def _complete(
                     EventKind.PUBLIC_NOTE,
                     actor,
                     task.name,
-                    {
-                        "fields": [
-                            {"label": fields[k].get("title", k), "value": v}
-                            for k, v in published.items()
-                        ]
-                    },
+                    note,
                     public=True,
                     task_bpmn_id=task.bpmn_id,
                 )

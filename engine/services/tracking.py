@@ -17,6 +17,7 @@ from engine.domain.views import (
     PublicCase,
 )
 from engine.services.common import form_view, parsed_version, sources_for
+from engine.services.knowledge import linked_articles
 from engine.services.platform import Platform
 from engine.store.models import (
     Case,
@@ -112,6 +113,15 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
                         form=form_view(schema, sources_for(s, schema)),
                     )
                 )
+        articles = linked_articles(
+            s,
+            (
+                article
+                for e in timeline
+                if e.kind == EventKind.PUBLIC_NOTE
+                for article in e.data.get("articles", [])
+            ),
+        )
         return PublicCase(
             number=case.number,
             case_type=case.case_type,
@@ -126,6 +136,7 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
             tasks=tasks,
             reopen_count=case.reopen_count,
             milestones=milestones(case.status, timeline),
+            articles=articles,
         )
 
 

@@ -246,6 +246,38 @@ class CaseSearch(Base):
     contact_name: Mapped[str] = mapped_column(Text, default="")
 
 
+class KbArticle(Base):
+    """A knowledge-base article: how 311 staff answer a common question.
+
+    ``entity_code`` None is a general 311 article; otherwise the article is
+    the entity's own (its enlaces write it). Agents see only published
+    articles. The full-text index is per dialect and created by the
+    migration (see :mod:`engine.store.search_index`): a generated
+    ``tsvector`` column on PostgreSQL, an FTS5 table kept by triggers on
+    SQLite.
+    """
+
+    __tablename__ = "kb_article"
+    __table_args__ = (
+        Index("ix_kb_article_published_updated", "published", "updated_at"),
+        Index("ix_kb_article_entity_topic", "entity_code", "topic"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_code: Mapped[str | None] = mapped_column(ForeignKey("entity.code"))
+    topic: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[datetime]
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
 class WorkflowState(Base):
     """The serialized workflow without its spec, stamped with our format."""
 

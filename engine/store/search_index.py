@@ -21,7 +21,12 @@ Full-text matching is per dialect, behind :func:`text_condition`:
   Spanish stemmer, so each word of the query is a quoted prefix
   (``"tuberia"*``): the user's characters never reach FTS5's query syntax.
 
-The migration creates those objects; the models do not know them (see
+The knowledge base's articles (``kb_article``) have the same machinery
+over their title, topic and body (a generated ``document_tsv`` column, an
+FTS5 table ``kb_article_fts``), matched by the same builder
+(:func:`matching_rows`).
+
+The migrations create those objects; the models do not know them (see
 :data:`UNMODELLED`).
 """
 
@@ -30,9 +35,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    TextClause,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -50,10 +65,13 @@ UNMODELLED = frozenset(
         "ix_case_search_digits_trgm",
         "ix_case_search_name_trgm",
         "ix_case_number_trgm",
+        "ix_kb_article_document_tsv",
     }
 )
 #: The FTS5 table on SQLite, and the prefix of its shadow tables.
 FTS_TABLE = "case_search_fts"
+#: The FTS5 table of knowledge-base articles (title, topic, body).
+KB_FTS_TABLE = "kb_article_fts"
 
 #: A document stops growing here (PostgreSQL refuses a tsvector over 1 MB).
 MAX_DOCUMENT = 200_000
@@ -77,7 +95,9 @@ _APPEND = (
 
 def is_unmodelled(name: str | None) -> bool:
     """Whether a database object is one the migration adds beside the models."""
-    return bool(name) and (name in UNMODELLED or str(name).startswith(FTS_TABLE))
+    return bool(name) and (
+        name in UNMODELLED or str(name).startswith((FTS_TABLE, KB_FTS_TABLE))
+    )
 
 
 def fold(value: str) -> str:
@@ -259,22 +279,49 @@ def text_condition(dialect: str, query: str) -> ColumnElement[bool] | None:
     None when the query holds no word at all (only punctuation): there is
     nothing to match, and no dialect is handed a query it could stumble on.
     """
+    matching = matching_rows(dialect, query, "case_search")
+    if matching is None:
+        return None
+    return Case.id.in_(matching.columns(case_id=Case.id.type))
+
+
+#: The full-text indexes and their match queries: (PostgreSQL, SQLite FTS5),
+#: each selecting the key of the matching rows. Written out, never built
+#: from names: only the bound parameters come from the user.
+_MATCHES = {
+    "case_search": (
+        "SELECT case_id FROM case_search WHERE document_tsv @@ "
+        "websearch_to_tsquery('spanish', c311_unaccent(:search_q))",
+        "SELECT rowid FROM case_search_fts WHERE case_search_fts MATCH :search_fts",
+    ),
+    "kb_article": (
+        "SELECT id FROM kb_article WHERE document_tsv @@ "
+        "websearch_to_tsquery('spanish', c311_unaccent(:search_q))",
+        "SELECT rowid FROM kb_article_fts WHERE kb_article_fts MATCH :search_fts",
+    ),
+}
+
+
+def matching_rows(
+    dialect: str, query: str, index: Literal["case_search", "kb_article"]
+) -> TextClause | None:
+    """The keys of the rows of full-text ``index`` whose text matches ``query``.
+
+    One query builder for every full-text index (cases, knowledge-base
+    articles): on PostgreSQL the ``document_tsv`` column with the web search
+    syntax, on SQLite the FTS5 table with each word a quoted prefix. None
+    when the query holds no word at all.
+    """
     words = query_words(query)
     if not words:
         return None
+    postgresql, sqlite = _MATCHES[index]
     if dialect == "postgresql":
-        matching = text(
-            "SELECT case_id FROM case_search WHERE document_tsv @@ "
-            "websearch_to_tsquery('spanish', c311_unaccent(:search_q))"
-        ).bindparams(search_q=query)
-    else:
-        # Every word quoted (a double quote doubled inside), so AND, OR,
-        # NEAR, *, ^, :, ( and " typed by the user are just characters.
-        fts = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-        matching = text(
-            "SELECT rowid FROM case_search_fts WHERE case_search_fts MATCH :search_fts"
-        ).bindparams(search_fts=fts)
-    return Case.id.in_(matching.columns(case_id=Case.id.type))
+        return text(postgresql).bindparams(search_q=query)
+    # Every word quoted (a double quote doubled inside), so AND, OR,
+    # NEAR, *, ^, :, ( and " typed by the user are just characters.
+    fts = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    return text(sqlite).bindparams(search_fts=fts)
 
 
 def _like(value: str) -> str:

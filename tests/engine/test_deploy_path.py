@@ -84,9 +84,14 @@ def test_a_zip_gets_the_same_rules_and_a_stray_path_is_refused(tmp_path):
 def test_the_seed_deploys_through_the_audited_path(platform):
     """Seeding is audited as the system actor with source seed, once."""
     done = services.deploy_seed(platform, BPMN, FORMS)
-    assert sorted(v.case_type for v in done) == ["denuncia", "queja", "sugerencia"]
+    assert sorted(v.case_type for v in done) == [
+        "consulta",
+        "denuncia",
+        "queja",
+        "sugerencia",
+    ]
     assert services.deploy_seed(platform, BPMN, FORMS) == []
-    assert audit_rows(platform) == [("sistema", "deploy", "seed")] * 3
+    assert audit_rows(platform) == [("sistema", "deploy", "seed")] * 4
     assert {v.deployed_by for v in services.list_versions(platform)} == {"sistema"}
 
 

@@ -55,7 +55,8 @@ def test_only_designers_deploy_and_every_deploy_is_audited(seeded):
             (a.actor, a.action)
             for a in s.scalars(select(AuditLog).order_by(AuditLog.id))
         ]
-    seed = [("sistema", "deploy")] * 3  # the seed goes through the same path
+    # The seed goes through the same path: one deploy per seeded case type.
+    seed = [("sistema", "deploy")] * 4
     assert actions == seed + [("disenador", "deploy_refused"), ("disenador", "deploy")]
     assert [v.version for v in services.list_versions(seeded, "queja")] == [2, 1]
 

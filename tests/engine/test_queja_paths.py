@@ -35,7 +35,12 @@ FORMS_DIR = ROOT / "forms"
 
 ROLES = {"agente_311", "supervisor_311", "enlace", "ciudadano"}
 MARCAS = {"cerrado", "reabierto", "vencido", "al_dia", "recordatorio", "transferido"}
-TITLES = {"queja": "Queja", "denuncia": "Denuncia", "sugerencia": "Idea o sugerencia"}
+TITLES = {
+    "queja": "Queja",
+    "denuncia": "Denuncia",
+    "sugerencia": "Idea o sugerencia",
+    "consulta": "Consulta",
+}
 ENTIDADES = {
     "MINSA",
     "MOP",
@@ -247,7 +252,7 @@ def test_diagram_follows_the_conventions(versions, key: str) -> None:
     assert [p.bpmn_id for p in specs["enrutar"].outputs] == ["calcular_plazos"]
     assert "entidad = entidad_sugerida" in specs["fijar_plazo_acuse"].script
     survey = [b for b, ts in specs.items() if _props(ts).get("encuesta") == "true"]
-    assert survey == (["encuesta"] if key != "sugerencia" else [])
+    assert survey == (["encuesta"] if key in ("queja", "denuncia") else [])
 
 
 @pytest.mark.parametrize("key", ["queja", "denuncia"])

@@ -163,7 +163,7 @@ def test_readme_commands_work_as_written(
 
     assert "Base de datos actualizada." in ok(*db_upgrade)
     seeded = ok(*deploy_seed)
-    for key in ("queja", "denuncia", "sugerencia"):
+    for key in ("queja", "denuncia", "sugerencia", "consulta"):
         assert f"Desplegado {key} v1" in seeded
     assert "ya estaban desplegadas" in ok(*deploy_seed)
     assert ok(*worker, "--once") == ""
@@ -219,6 +219,7 @@ def test_readme_commands_work_as_written(
     finally:
         engine.dispose()
     assert audit == [
+        ("sistema", "deploy", "seed"),  # consulta, denuncia, queja, sugerencia
         ("sistema", "deploy", "seed"),
         ("sistema", "deploy", "seed"),
         ("sistema", "deploy", "seed"),

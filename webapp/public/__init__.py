@@ -59,8 +59,8 @@ def home() -> Any:
 def intake(tipo: str) -> Any:
     """The intake form of a case type; agents also record the channel."""
     p = platform()
-    view = services.get_intake(p, tipo)
     actor = current_actor()
+    view = services.get_intake(p, tipo, actor=actor)
     is_agent = bool(actor and actor.has("agente_311", "supervisor_311"))
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
