@@ -440,3 +440,32 @@ class SearchOptions:
     entities: list[EntityView]
     case_types: list[tuple[str, str]]
     may_export: bool
+
+
+@dataclass(frozen=True)
+class Caller:
+    """One person found at phone intake, with their earlier cases.
+
+    ``fill`` maps the intake form's contact fields to this person's values
+    (what "usar estos datos" puts in the new case).
+    """
+
+    name: str
+    email: str
+    phone: str
+    fill: dict[str, str]
+    cases: list[SearchHit]
+
+
+@dataclass(frozen=True)
+class CallerLookup:
+    """The callers matching what an agent typed at phone intake.
+
+    ``too_short`` when there was too little to look up (nothing was
+    searched); ``more`` when more cases matched than are shown.
+    """
+
+    text: str
+    callers: list[Caller]
+    too_short: bool = False
+    more: bool = False
