@@ -93,8 +93,9 @@ class Raw:
     def started(self) -> Any:
         """A workflow started with the intake data and run to its first wait.
 
-        As the service does (``runtime.start``): the data goes on the
-        built-in Start task, then timers and engine steps run at "now".
+        As the service does (``runtime.start``): the data, under the
+        variables every case starts with, goes on the built-in Start task,
+        then timers and engine steps run at "now".
         """
         wf = BpmnWorkflow(
             self.parsed.spec,
@@ -102,7 +103,7 @@ class Raw:
             script_engine=runtime.SCRIPT_ENGINE,
         )
         first = wf.get_next_task(state=TaskState.READY)
-        first.data.update(copy.deepcopy(INTAKE))
+        first.data.update(copy.deepcopy({**runtime.START_DEFAULTS, **INTAKE}))
         with timekeeping.at(datetime.now(UTC), self.calendar):
             wf.refresh_timers()
             wf.do_engine_steps()

@@ -22,7 +22,7 @@ from engine import services
 from engine.domain.sealing import new_key
 from engine.services import accounts
 from engine.services.platform import Limits, Platform, ScriptBounds
-from webapp.config import DEFAULTS, MissingSecret, missing_secret
+from webapp.config import DEFAULTS, MissingSecret, missing_secret, phone_hours
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,6 +76,7 @@ def create_app(
         identity_key=app.config["IDENTITY_KEY"],
         public_url=app.config["PUBLIC_URL"],
         language=str(app.config["BABEL_DEFAULT_LOCALE"]),
+        phone_hours=phone_hours(app.config),
         **({"clock": app.config["CLOCK"]} if app.config.get("CLOCK") else {}),
     )
     app.extensions["centro311"] = platform

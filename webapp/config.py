@@ -11,6 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.domain.phone_hours import (
+    DEFAULT_HOURS,
+    DEFAULT_TIMEZONE,
+    PhoneHours,
+    parse_hours,
+)
+
 DEFAULTS: dict[str, Any] = {
     # "production" (default), "development" or "testing". In production the
     # app refuses to serve requests or run workers without SECRET_KEY and
@@ -75,10 +82,32 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_STARTTLS": False,
+    # Opening hours of the 3-1-1 phone line, shown in a banner to agents and
+    # citizens: clauses "days HH:MM-HH:MM" separated by ";" (days mon … sun,
+    # a range "mon-fri" or a list "sat,sun"; several ranges with commas; a
+    # range ends before its end time). Holidays and days off close the line.
+    "PHONE_HOURS": DEFAULT_HOURS,
+    # The time zone those hours are in (an IANA name).
+    "PHONE_TIMEZONE": DEFAULT_TIMEZONE,
     # Where the seed definitions live (deployed as version 1 on first start).
     "BPMN_DIR": None,
     "FORMS_DIR": None,
 }
+
+
+class BadSetting(ValueError):
+    """A configuration value the app cannot start with (one clear line)."""
+
+
+def phone_hours(config: Mapping[str, Any]) -> PhoneHours:
+    """The phone line's hours of ``config``; :class:`BadSetting` if invalid."""
+    try:
+        return parse_hours(config["PHONE_HOURS"], config["PHONE_TIMEZONE"])
+    except ValueError as exc:
+        raise BadSetting(
+            f"PHONE_HOURS / PHONE_TIMEZONE no válidos: {exc}. "
+            f"Ejemplo: C311_PHONE_HOURS='{DEFAULT_HOURS}'."
+        ) from exc
 
 
 class MissingSecret(RuntimeError):

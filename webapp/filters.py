@@ -11,9 +11,11 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from engine import services
 from engine.domain.enums import Channel
+from engine.domain.phone_hours import PhoneLine
 from engine.domain.views import CHANNELS, ROLES
-from webapp.helpers import as_text, current_actor, translate
+from webapp.helpers import as_text, current_actor, platform, translate
 
 PANAMA = ZoneInfo("America/Panama")
 # Raw HTML is off: instructions from diagrams are shown, never executed.
@@ -31,6 +33,26 @@ def fecha(value: datetime | None, with_time: bool = True) -> str:
 def iso(value: datetime | None) -> str:
     """Machine-readable datetime with offset (for <time datetime>)."""
     return value.astimezone(PANAMA).isoformat() if value else ""
+
+
+def hora(value: datetime | None) -> str:
+    """A local time as the 3-1-1 line's banner says it (``6:00``, ``20:00``)."""
+    return f"{value.hour}:{value.minute:02d}" if value else ""
+
+
+def phone_line() -> PhoneLine | None:
+    """Whether the 3-1-1 line is open now (once per request; None while the
+    database, which knows the days off, is down)."""
+    if g.get("database_down"):
+        return None
+    if "phone_line" not in g:
+        try:
+            g.phone_line = services.phone_line(platform())
+        except (OperationalError, InterfaceError):
+            g.database_down = True
+            return None
+    line: PhoneLine = g.phone_line
+    return line
 
 
 def markdown(text: str | None) -> Markup:
@@ -60,6 +82,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = markdown
     app.jinja_env.filters["msg"] = translate
     app.jinja_env.filters["as_text"] = as_text
+    app.jinja_env.filters["hora"] = hora
+    app.jinja_env.globals["phone_line"] = phone_line
 
     @app.context_processor
     def globals_() -> dict[str, Any]:

@@ -501,3 +501,32 @@ class ArticleForm:
     article: ArticleView | None
     entities: list[tuple[str, str]]
     topics: list[str]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """One person found at phone intake, with their earlier cases.
+
+    ``fill`` maps the intake form's contact fields to this person's values
+    (what "usar estos datos" puts in the new case).
+    """
+
+    name: str
+    email: str
+    phone: str
+    fill: dict[str, str]
+    cases: list[SearchHit]
+
+
+@dataclass(frozen=True)
+class CallerLookup:
+    """The callers matching what an agent typed at phone intake.
+
+    ``too_short`` when there was too little to look up (nothing was
+    searched); ``more`` when more cases matched than are shown.
+    """
+
+    text: str
+    callers: list[Caller]
+    too_short: bool = False
+    more: bool = False

@@ -10,6 +10,7 @@ Where things live: ``versions`` (deploy, list), ``intake`` (filing),
 ``tasks`` (inboxes, completing), ``cases`` (the staff case page, unsealing),
 ``tracking`` (citizens), ``search`` (staff case search and its export),
 ``knowledge`` (the knowledge base: articles, their search),
+``callcenter`` (caller lookup at phone intake, the phone line's hours),
 ``worker`` (timers), ``days_off``, ``dashboard``, ``accounts``, ``design``
 (the designer area), ``mail`` (the outbox), ``notify`` (mail texts from
 templates, in the reader's language);
@@ -18,6 +19,7 @@ they share. The most used calls are re-exported here, so callers write
 ``services.open_case(...)``.
 """
 
+from engine.services.callcenter import lookup_caller, phone_line
 from engine.services.cases import get_case, unseal_identity
 from engine.services.common import may_do, visible_case
 from engine.services.dashboard import dashboard
@@ -76,8 +78,10 @@ __all__ = [
     "list_days_off",
     "list_tasks",
     "list_versions",
+    "lookup_caller",
     "may_do",
     "open_case",
+    "phone_line",
     "remove_day_off",
     "search_articles",
     "search_cases",

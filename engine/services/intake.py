@@ -23,6 +23,7 @@ from engine.domain.errors import (
 from engine.domain.security import hash_access_code, new_access_code
 from engine.domain.views import (
     CHANNELS,
+    STAFF_CHANNELS,
     Actor,
     IntakeView,
     OpenedCase,
@@ -45,6 +46,7 @@ from engine.services.steps import add_event, record_step
 from engine.store import search_index
 from engine.store.models import (
     Case,
+    Entity,
     ProcessVersion,
 )
 from engine.store.numbering import number_and_id
@@ -80,6 +82,7 @@ def open_case(
     channel: str = Channel.WEB,
     idempotency_key: str | None = None,
     language: str | None = None,
+    entity_code: str | None = None,
 ) -> OpenedCase:
     """File a new case from its intake form and run it to its first wait.
 
@@ -93,6 +96,9 @@ def open_case(
     the first case (``repeated=True``) instead of filing another one.
     ``language`` is the one the citizen filed in (web filings): the mail
     sent to them uses it; an unknown or missing one means the default.
+    ``entity_code`` is the entity the caller named, given by 311 staff
+    filing on a staff channel: it must be an active entity, and it reaches
+    the diagram as ``entidad_indicada`` (which then skips classification).
     """
     if channel not in CHANNELS:
         raise InvalidData({"canal": [Message(N_("Canal desconocido."))]})
@@ -110,6 +116,7 @@ def open_case(
         schema = _form_for(parsed.form(parsed.start_form), actor)
         sources = sources_for(s, schema)
         forms.check(schema, data, allowed_values(sources))
+        indicated = _indicated_entity(s, actor, channel, entity_code)
         calendar = business_calendar(p, s)
     personal = forms.personal_fields(schema)
     contact = {k: data[k] for k in personal if k in data} or None
@@ -118,6 +125,10 @@ def open_case(
     # so the diagram's conditions can test them.
     for name in forms.staff_fields(parsed.form(parsed.start_form)):
         wf_data.setdefault(name, None)
+    # Only the checked value reaches the diagram, never a form field's.
+    wf_data.pop(runtime.INDICATED_ENTITY, None)
+    if indicated:
+        wf_data[runtime.INDICATED_ENTITY] = indicated
     note = public_note(schema, wf_data, sources)
     reserved = _identity_reserved(schema, data)
     email = forms.contact_email(schema, contact)
@@ -221,6 +232,39 @@ def _form_for(schema: forms.Schema, actor: Actor | None) -> forms.Schema:
     if actor is not None and actor.has(*STAFF_ROLES):
         return schema
     return forms.without_staff_fields(schema)
+
+
+def _indicated_entity(
+    s: Session, actor: Actor | None, channel: str, code: str | None
+) -> str:
+    """The entity staff named at intake, checked; empty when none was named.
+
+    Only 311 staff filing on a staff channel name one (a citizen's web
+    filing is classified by the 311), and only an active entity.
+    """
+    code = (code or "").strip().upper()
+    if not code:
+        return ""
+    if not (actor and actor.has(*STAFF_ROLES) and channel in STAFF_CHANNELS):
+        raise InvalidData(
+            {
+                runtime.INDICATED_ENTITY: [
+                    Message(N_("Solo el personal del 311 indica la entidad."))
+                ]
+            }
+        )
+    active = s.scalar(
+        select(Entity.code).where(Entity.code == code, Entity.active.is_(True))
+    )
+    if active is None:
+        raise InvalidData(
+            {
+                runtime.INDICATED_ENTITY: [
+                    Message(N_("Esa entidad no existe o no está activa."))
+                ]
+            }
+        )
+    return code
 
 
 def _intake_key(value: str | None) -> str | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.bundles.registry import SpecCache
 from engine.domain.clock import Clock, system_clock
+from engine.domain.phone_hours import DEFAULT_HOURS, PhoneHours, parse_hours
 from engine.store.db import Database
 from engine.workflow import script_bounds
 from engine.workflow.script_bounds import ScriptBounds
@@ -42,6 +43,7 @@ class Platform:
         public_url: str = "http://127.0.0.1:5000",
         bounds: ScriptBounds | None = None,
         language: str = "es",
+        phone_hours: PhoneHours | None = None,
     ) -> None:
         """Connect to ``database_url`` (lazily) with the given clock and limits.
 
@@ -49,7 +51,8 @@ class Platform:
         a reserved denuncia cannot be filed. ``bounds`` sets the time and
         memory bounds of designer code for the whole process (scripts run on
         one shared engine). ``language`` is the default language of mail
-        (staff, and citizens whose language is not known).
+        (staff, and citizens whose language is not known). ``phone_hours``
+        are the 3-1-1 line's opening hours (default: Panama's).
         """
         if bounds is not None:
             script_bounds.configure(bounds)
@@ -61,6 +64,7 @@ class Platform:
         # Base address of the web app, for links in mail.
         self.public_url = public_url.rstrip("/")
         self.language = language
+        self.phone_hours = phone_hours or parse_hours(DEFAULT_HOURS)
         # (loaded at, calendar): days off change rarely; reloaded each minute.
         self.calendar_cache: tuple[float, Any] | None = None
         # version id -> content hash; a deployed version never changes.

@@ -30,6 +30,13 @@ from engine.workflow.timekeeping import SCRIPT_HELPERS
 #: ``STATE_MIGRATIONS`` whenever the stored shape changes.
 FORMAT_VERSION = 1
 
+#: The intake variable naming the entity staff gave at intake (a code, or
+#: empty: the 311 classifies the case). Every new case starts with it, so a
+#: diagram's gateways may read it without asking whether it exists.
+INDICATED_ENTITY = "entidad_indicada"
+#: Variables every new case starts with, under what the intake gives.
+START_DEFAULTS: dict[str, Any] = {INDICATED_ENTITY: ""}
+
 STATE_MIGRATIONS: dict[int, Any] = {}
 
 SCRIPT_ENGINE = make_script_engine(SCRIPT_HELPERS)
@@ -101,7 +108,7 @@ def start(version: ParsedVersion, data: dict[str, Any]) -> Any:
     # The built-in Start task is the first ready one; data set on it flows
     # into the start event and on to the first user task.
     first = workflow.get_next_task(state=TaskState.READY)
-    first.data.update(copy.deepcopy(data))
+    first.data.update(copy.deepcopy({**START_DEFAULTS, **data}))
     with script_bounds.step():
         advance(workflow)
     return workflow

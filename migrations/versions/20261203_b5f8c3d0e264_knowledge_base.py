@@ -1,7 +1,7 @@
 """knowledge base: articles per entity and topic, and their full-text index
 
 Revision ID: b5f8c3d0e264
-Revises: 8c2f5d3b0e21
+Revises: e2d4f6a8b0c1
 Create Date: 2026-12-03 13:00:00
 
 ``kb_article`` holds the articles staff answer common questions from
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b5f8c3d0e264"
-down_revision = "8c2f5d3b0e21"
+down_revision = "e2d4f6a8b0c1"
 branch_labels = None
 depends_on = None
 

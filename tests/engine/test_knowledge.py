@@ -330,13 +330,14 @@ def test_consulta_sent_to_an_entity_by_the_agent(seeded: Platform):
 
 
 def test_entidad_indicada_skips_triage(seeded: Platform):
-    """With ``entidad_indicada`` the consulta goes straight to that entity."""
+    """With the entity named at intake the consulta goes straight to it."""
     opened = services.open_case(
         seeded,
         "consulta",
-        {**QUESTION, "entidad_indicada": "MINSA"},
+        QUESTION,
         actor=who(seeded, "agente"),
         channel=Channel.PHONE,
+        entity_code="MINSA",
     )
     assert opened.public_status == "Asignada a la entidad"
     with seeded.db.read() as s:

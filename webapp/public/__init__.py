@@ -26,7 +26,15 @@ from engine.domain.errors import (
     ProcessFailed,
     TooManyAttempts,
 )
-from engine.domain.views import STAFF_CHANNELS, OpenedCase, PublicCase
+from engine.domain.views import (
+    CASE_STATUSES,
+    STAFF_CHANNELS,
+    CallerLookup,
+    EntityView,
+    OpenedCase,
+    PublicCase,
+)
+from engine.services.accounts import list_entities
 from engine.services.common import submitted_values
 from webapp.helpers import (
     client_key,
@@ -45,6 +53,11 @@ bp = Blueprint("public", __name__, template_folder="templates")
 
 #: Hidden intake field holding the form's idempotency key (not case data).
 IDEMPOTENCY_FIELD = "idempotencia"
+#: Intake field where agents name the entity the caller knows (not case data).
+ENTITY_FIELD = "entidad_indicada"
+#: Query parameters of the caller lookup without JavaScript: what was typed,
+#: and the caller whose data fills the form.
+LOOKUP_PARAM, USE_PARAM = "llamante", "usar"
 
 
 @bp.get("/")
@@ -68,9 +81,13 @@ def intake(tipo: str) -> Any:
     # Each rendered form carries its own key: submitting it twice (a double
     # click, a retry after a timeout) returns the first case, not a new one.
     idempotency_key = secrets.token_urlsafe(24)
+    lookup: CallerLookup | None = None
+    if is_agent and request.method == "GET" and request.args.get(LOOKUP_PARAM):
+        lookup, values = _caller_lookup(tipo)
     if request.method == "POST":
         raw = raw_form()
         posted_key = (raw.pop(IDEMPOTENCY_FIELD, None) or [""])[-1]
+        entity_code = request.form.get(ENTITY_FIELD, "")
         # A re-rendered form keeps its key: it has filed nothing yet.
         idempotency_key = posted_key or idempotency_key
         channel = request.form.get("canal", Channel.WEB) if is_agent else Channel.WEB
@@ -88,9 +105,13 @@ def intake(tipo: str) -> Any:
                     # The citizen's own language, for the mail sent to them;
                     # staff filing for someone leave the default.
                     language=None if is_agent else str(get_locale()),
+                    entity_code=entity_code,
                 )
             except InvalidData as exc:
                 errors = field_errors(exc.errors)
+                if not is_agent and ENTITY_FIELD in errors:
+                    # Citizens have no such field: say it above the form.
+                    errors[""] = errors.pop(ENTITY_FIELD)
             except ProcessFailed as exc:
                 errors = {"": [translate(exc.message)]}
             else:
@@ -109,9 +130,34 @@ def intake(tipo: str) -> Any:
             channel=channel,
             staff_channels=STAFF_CHANNELS,
             idempotency_key=idempotency_key,
+            entities=_active_entities() if is_agent else [],
+            case_statuses=CASE_STATUSES,
+            lookup=lookup,
         ),
         status,
     )
+
+
+def _caller_lookup(tipo: str) -> tuple[CallerLookup, dict[str, Any]]:
+    """The caller lookup of the intake page without JavaScript.
+
+    With ``usar``, the chosen caller's data fills the new case's contact
+    fields.
+    """
+    actor = current_actor()
+    lookup = services.lookup_caller(
+        platform(), actor, request.args.get(LOOKUP_PARAM, ""), tipo
+    )
+    chosen = request.args.get(USE_PARAM, "")
+    values: dict[str, Any] = {}
+    if chosen.isdigit() and len(chosen) < 4 and int(chosen) < len(lookup.callers):
+        values = dict(lookup.callers[int(chosen)].fill)
+    return lookup, values
+
+
+def _active_entities() -> list[EntityView]:
+    """The entities an agent may name at intake."""
+    return [e for e in list_entities(platform()) if e.active]
 
 
 def _keep_receipt(opened: OpenedCase, channel: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    jsonify,
     render_template,
     request,
     stream_with_context,
@@ -88,6 +89,45 @@ def index() -> Any:
         export_url=export_url,
     )
     return page, 422 if errors else 200
+
+
+@bp.get("/buscar/llamante")
+@login_required
+def caller() -> Any:
+    """Who is calling: the people whose contact matches ``q`` and their
+    earlier cases, as JSON for the phone-intake page (311 staff only; with
+    ``tipo``, the contact fields of that intake form each caller fills)."""
+    found = services.lookup_caller(
+        platform(),
+        require_actor(),
+        request.args.get("q", ""),
+        request.args.get("tipo", ""),
+    )
+    return jsonify(
+        q=found.text,
+        too_short=found.too_short,
+        more=found.more,
+        callers=[
+            {
+                "name": c.name,
+                "email": c.email,
+                "phone": c.phone,
+                "fill": c.fill,
+                "cases": [
+                    {
+                        "number": hit.number,
+                        "url": url_for("cases.detail", numero=hit.number),
+                        "type": hit.type_title,
+                        "status": gettext(CASE_STATUSES.get(hit.status, hit.status)),
+                        "public_status": hit.public_status,
+                        "entity": hit.entity_name or hit.entity_code or "",
+                    }
+                    for hit in c.cases
+                ],
+            }
+            for c in found.callers
+        ],
+    )
 
 
 @bp.get("/buscar.csv")
