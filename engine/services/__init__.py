@@ -8,6 +8,7 @@ plain values and return frozen dataclasses (``engine.domain.views``).
 
 Where things live: ``versions`` (deploy, list), ``intake`` (filing),
 ``tasks`` (inboxes, completing), ``cases`` (the staff case page, unsealing),
+``notes`` (staff notes), ``attachments`` (files: checks, storing, downloads),
 ``tracking`` (citizens), ``search`` (staff case search and its export),
 ``worker`` (timers), ``days_off``, ``dashboard``, ``accounts``, ``design``
 (the designer area), ``mail`` (the outbox), ``notify`` (mail texts from
@@ -17,11 +18,13 @@ they share. The most used calls are re-exported here, so callers write
 ``services.open_case(...)``.
 """
 
+from engine.services.attachments import get_attachment, unseal_attachment
 from engine.services.cases import get_case, unseal_identity
 from engine.services.common import may_do, visible_case
 from engine.services.dashboard import dashboard
 from engine.services.days_off import add_day_off, list_days_off, remove_day_off
 from engine.services.intake import get_intake, open_case
+from engine.services.notes import add_note
 from engine.services.search import (
     case_query,
     export_cases,
@@ -34,7 +37,7 @@ from engine.services.tasks import (
     get_task,
     list_tasks,
 )
-from engine.services.tracking import track_case
+from engine.services.tracking import citizen_attachment, track_case
 from engine.services.versions import (
     deploy_seed,
     deploy_version,
@@ -45,7 +48,9 @@ from engine.services.worker import fire_due_timers, health
 
 __all__ = [
     "add_day_off",
+    "add_note",
     "case_query",
+    "citizen_attachment",
     "complete_citizen_task",
     "complete_task",
     "dashboard",
@@ -53,6 +58,7 @@ __all__ = [
     "deploy_version",
     "export_cases",
     "fire_due_timers",
+    "get_attachment",
     "get_case",
     "get_intake",
     "get_task",
@@ -67,6 +73,7 @@ __all__ = [
     "search_cases",
     "search_options",
     "track_case",
+    "unseal_attachment",
     "unseal_identity",
     "visible_case",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -26,8 +26,9 @@ from engine.domain.views import (
     Actor,
     IntakeView,
     OpenedCase,
+    Upload,
 )
-from engine.services import notify
+from engine.services import attachments, notify
 from engine.services.common import (
     STAFF_ROLES,
     allowed_values,
@@ -62,6 +63,9 @@ def get_intake(p: Platform, case_type: str) -> IntakeView:
         title=row.title,
         description=str(schema.get("description", "")),
         form=form_view(schema, sources),
+        reservable=any(
+            spec.get("x-reserva-identidad") for spec in forms.fields(schema).values()
+        ),
     )
 
 
@@ -74,6 +78,7 @@ def open_case(
     channel: str = Channel.WEB,
     idempotency_key: str | None = None,
     language: str | None = None,
+    files: Sequence[Upload] = (),
 ) -> OpenedCase:
     """File a new case from its intake form and run it to its first wait.
 
@@ -87,6 +92,9 @@ def open_case(
     the first case (``repeated=True``) instead of filing another one.
     ``language`` is the one the citizen filed in (web filings): the mail
     sent to them uses it; an unknown or missing one means the default.
+    ``files`` are checked by content before anything runs and stored with
+    the case (the citizen may download them when tracking it); identifying
+    ones of a reserved identity are sealed with it.
     """
     if channel not in CHANNELS:
         raise InvalidData({"canal": [Message(N_("Canal desconocido."))]})
@@ -104,6 +112,7 @@ def open_case(
         schema = parsed.form(parsed.start_form)
         forms.check(schema, data, allowed_values(sources_for(s, schema)))
         calendar = business_calendar(p, s)
+    checked = attachments.check_uploads(p, files)
     personal = forms.personal_fields(schema)
     contact = {k: data[k] for k in personal if k in data} or None
     wf_data = {k: v for k, v in data.items() if k not in personal}
@@ -148,7 +157,21 @@ def open_case(
                 lock_version=1,
             )
             # The case row is inserted by record_step, once, with the
-            # values the first step gives it; its events wait for its id.
+            # values the first step gives it; its events and files wait for
+            # its id.
+            stored = attachments.store_uploads(
+                s,
+                p,
+                case,
+                checked,
+                actor=actor,
+                source=attachments.INTAKE,
+                public=True,
+                now=now,
+            )
+            created: dict[str, Any] = {"channel": channel, "data": wf_data}
+            if stored:
+                created["attachments"] = stored
             add_event(
                 s,
                 case,
@@ -156,7 +179,7 @@ def open_case(
                 EventKind.CREATED,
                 actor,
                 N_("Caso recibido"),
-                {"channel": channel, "data": wf_data},
+                created,
                 public=True,
             )
             search_index.index_new_case(s, case, forms.free_text(schema, wf_data))

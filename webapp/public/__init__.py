@@ -31,6 +31,7 @@ from engine.services.common import submitted_values
 from webapp.helpers import (
     client_key,
     current_actor,
+    download,
     field_errors,
     open_from_session,
     oversized,
@@ -39,12 +40,16 @@ from webapp.helpers import (
     safe_next,
     seal_for_session,
     translate,
+    uploads,
 )
 
 bp = Blueprint("public", __name__, template_folder="templates")
 
 #: Hidden intake field holding the form's idempotency key (not case data).
 IDEMPOTENCY_FIELD = "idempotencia"
+#: File inputs: attachments, and (reserved-identity forms) identifying ones.
+FILES_FIELD = "adjuntos"
+IDENTIFYING_FILES_FIELD = "adjuntos_identificantes"
 
 
 @bp.get("/")
@@ -76,6 +81,9 @@ def intake(tipo: str) -> Any:
         channel = request.form.get("canal", Channel.WEB) if is_agent else Channel.WEB
         values = submitted_values(view.form.schema, raw)
         errors = oversized(raw)
+        files = uploads(FILES_FIELD)
+        if view.reservable:
+            files += uploads(IDENTIFYING_FILES_FIELD, identifying=True)
         if not errors:
             try:
                 opened = services.open_case(
@@ -88,6 +96,7 @@ def intake(tipo: str) -> Any:
                     # The citizen's own language, for the mail sent to them;
                     # staff filing for someone leave the default.
                     language=None if is_agent else str(get_locale()),
+                    files=files,
                 )
             except InvalidData as exc:
                 errors = field_errors(exc.errors)
@@ -243,7 +252,13 @@ def citizen_task(task_id: str) -> Any:
         data = submitted_values(task.form.schema, raw)
         try:
             services.complete_citizen_task(
-                p, number, code, task_id, data, client=client_key()
+                p,
+                number,
+                code,
+                task_id,
+                data,
+                client=client_key(),
+                files=uploads(FILES_FIELD),
             )
         except InvalidData as exc:
             errors = field_errors(exc.errors)
@@ -263,6 +278,19 @@ def citizen_task(task_id: str) -> Any:
         task_errors={task_id: errors},
         task_values={task_id: values},
     )
+
+
+@bp.get("/seguimiento/adjuntos/<attachment_id>")
+def attachment(attachment_id: str) -> Any:
+    """A file of the case tracked in this session (public, unsealed files only)."""
+    tracking = _tracked()
+    if not tracking:
+        return redirect(url_for("public.track"), code=303)
+    number, code = tracking
+    found = services.citizen_attachment(
+        platform(), number, code, attachment_id, client=client_key()
+    )
+    return download(found)
 
 
 @bp.post("/idioma/<lang>")
