@@ -23,6 +23,7 @@ from engine.domain.sealing import new_key
 from engine.services import accounts
 from engine.services.platform import Limits, Platform, ScriptBounds
 from webapp.config import DEFAULTS, MissingSecret, missing_secret, phone_hours
+from webapp.helpers import allow_uploads
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,6 +68,10 @@ def create_app(
             tracking_client_attempts=app.config["TRACKING_CLIENT_MAX_ATTEMPTS"],
             login_attempts=app.config["LOGIN_MAX_ATTEMPTS"],
             login_window_s=app.config["LOGIN_WINDOW_S"],
+            attachment_max_bytes=int(app.config["ATTACHMENT_MAX_BYTES"]),
+            attachment_case_bytes=int(app.config["ATTACHMENT_CASE_BYTES"]),
+            attachment_files=int(app.config["ATTACHMENT_FILES"]),
+            attachment_max_pixels=int(app.config["ATTACHMENT_MAX_PIXELS"]),
         ),
         bounds=ScriptBounds(
             time_s=float(app.config["SCRIPT_TIME_S"]),
@@ -77,6 +82,7 @@ def create_app(
         public_url=app.config["PUBLIC_URL"],
         language=str(app.config["BABEL_DEFAULT_LOCALE"]),
         phone_hours=phone_hours(app.config),
+        file_store=str(app.config["ATTACHMENT_STORE"]),
         **({"clock": app.config["CLOCK"]} if app.config.get("CLOCK") else {}),
     )
     app.extensions["centro311"] = platform
@@ -86,7 +92,9 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
     # Registered before CSRFProtect so that garbage is refused before any
-    # extension or view reads the request.
+    # extension or view reads the request; the size limit of forms with
+    # files is set before anything reads them.
+    app.before_request(allow_uploads)
     app.before_request(_refuse_control_characters)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)

@@ -35,6 +35,18 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
     # Largest single form field (characters) before a field is refused.
     "MAX_FIELD_CHARS": 20000,
+    # Attachments: largest file, all the files of one case together (also the
+    # request size limit of the forms that carry files, plus
+    # MAX_CONTENT_LENGTH), files sent at once, and the largest image in
+    # pixels (larger ones are refused from their header, before decoding).
+    "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+    "ATTACHMENT_CASE_BYTES": 30 * 1024 * 1024,
+    "ATTACHMENT_FILES": 5,
+    "ATTACHMENT_MAX_PIXELS": 40_000_000,
+    # Where attachments' bytes are kept: "database" (default: in the case's
+    # transaction, seen by every process) or "module:factory", a callable
+    # returning an engine.store.files.FileStore (e.g. object storage).
+    "ATTACHMENT_STORE": "database",
     # Run the background worker (timers, mail) inside the web process.
     "WORKER_IN_PROCESS": False,
     # Seconds between worker polls.

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from flask import abort, current_app, request
+from flask import Response, abort, current_app, request
 from flask_babel import gettext
 from flask_login import current_user
 
 from engine.domain.errors import Message
 from engine.domain.sealing import seal, unseal
 from engine.domain.security import derive_key
-from engine.domain.views import Actor
+from engine.domain.views import Actor, AttachmentFile, Upload
 from engine.services.platform import Platform
 
 #: HKDF purpose label of the key that seals secrets kept in the session.
 _SESSION_SEAL_PURPOSE = "session-secrets-v1"
+
+#: Endpoints whose forms carry files: their requests may be as large as a
+#: case's attachments together (see :func:`allow_uploads`).
+UPLOAD_ENDPOINTS = frozenset(
+    {"public.intake", "public.citizen_task", "tasks.detail", "cases.add_note"}
+)
+
+#: Headers of every attachment download: never rendered, sniffed or cached.
+DOWNLOAD_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, no-store",
+}
 
 #: C0 control characters refused anywhere in a request (tab, CR, LF allowed):
 #: PostgreSQL refuses NUL in text, and none of them belongs in what people type.
@@ -148,3 +162,45 @@ def as_text(value: Any) -> str:
     if isinstance(value, bool):
         return gettext("Sí") if value else gettext("No")
     return "" if value is None else str(value)
+
+
+def allow_uploads() -> None:
+    """Raise the request size limit on the forms that carry files.
+
+    Runs before any hook reads the form: elsewhere ``MAX_CONTENT_LENGTH``
+    holds; here a request may carry a case's files together
+    (``ATTACHMENT_CASE_BYTES``) plus the rest of the form. Each file is
+    then checked against ``ATTACHMENT_MAX_BYTES`` by the engine, with a
+    message beside its input.
+    """
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        config = current_app.config
+        request.max_content_length = int(config["ATTACHMENT_CASE_BYTES"]) + int(
+            config["MAX_CONTENT_LENGTH"]
+        )
+
+
+def uploads(field: str, *, identifying: bool = False) -> list[Upload]:
+    """The files sent in ``field`` (empty file inputs left out)."""
+    return [
+        Upload(
+            field=field,
+            filename=f.filename or "",
+            content=f.read(),
+            identifying=identifying,
+        )
+        for f in request.files.getlist(field)
+        if f.filename
+    ]
+
+
+def download(found: AttachmentFile) -> Response:
+    """An attachment as a download: ``attachment``, nosniff, no cache."""
+    response = Response(found.content, mimetype=found.content_type)
+    ascii_name = found.filename.encode("ascii", "replace").decode().replace("?", "_")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{ascii_name}"; '
+        f"filename*=UTF-8''{quote(found.filename, safe='')}"
+    )
+    response.headers.update(DOWNLOAD_HEADERS)
+    return response

@@ -50,6 +50,7 @@ class EventKind(StrEnum):
     TRANSFERRED = "transferred"
     TASK_COMPLETED = "task_completed"
     PUBLIC_NOTE = "public_note"
+    NOTE = "note"
     ERROR = "error"
     IDENTITY_UNSEALED = "identity_unsealed"
     MIGRATED = "migrated"

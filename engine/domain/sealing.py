@@ -28,3 +28,18 @@ def unseal(key: str, token: str) -> dict[str, Any]:
     value = json.loads(raw)
     assert isinstance(value, dict)
     return value
+
+
+def seal_bytes(key: str, content: bytes) -> bytes:
+    """Encrypt a file's bytes with the configured key (sealed attachments)."""
+    token: bytes = Fernet(key.encode()).encrypt(content)
+    return token
+
+
+def unseal_bytes(key: str, token: bytes) -> bytes:
+    """Decrypt what :func:`seal_bytes` sealed; raises ValueError with a wrong key."""
+    try:
+        content: bytes = Fernet(key.encode()).decrypt(token)
+    except InvalidToken as exc:
+        raise ValueError("sealed file cannot be opened with this key") from exc
+    return content

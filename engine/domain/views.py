@@ -116,6 +116,58 @@ class IntakeView:
     title: str
     description: str
     form: FormView
+    #: The form offers reserving the identity (``x-reserva-identidad``): the
+    #: citizen may mark attached files as identifying.
+    reservable: bool = False
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as submitted: the form field it came in, its name and bytes.
+
+    ``identifying``: the citizen says it shows who they are (sealed with the
+    identity when the case reserves it).
+    """
+
+    field: str
+    filename: str
+    content: bytes
+    identifying: bool = False
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """An attached file as listed on a case page (without its bytes)."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    source: str
+    created_at: datetime
+    created_by: str
+    public: bool
+    identifying: bool
+    #: Stored encrypted with the identity: opened only by an audited unsealing.
+    sealed: bool
+
+
+@dataclass(frozen=True)
+class AddedNote:
+    """What adding a note to a case recorded."""
+
+    case_number: str
+    public: bool
+    attachments: int
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """An attachment's bytes, for a download."""
+
+    filename: str
+    content_type: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -178,6 +230,8 @@ class PublicCase:
     milestones: list[Milestone] = field(default_factory=list)
     #: Knowledge-base articles the answer links (published ones only).
     articles: list[ArticleView] = field(default_factory=list)
+    #: Files the citizen may download (not internal, not sealed).
+    attachments: list[AttachmentView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -224,6 +278,7 @@ class CaseView:
     identity_reserved: bool = False
     #: Field → stored value → label, for fields with ``x-enum-labels``.
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    attachments: list[AttachmentView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

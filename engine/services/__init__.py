@@ -8,6 +8,7 @@ plain values and return frozen dataclasses (``engine.domain.views``).
 
 Where things live: ``versions`` (deploy, list), ``intake`` (filing),
 ``tasks`` (inboxes, completing), ``cases`` (the staff case page, unsealing),
+``notes`` (staff notes), ``attachments`` (files: checks, storing, downloads),
 ``tracking`` (citizens), ``search`` (staff case search and its export),
 ``knowledge`` (the knowledge base: articles, their search),
 ``callcenter`` (caller lookup at phone intake, the phone line's hours),
@@ -19,6 +20,7 @@ they share. The most used calls are re-exported here, so callers write
 ``services.open_case(...)``.
 """
 
+from engine.services.attachments import get_attachment, unseal_attachment
 from engine.services.callcenter import lookup_caller, phone_line
 from engine.services.cases import get_case, unseal_identity
 from engine.services.common import may_do, visible_case
@@ -34,6 +36,7 @@ from engine.services.knowledge import (
     search_articles,
     set_published,
 )
+from engine.services.notes import add_note
 from engine.services.search import (
     case_query,
     export_cases,
@@ -46,7 +49,7 @@ from engine.services.tasks import (
     get_task,
     list_tasks,
 )
-from engine.services.tracking import track_case
+from engine.services.tracking import citizen_attachment, track_case
 from engine.services.versions import (
     deploy_seed,
     deploy_version,
@@ -59,7 +62,9 @@ __all__ = [
     "add_day_off",
     "article_form",
     "article_query",
+    "add_note",
     "case_query",
+    "citizen_attachment",
     "complete_citizen_task",
     "complete_task",
     "create_article",
@@ -70,6 +75,7 @@ __all__ = [
     "export_cases",
     "fire_due_timers",
     "get_article",
+    "get_attachment",
     "get_case",
     "get_intake",
     "get_task",
@@ -88,6 +94,7 @@ __all__ = [
     "search_options",
     "set_published",
     "track_case",
+    "unseal_attachment",
     "unseal_identity",
     "visible_case",
 ]

@@ -24,6 +24,7 @@ from engine.domain.views import (
     EventView,
     TaskSummary,
 )
+from engine.services.attachments import attachment_views
 from engine.services.common import may_do, parsed_version, visible_case
 from engine.services.platform import Platform
 from engine.services.steps import add_event
@@ -129,6 +130,7 @@ def case_view(
         reopen_count=case.reopen_count,
         identity_reserved=case.identity_reserved,
         value_labels=value_labels,
+        attachments=attachment_views(s, case.id),
     )
 
 

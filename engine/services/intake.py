@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -27,8 +27,9 @@ from engine.domain.views import (
     Actor,
     IntakeView,
     OpenedCase,
+    Upload,
 )
-from engine.services import notify
+from engine.services import attachments, notify
 from engine.services.common import (
     STAFF_ROLES,
     allowed_values,
@@ -70,6 +71,9 @@ def get_intake(
         title=row.title,
         description=str(schema.get("description", "")),
         form=form_view(schema, sources),
+        reservable=any(
+            spec.get("x-reserva-identidad") for spec in forms.fields(schema).values()
+        ),
     )
 
 
@@ -83,6 +87,7 @@ def open_case(
     idempotency_key: str | None = None,
     language: str | None = None,
     entity_code: str | None = None,
+    files: Sequence[Upload] = (),
 ) -> OpenedCase:
     """File a new case from its intake form and run it to its first wait.
 
@@ -99,6 +104,9 @@ def open_case(
     ``entity_code`` is the entity the caller named, given by 311 staff
     filing on a staff channel: it must be an active entity, and it reaches
     the diagram as ``entidad_indicada`` (which then skips classification).
+    ``files`` are checked by content before anything runs and stored with
+    the case (the citizen may download them when tracking it); identifying
+    ones of a reserved identity are sealed with it.
     """
     if channel not in CHANNELS:
         raise InvalidData({"canal": [Message(N_("Canal desconocido."))]})
@@ -118,6 +126,7 @@ def open_case(
         forms.check(schema, data, allowed_values(sources))
         indicated = _indicated_entity(s, actor, channel, entity_code)
         calendar = business_calendar(p, s)
+    checked = attachments.check_uploads(p, files)
     personal = forms.personal_fields(schema)
     contact = {k: data[k] for k in personal if k in data} or None
     wf_data = {k: v for k, v in data.items() if k not in personal}
@@ -172,7 +181,21 @@ def open_case(
                 lock_version=1,
             )
             # The case row is inserted by record_step, once, with the
-            # values the first step gives it; its events wait for its id.
+            # values the first step gives it; its events and files wait for
+            # its id.
+            stored = attachments.store_uploads(
+                s,
+                p,
+                case,
+                checked,
+                actor=actor,
+                source=attachments.INTAKE,
+                public=True,
+                now=now,
+            )
+            created: dict[str, Any] = {"channel": channel, "data": wf_data}
+            if stored:
+                created["attachments"] = stored
             add_event(
                 s,
                 case,
@@ -180,7 +203,7 @@ def open_case(
                 EventKind.CREATED,
                 actor,
                 N_("Caso recibido"),
-                {"channel": channel, "data": wf_data},
+                created,
                 public=True,
             )
             if note is not None:

@@ -9,6 +9,7 @@ from engine.bundles.registry import SpecCache
 from engine.domain.clock import Clock, system_clock
 from engine.domain.phone_hours import DEFAULT_HOURS, PhoneHours, parse_hours
 from engine.store.db import Database
+from engine.store.files import FileStore, make_store
 from engine.workflow import script_bounds
 from engine.workflow.script_bounds import ScriptBounds
 
@@ -27,6 +28,13 @@ class Limits:
     tracking_window_s: int = 900
     login_attempts: int = 10
     login_window_s: int = 900
+    #: Largest attached file, and all of a case's attachments together.
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_case_bytes: int = 30 * 1024 * 1024
+    #: Files sent at once (one filing, one task, one note).
+    attachment_files: int = 5
+    #: Largest image, in pixels (checked from its header, before decoding).
+    attachment_max_pixels: int = 40_000_000
 
 
 class Platform:
@@ -44,6 +52,7 @@ class Platform:
         bounds: ScriptBounds | None = None,
         language: str = "es",
         phone_hours: PhoneHours | None = None,
+        file_store: str = "database",
     ) -> None:
         """Connect to ``database_url`` (lazily) with the given clock and limits.
 
@@ -53,6 +62,8 @@ class Platform:
         one shared engine). ``language`` is the default language of mail
         (staff, and citizens whose language is not known). ``phone_hours``
         are the 3-1-1 line's opening hours (default: Panama's).
+        ``file_store`` names where attachments' bytes go (see
+        :mod:`engine.store.files`).
         """
         if bounds is not None:
             script_bounds.configure(bounds)
@@ -61,6 +72,7 @@ class Platform:
         self.limits = limits or Limits()
         self.specs = specs or SpecCache()
         self.identity_key = identity_key
+        self.files: FileStore = make_store(file_store)
         # Base address of the web app, for links in mail.
         self.public_url = public_url.rstrip("/")
         self.language = language

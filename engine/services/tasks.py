@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
@@ -24,7 +24,9 @@ from engine.domain.views import (
     CompletedTask,
     TaskSummary,
     TaskView,
+    Upload,
 )
+from engine.services import attachments
 from engine.services.cases import case_view
 from engine.services.common import (
     PANAMA,
@@ -166,19 +168,25 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
 
 
 def complete_task(
-    p: Platform, actor: Actor, task_id: str, data: Mapping[str, Any]
+    p: Platform,
+    actor: Actor,
+    task_id: str,
+    data: Mapping[str, Any],
+    files: Sequence[Upload] = (),
 ) -> CompletedTask:
     """Complete a ready staff task with validated data, in one transaction.
 
     Exactly one of two concurrent completions wins; the other gets
-    :class:`Conflict` naming who completed the task and when.
+    :class:`Conflict` naming who completed the task and when. ``files`` are
+    stored with the step, for staff only.
     """
+    checked = attachments.check_uploads(p, files)
 
     def allowed(task: Any, case: Case) -> None:
         if task.role == Role.CITIZEN or not may_do(actor, task.role, task.entity_code):
             raise NotAllowed(N_("Esta tarea no le corresponde."))
 
-    return _complete(p, task_id, data, actor, allowed)
+    return _complete(p, task_id, data, actor, allowed, checked)
 
 
 def complete_citizen_task(
@@ -189,15 +197,20 @@ def complete_citizen_task(
     data: Mapping[str, Any],
     *,
     client: str,
+    files: Sequence[Upload] = (),
 ) -> CompletedTask:
-    """Complete a task of the ``ciudadano`` lane, proven by number and code."""
+    """Complete a task of the ``ciudadano`` lane, proven by number and code.
+
+    The citizen's ``files`` are stored with the step (theirs to download).
+    """
     verify_access(p, number, code, client)
+    checked = attachments.check_uploads(p, files)
 
     def allowed(task: Any, case: Case) -> None:
         if task.role != Role.CITIZEN or case.number != number.strip().upper():
             raise NotFound(N_("La tarea no existe."))
 
-    return _complete(p, task_id, data, None, allowed)
+    return _complete(p, task_id, data, None, allowed, checked)
 
 
 def _complete(
@@ -206,6 +219,7 @@ def _complete(
     data: Mapping[str, Any],
     actor: Actor | None,
     allowed: Any,
+    checked: attachments.Checked,
 ) -> CompletedTask:
     """Lock the case, check, validate, run the task, store; one transaction.
 
@@ -261,6 +275,17 @@ def _complete(
             # The case's other ready tasks have rows as ready (every step
             # writes its projections), so they need not be read back.
             others = runtime.ready_ids(workflow) - {task.id}
+            stored = attachments.store_uploads(
+                s,
+                p,
+                case,
+                checked,
+                actor=actor,
+                source=attachments.TASK if actor else attachments.CITIZEN_TASK,
+                public=actor is None,
+                now=now,
+                task_id=task.id,
+            )
             stepping = case.id
             with timekeeping.at(now, business_calendar(p, s)):
                 runtime.complete(workflow, spiff_task, clean)
@@ -271,7 +296,8 @@ def _complete(
                 EventKind.TASK_COMPLETED,
                 actor,
                 task.name,
-                {"task": task.name, "data": clean, "by": label},
+                {"task": task.name, "data": clean, "by": label}
+                | ({"attachments": stored} if stored else {}),
                 public=False,
                 task_bpmn_id=task.bpmn_id,
             )

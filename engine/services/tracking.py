@@ -11,11 +11,13 @@ from engine.domain.errors import (
 )
 from engine.domain.security import check_access_code
 from engine.domain.views import (
+    AttachmentFile,
     CitizenTask,
     EventView,
     Milestone,
     PublicCase,
 )
+from engine.services.attachments import attachment_of, attachment_views, file_of
 from engine.services.common import form_view, parsed_version, sources_for
 from engine.services.knowledge import linked_articles
 from engine.services.platform import Platform
@@ -137,7 +139,20 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
             reopen_count=case.reopen_count,
             milestones=milestones(case.status, timeline),
             articles=articles,
+            attachments=attachment_views(s, case.id, citizen=True),
         )
+
+
+def citizen_attachment(
+    p: Platform, number: str, code: str, attachment_id: str, *, client: str
+) -> AttachmentFile:
+    """A public, unsealed file of the case proven by number and access code."""
+    case_id = verify_access(p, number, code, client)
+    with p.db.read() as s:
+        row = attachment_of(s, case_id, attachment_id)
+        if not row.public or row.sealed:
+            raise NotFound(N_("El archivo no existe."))
+        return file_of(p, s, row, None)
 
 
 def milestones(status: str, timeline: list[EventView]) -> list[Milestone]:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -334,6 +335,51 @@ class CaseEvent(Base):
     summary: Mapped[str] = mapped_column(String(300), default="")
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Attachment(Base):
+    """A file attached to a case: what it is, where it came from, who sent it.
+
+    The bytes live behind the configured file store
+    (:mod:`engine.store.files`; by default :class:`AttachmentContent`), under
+    this row's id, which is random so a URL cannot be guessed from another.
+    ``public`` files are the citizen's to download (their own uploads, those
+    of public notes); ``identifying`` files of a reserved-identity case are
+    ``sealed``: stored encrypted with the identity key and opened only by an
+    audited unsealing.
+    """
+
+    __tablename__ = "attachment"
+    __table_args__ = (Index("ix_attachment_case", "case_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    #: Where it came with: ``intake``, ``task`` (staff), ``citizen_task``, ``note``.
+    source: Mapped[str] = mapped_column(String(20))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    filename: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    store: Mapped[str] = mapped_column(String(40))
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    identifying: Mapped[bool] = mapped_column(Boolean, default=False)
+    sealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_by_label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+
+class AttachmentContent(Base):
+    """The bytes of an attachment, in the database (the default file store)."""
+
+    __tablename__ = "attachment_content"
+
+    attachment_id: Mapped[str] = mapped_column(
+        ForeignKey("attachment.id", ondelete="CASCADE"), primary_key=True
+    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class RateLimit(Base):

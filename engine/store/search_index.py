@@ -82,7 +82,7 @@ _WORD = re.compile(r"\w+")
 #: What a phone number may be written with (digits, spaces, + - . / ( )).
 _PHONE_LIKE = re.compile(r"^[+\d\s().\-/]+$")
 #: Event kinds whose data carries text typed into a form.
-_TEXT_EVENTS = frozenset({EventKind.CREATED, EventKind.TASK_COMPLETED})
+_TEXT_EVENTS = frozenset({EventKind.CREATED, EventKind.TASK_COMPLETED, EventKind.NOTE})
 #: Appends text to a case's document (kept within MAX_DOCUMENT); built once.
 _APPEND = (
     update(CaseSearch)
@@ -111,12 +111,15 @@ def event_texts(kind: str, data: Mapping[str, Any] | None) -> list[str]:
 
     Without the form at hand, every string counts. The only reader of event
     payload keys in search: the intake data of a
-    ``created`` event and the submitted data of a ``task_completed`` event
-    (internal notes and answers to the citizen among them). Personal fields
+    ``created`` event, the submitted data of a ``task_completed`` event
+    (internal notes and answers to the citizen among them) and the text of
+    a ``note`` event. Personal fields
     never reach these payloads (they go to the case's contact).
     """
     if kind not in _TEXT_EVENTS or not isinstance(data, Mapping):
         return []
+    if kind == EventKind.NOTE:  # a staff note: its text
+        return list(_strings(data.get("text")))
     return list(_strings(data.get("data")))
 
 

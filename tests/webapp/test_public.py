@@ -83,6 +83,9 @@ def test_oversized_field_is_refused_with_a_message(client, app):
 def test_huge_body_gets_413_page(client, app):
     """A request body over MAX_CONTENT_LENGTH is refused politely."""
     app.config["MAX_CONTENT_LENGTH"] = 10_000
+    # The intake carries files: its limit is MAX_CONTENT_LENGTH plus a case's
+    # attachments (ATTACHMENT_CASE_BYTES), here none.
+    app.config["ATTACHMENT_CASE_BYTES"] = 0
     token = csrf_token(client, "/casos/nuevo/queja")
     resp = client.post(
         "/casos/nuevo/queja",

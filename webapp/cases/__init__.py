@@ -4,14 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
 from flask_login import login_required
 
 from engine import services
 from engine.domain.errors import InvalidData, NotAllowed, NotFound, ProcessFailed
 from engine.services import design
 from engine.services.design import CaseDiagram
-from webapp.helpers import field_errors, platform, require_actor, translate
+from webapp.helpers import (
+    download,
+    field_errors,
+    oversized,
+    platform,
+    raw_form,
+    require_actor,
+    translate,
+    uploads,
+)
 
 bp = Blueprint("cases", __name__, template_folder="templates")
 
@@ -20,10 +38,72 @@ bp = Blueprint("cases", __name__, template_folder="templates")
 @login_required
 def detail(numero: str) -> Any:
     """A case: data, contact, open tasks, its diagram and the audit timeline."""
+    return _detail_page(numero)
+
+
+def _detail_page(numero: str, status: int = 200, **extra: Any) -> Any:
+    """Render the case page, with what a refused form needs to show again."""
     case = services.get_case(platform(), require_actor(), numero)
-    return render_template(
-        "cases/detail.html", case=case, diagram=_page_diagram(numero)
+    return (
+        render_template(
+            "cases/detail.html", case=case, diagram=_page_diagram(numero), **extra
+        ),
+        status,
     )
+
+
+@bp.post("/casos/<numero>/notas")
+@login_required
+def add_note(numero: str) -> Any:
+    """Staff add an internal or public note, with files, to the case."""
+    actor = require_actor()
+    text = request.form.get("nota", "")
+    public = request.form.get("visibilidad") == "publica"
+    errors = oversized(raw_form())
+    if not errors:
+        try:
+            services.add_note(
+                platform(), actor, numero, text, public, uploads("adjuntos")
+            )
+        except InvalidData as exc:
+            errors = field_errors(exc.errors)
+        else:
+            flash(
+                gettext("Nota pública agregada: el ciudadano la verá.")
+                if public
+                else gettext("Nota interna agregada."),
+                "success",
+            )
+            return redirect(url_for("cases.detail", numero=numero), code=303)
+    return _detail_page(
+        numero, 422, note_errors=errors, note_text=text, note_public=public
+    )
+
+
+@bp.get("/casos/<numero>/adjuntos/<attachment_id>")
+@login_required
+def attachment(numero: str, attachment_id: str) -> Any:
+    """A file of the case, for staff who may see it (sealed ones refused)."""
+    found = services.get_attachment(platform(), require_actor(), numero, attachment_id)
+    return download(found)
+
+
+@bp.post("/casos/<numero>/adjuntos/<attachment_id>")
+@login_required
+def unseal_attachment(numero: str, attachment_id: str) -> Any:
+    """A supervisor opens a sealed file, giving a reason (audited)."""
+    reason = request.form.get("motivo", "")
+    try:
+        found = services.unseal_attachment(
+            platform(), require_actor(), numero, attachment_id, reason
+        )
+    except InvalidData as exc:
+        return _detail_page(
+            numero,
+            422,
+            file_errors={attachment_id: field_errors(exc.errors)},
+        )
+    return download(found)
 
 
 def _page_diagram(numero: str) -> CaseDiagram | None:

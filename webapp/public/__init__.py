@@ -39,6 +39,7 @@ from engine.services.common import submitted_values
 from webapp.helpers import (
     client_key,
     current_actor,
+    download,
     field_errors,
     open_from_session,
     oversized,
@@ -47,6 +48,7 @@ from webapp.helpers import (
     safe_next,
     seal_for_session,
     translate,
+    uploads,
 )
 
 bp = Blueprint("public", __name__, template_folder="templates")
@@ -58,6 +60,9 @@ ENTITY_FIELD = "entidad_indicada"
 #: Query parameters of the caller lookup without JavaScript: what was typed,
 #: and the caller whose data fills the form.
 LOOKUP_PARAM, USE_PARAM = "llamante", "usar"
+#: File inputs: attachments, and (reserved-identity forms) identifying ones.
+FILES_FIELD = "adjuntos"
+IDENTIFYING_FILES_FIELD = "adjuntos_identificantes"
 
 
 @bp.get("/")
@@ -93,6 +98,9 @@ def intake(tipo: str) -> Any:
         channel = request.form.get("canal", Channel.WEB) if is_agent else Channel.WEB
         values = submitted_values(view.form.schema, raw)
         errors = oversized(raw)
+        files = uploads(FILES_FIELD)
+        if view.reservable:
+            files += uploads(IDENTIFYING_FILES_FIELD, identifying=True)
         if not errors:
             try:
                 opened = services.open_case(
@@ -106,6 +114,7 @@ def intake(tipo: str) -> Any:
                     # staff filing for someone leave the default.
                     language=None if is_agent else str(get_locale()),
                     entity_code=entity_code,
+                    files=files,
                 )
             except InvalidData as exc:
                 errors = field_errors(exc.errors)
@@ -289,7 +298,13 @@ def citizen_task(task_id: str) -> Any:
         data = submitted_values(task.form.schema, raw)
         try:
             services.complete_citizen_task(
-                p, number, code, task_id, data, client=client_key()
+                p,
+                number,
+                code,
+                task_id,
+                data,
+                client=client_key(),
+                files=uploads(FILES_FIELD),
             )
         except InvalidData as exc:
             errors = field_errors(exc.errors)
@@ -309,6 +324,19 @@ def citizen_task(task_id: str) -> Any:
         task_errors={task_id: errors},
         task_values={task_id: values},
     )
+
+
+@bp.get("/seguimiento/adjuntos/<attachment_id>")
+def attachment(attachment_id: str) -> Any:
+    """A file of the case tracked in this session (public, unsealed files only)."""
+    tracking = _tracked()
+    if not tracking:
+        return redirect(url_for("public.track"), code=303)
+    number, code = tracking
+    found = services.citizen_attachment(
+        platform(), number, code, attachment_id, client=client_key()
+    )
+    return download(found)
 
 
 @bp.post("/idioma/<lang>")

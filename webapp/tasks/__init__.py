@@ -18,6 +18,7 @@ from webapp.helpers import (
     raw_form,
     require_actor,
     translate,
+    uploads,
 )
 
 bp = Blueprint("tasks", __name__, template_folder="templates")
@@ -65,7 +66,9 @@ def detail(task_id: str) -> Any:
         errors = oversized(raw)
         if not errors:
             try:
-                done = services.complete_task(p, actor, task_id, data)
+                done = services.complete_task(
+                    p, actor, task_id, data, uploads("adjuntos")
+                )
             except InvalidData as exc:
                 errors = field_errors(exc.errors)
             except Conflict as exc:
