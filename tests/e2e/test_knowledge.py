@@ -46,7 +46,9 @@ def test_agent_answers_a_consulta_from_an_article(live_server: str, page: Any):
     page.get_by_label("Asunto").fill("Renovar el pasaporte")
     page.get_by_label("Su pregunta").fill("¿Dónde renuevo mi pasaporte vencido?")
     page.get_by_label("Buscar artículos").fill("Renovar PASAPORTE")
-    page.get_by_role("button", name="Buscar", exact=True).click()
+    page.get_by_role("region", name="Base de conocimiento").get_by_role(
+        "button", name="Buscar", exact=True
+    ).click()
     results = page.locator(".kb-panel-results")
     expect(results.get_by_role("link", name=TITLE)).to_be_visible()
     results.get_by_role("button", name="Usar este artículo").click()
