@@ -7,7 +7,8 @@ writes state, projections and audit events in one transaction. Services take
 plain values and return frozen dataclasses (``engine.domain.views``).
 
 Where things live: ``versions`` (deploy, list), ``intake`` (filing),
-``tasks`` (inboxes, completing), ``cases`` (the staff case page, unsealing),
+``tasks`` (a task's page, completing), ``queues`` (inbox tabs, claiming,
+releasing and reassigning tasks), ``cases`` (the staff case page, unsealing),
 ``tracking`` (citizens), ``search`` (staff case search and its export),
 ``worker`` (timers), ``days_off``, ``dashboard``, ``accounts``, ``design``
 (the designer area), ``mail`` (the outbox), ``notify`` (mail texts from
@@ -22,6 +23,13 @@ from engine.services.common import may_do, visible_case
 from engine.services.dashboard import dashboard
 from engine.services.days_off import add_day_off, list_days_off, remove_day_off
 from engine.services.intake import get_intake, open_case
+from engine.services.queues import (
+    assign_task,
+    bulk_assign,
+    claim_task,
+    list_queue,
+    release_task,
+)
 from engine.services.search import (
     case_query,
     export_cases,
@@ -45,7 +53,10 @@ from engine.services.worker import fire_due_timers, health
 
 __all__ = [
     "add_day_off",
+    "assign_task",
+    "bulk_assign",
     "case_query",
+    "claim_task",
     "complete_citizen_task",
     "complete_task",
     "dashboard",
@@ -59,10 +70,12 @@ __all__ = [
     "health",
     "list_case_types",
     "list_days_off",
+    "list_queue",
     "list_tasks",
     "list_versions",
     "may_do",
     "open_case",
+    "release_task",
     "remove_day_off",
     "search_cases",
     "search_options",
