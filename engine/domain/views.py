@@ -247,6 +247,12 @@ class TaskSummary:
     entity_code: str | None
     created_at: datetime
     due_at: datetime | None
+    #: Who holds the task (claimed or assigned), by id and name.
+    assignee_id: int | None = None
+    assignee: str | None = None
+    #: Whether the inbox's reader may take it, or give it back.
+    may_claim: bool = False
+    may_release: bool = False
 
 
 @dataclass(frozen=True)
@@ -294,6 +300,73 @@ class TaskView:
     completed_at: datetime | None
     form: FormView
     case: CaseView
+    #: Who holds the task (claimed or assigned) and since when.
+    assignee_id: int | None = None
+    assignee: str | None = None
+    claimed_at: datetime | None = None
+    #: What the viewer may do with it (see :mod:`engine.services.queues`).
+    may_complete: bool = True
+    may_claim: bool = False
+    may_release: bool = False
+    #: The people the viewer may hand the task to (empty: no reassigning).
+    assignable: list[UserChoice] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UserChoice:
+    """A person a task can be handed to."""
+
+    id: int
+    name: str
+    entity_code: str | None = None
+
+
+#: Inbox tabs: URL value → label, in the order shown.
+QUEUE_TABS: dict[str, str] = {
+    "mine": N_("Mis tareas"),
+    "role": N_("Sin asignar"),
+    "entity": N_("De la entidad"),
+    "overdue": N_("Vencidas"),
+}
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of an inbox tab, with the count of every tab shown.
+
+    Counts stop after ``count_limit`` tasks (``capped`` names the tabs
+    beyond it), and so does paging.
+    """
+
+    tab: str
+    tasks: list[TaskSummary]
+    counts: dict[str, int]
+    capped: frozenset[str]
+    count_limit: int
+    page: int
+    page_size: int
+    #: Supervisors hand many tasks at once to one of these people.
+    assignable: list[UserChoice] = field(default_factory=list)
+
+    @property
+    def tabs(self) -> list[str]:
+        """The tabs this actor has, in order."""
+        return [tab for tab in QUEUE_TABS if tab in self.counts]
+
+    @property
+    def pages(self) -> int:
+        """Pages of the tab that can be shown."""
+        shown = min(self.counts.get(self.tab, 0), self.count_limit)
+        return max(1, -(-shown // self.page_size))
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What a claim, release or assignment did."""
+
+    tasks: int
+    holder: str | None
+    case_numbers: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

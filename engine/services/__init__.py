@@ -7,7 +7,8 @@ writes state, projections and audit events in one transaction. Services take
 plain values and return frozen dataclasses (``engine.domain.views``).
 
 Where things live: ``versions`` (deploy, list), ``intake`` (filing),
-``tasks`` (inboxes, completing), ``cases`` (the staff case page, unsealing),
+``tasks`` (a task's page, completing), ``queues`` (inbox tabs, claiming,
+releasing and reassigning tasks), ``cases`` (the staff case page, unsealing),
 ``notes`` (staff notes), ``attachments`` (files: checks, storing, downloads),
 ``tracking`` (citizens), ``search`` (staff case search and its export),
 ``knowledge`` (the knowledge base: articles, their search),
@@ -37,6 +38,13 @@ from engine.services.knowledge import (
     set_published,
 )
 from engine.services.notes import add_note
+from engine.services.queues import (
+    assign_task,
+    bulk_assign,
+    claim_task,
+    list_queue,
+    release_task,
+)
 from engine.services.search import (
     case_query,
     export_cases,
@@ -60,11 +68,14 @@ from engine.services.worker import fire_due_timers, health
 
 __all__ = [
     "add_day_off",
+    "add_note",
     "article_form",
     "article_query",
-    "add_note",
+    "assign_task",
+    "bulk_assign",
     "case_query",
     "citizen_attachment",
+    "claim_task",
     "complete_citizen_task",
     "complete_task",
     "create_article",
@@ -82,12 +93,14 @@ __all__ = [
     "health",
     "list_case_types",
     "list_days_off",
+    "list_queue",
     "list_tasks",
     "list_versions",
     "lookup_caller",
     "may_do",
     "open_case",
     "phone_line",
+    "release_task",
     "remove_day_off",
     "search_articles",
     "search_cases",

@@ -44,6 +44,7 @@ from engine.services.common import (
     type_titles,
 )
 from engine.services.platform import Platform
+from engine.services.queues import eligible_users, holder_conflict, may_manage
 from engine.services.steps import add_event, mark_error, record_step
 from engine.services.tracking import verify_access
 from engine.store import search_index
@@ -133,7 +134,12 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
         task = s.get(HumanTask, task_id)
         if task is None:
             raise NotFound(N_("La tarea no existe."))
-        if not may_do(actor, task.role, task.entity_code):
+        # Supervisors see every staff task (to hand it over); doing it stays
+        # with the task's role (and entity).
+        may_complete = may_do(actor, task.role, task.entity_code)
+        if task.role == Role.CITIZEN or not may_manage(
+            actor, task.role, task.entity_code
+        ):
             raise NotAllowed(N_("Esta tarea no le corresponde."))
         case = s.get(Case, task.case_id)
         assert case is not None
@@ -154,6 +160,16 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
                 data = dict(spiff_task.data)
         info = parsed.tasks.get(task.bpmn_id)
         staff_view = case_view(s, p, case, version, actor, data=data)
+        ready = task.state == TaskState.READY
+        assignable = (
+            [
+                u
+                for u in eligible_users(s, task.role, task.entity_code)
+                if u.id != task.assignee_id
+            ]
+            if ready
+            else []
+        )
         return TaskView(
             id=task.id,
             name=task.name,
@@ -164,6 +180,15 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
             completed_at=task.completed_at,
             form=form_view(parsed.form(task.form), sources),
             case=staff_view,
+            assignee_id=task.assignee_id,
+            assignee=task.assignee_label,
+            claimed_at=task.claimed_at,
+            may_complete=may_complete,
+            may_claim=ready and may_complete and task.assignee_id is None,
+            may_release=ready
+            and task.assignee_id is not None
+            and (task.assignee_id == actor.id or actor.has(Role.SUPERVISOR)),
+            assignable=assignable,
         )
 
 
@@ -173,12 +198,17 @@ def complete_task(
     task_id: str,
     data: Mapping[str, Any],
     files: Sequence[Upload] = (),
+    *,
+    take_over: bool = False,
 ) -> CompletedTask:
     """Complete a ready staff task with validated data, in one transaction.
 
     Exactly one of two concurrent completions wins; the other gets
-    :class:`Conflict` naming who completed the task and when. ``files`` are
-    stored with the step, for staff only.
+    :class:`Conflict` naming who completed the task and when. A task someone
+    else holds raises :class:`Conflict` naming them, unless ``take_over``
+    (the person confirmed); the holder is read from the row the completion
+    takes, so the common path costs no extra query. ``files`` are stored
+    with the step, for staff only.
     """
     checked = attachments.check_uploads(p, files)
 
@@ -186,7 +216,7 @@ def complete_task(
         if task.role == Role.CITIZEN or not may_do(actor, task.role, task.entity_code):
             raise NotAllowed(N_("Esta tarea no le corresponde."))
 
-    return _complete(p, task_id, data, actor, allowed, checked)
+    return _complete(p, task_id, data, actor, allowed, checked, take_over=take_over)
 
 
 def complete_citizen_task(
@@ -220,6 +250,8 @@ def _complete(
     actor: Actor | None,
     allowed: Any,
     checked: attachments.Checked,
+    *,
+    take_over: bool = False,
 ) -> CompletedTask:
     """Lock the case, check, validate, run the task, store; one transaction.
 
@@ -259,6 +291,10 @@ def _complete(
                 allowed(done, case)
                 raise _already_done(done)
             allowed(task, case)
+            # Someone else's claim, read from the row just taken.
+            held = None if actor is None or take_over else holder_conflict(task, actor)
+            if held is not None:
+                raise held
             parsed = parsed_by_id(p, s, case.process_version_id)
             schema = parsed.form(task.form)
             sources = sources_for(s, schema)

@@ -294,13 +294,57 @@ class WorkflowState(Base):
     state: Mapped[str] = mapped_column(Text)
 
 
+#: The predicates of the inbox tabs' partial indexes: only ready tasks (and,
+#: for the unclaimed queues, only those nobody holds). Queries repeat them
+#: as literals, so that the planner can prove them (see engine.services.queues).
+READY_ONLY = "state = 'ready'"
+UNCLAIMED_ONLY = "state = 'ready' AND assignee_id IS NULL"
+
+
+def _partial(name: str, where: str, *columns: str) -> Index:
+    """A partial index on ``human_task`` (both dialects) with ``where``."""
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where))
+
+
 class HumanTask(Base):
-    """A user task: one row while ready, kept after completion for the record."""
+    """A user task: one row while ready, kept after completion for the record.
+
+    ``assignee_id`` is who holds (claimed, or was assigned) the task, with
+    the name they had then (``assignee_label``) and since when
+    (``claimed_at``). Each inbox tab walks a partial index over ready tasks
+    in due-date order (:mod:`engine.services.queues`).
+    """
 
     __tablename__ = "human_task"
     __table_args__ = (
         Index("ix_human_task_inbox", "state", "role", "entity_code", "created_at"),
         Index("ix_human_task_case", "case_id", "state"),
+        # "Mine": the tasks one person holds.
+        _partial(
+            "ix_human_task_mine", READY_ONLY, "assignee_id", "due_at", "created_at"
+        ),
+        # A 311 role's unclaimed queue; an entity's unclaimed queue.
+        _partial(
+            "ix_human_task_unclaimed", UNCLAIMED_ONLY, "role", "due_at", "created_at"
+        ),
+        _partial(
+            "ix_human_task_unclaimed_entity",
+            UNCLAIMED_ONLY,
+            "role",
+            "entity_code",
+            "due_at",
+            "created_at",
+        ),
+        # Every ready task of a lane (an entity's tab, overdue), by due date.
+        _partial("ix_human_task_lane", READY_ONLY, "role", "due_at", "created_at"),
+        _partial(
+            "ix_human_task_lane_entity",
+            READY_ONLY,
+            "role",
+            "entity_code",
+            "due_at",
+            "created_at",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -310,6 +354,8 @@ class HumanTask(Base):
     role: Mapped[str] = mapped_column(String(40))
     entity_code: Mapped[str | None] = mapped_column(String(20))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    assignee_label: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
     form: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(12), default="ready")
     created_at: Mapped[datetime]

@@ -1,0 +1,533 @@
+"""Inbox queues and who holds a task: tabs, claim, release, reassign.
+
+Tabs (``mine``, ``role``, ``entity``, ``overdue``) are plain SQL over ready
+``human_task`` rows. Each tab is one or more *lanes* (a role, maybe an
+entity, maybe a holder); each lane walks a partial index in due-date order
+(see ``HumanTask.__table_args__``), and a tab of several lanes merges their
+first rows. Counts stop after :data:`COUNT_LIMIT` tasks per tab, and so does
+paging: at a million cases neither a page nor a count reads more than that.
+
+Who may do what: a person claims a task they may do (role, and entity for
+enlaces); releases only their own claim (supervisors any); hands a task to
+someone else who may do it: an enlace within its entity, an agent among
+agents, a supervisor any task to anyone who may do it. Each change locks the
+case (like completing a task does), and writes a non-public timeline event
+and an audit-log record in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from engine.domain.enums import EventKind, Role, TaskState
+from engine.domain.errors import N_, Conflict, NotAllowed, NotFound
+from engine.domain.views import (
+    QUEUE_TABS,
+    Actor,
+    Handover,
+    QueuePage,
+    TaskSummary,
+    UserChoice,
+)
+from engine.services.accounts import actor_from_user
+from engine.services.common import PANAMA, may_do, type_titles
+from engine.services.platform import Platform
+from engine.services.steps import add_event
+from engine.store.models import AuditLog, Case, HumanTask, User, UserRole
+
+#: Tasks per page.
+PAGE_SIZE = 25
+#: Counting stops after this many tasks per tab (and so does paging).
+COUNT_LIMIT = 1_000
+#: Most tasks one bulk assignment hands over.
+BULK_LIMIT = 100
+
+#: The partial indexes' predicates, as literals: a bound value could not
+#: prove them to the planner (see ``engine.store.models.READY_ONLY``).
+_READY = HumanTask.state == literal_column("'ready'")
+
+#: The 311 roles whose queues are not scoped to an entity.
+_CENTER_ROLES = (Role.AGENT, Role.SUPERVISOR)
+
+# Built once (see ``engine.services.common``).
+_LOCK_CASE_OF_TASK = (
+    select(Case)
+    .where(
+        Case.id
+        == select(HumanTask.case_id)
+        .where(HumanTask.id == bindparam("task_id"))
+        .scalar_subquery()
+    )
+    .with_for_update()
+)
+_TASK = select(HumanTask.__table__).where(HumanTask.id == bindparam("task_id"))
+_SET_HOLDER = (
+    update(HumanTask)
+    .where(HumanTask.id == bindparam("task_id"), HumanTask.state == TaskState.READY)
+    .values(
+        assignee_id=bindparam("holder_id"),
+        assignee_label=bindparam("holder_label"),
+        claimed_at=bindparam("held_at"),
+    )
+)
+
+
+def _lanes(actor: Actor, tab: str) -> list[dict[str, Any]] | None:
+    """The lanes of ``tab`` for ``actor``; None if the actor has no such tab.
+
+    A lane is the conditions of one index walk: ``role``, ``entity``,
+    ``holder`` (a user id), ``unclaimed``, ``overdue``.
+    """
+    center = [r for r in _CENTER_ROLES if r in actor.effective_roles]
+    liaison = actor.has(Role.LIAISON) and actor.entity_code is not None
+    supervisor = actor.has(Role.SUPERVISOR)
+    lanes: list[dict[str, Any]] = []
+    if tab == "mine":
+        if center or liaison:
+            lanes.append({"holder": actor.id})
+    elif tab == "role":
+        lanes += [{"role": r, "unclaimed": True} for r in center]
+        if liaison:
+            lanes.append(
+                {"role": Role.LIAISON, "entity": actor.entity_code, "unclaimed": True}
+            )
+    elif tab == "entity":
+        if supervisor:
+            lanes.append({"role": Role.LIAISON})
+        elif liaison:
+            lanes.append({"role": Role.LIAISON, "entity": actor.entity_code})
+    elif tab == "overdue":
+        if supervisor:
+            roles = [*_CENTER_ROLES, Role.LIAISON]
+            lanes += [{"role": r, "overdue": True} for r in roles]
+        else:
+            lanes += [{"role": r, "overdue": True} for r in center]
+            if liaison:
+                lanes.append(
+                    {"role": Role.LIAISON, "entity": actor.entity_code, "overdue": True}
+                )
+    return lanes or None
+
+
+def _lane_query(lane: dict[str, Any], now: datetime, *columns: Any) -> Select[Any]:
+    """The ready tasks of one lane (``columns`` of them)."""
+    conditions: list[Any] = [_READY]
+    if lane.get("unclaimed"):
+        conditions.append(HumanTask.assignee_id.is_(None))
+    if "holder" in lane:
+        conditions.append(HumanTask.assignee_id == lane["holder"])
+    if "role" in lane:
+        conditions.append(HumanTask.role == lane["role"])
+    if "entity" in lane:
+        conditions.append(HumanTask.entity_code == lane["entity"])
+    if lane.get("overdue"):
+        conditions.append(HumanTask.due_at < now)
+    return select(*columns).where(*conditions)
+
+
+def _order(table: Any) -> list[Any]:
+    """Due date first (tasks without one last), then the oldest, then the id."""
+    return [table.due_at.asc().nulls_last(), table.created_at.asc(), table.id.asc()]
+
+
+def list_queue(p: Platform, actor: Actor, tab: str = "", page: int = 1) -> QueuePage:
+    """One page of an inbox tab of ``actor``, with the count of every tab.
+
+    ``tab`` empty: "mine" if the actor holds tasks, else the unclaimed
+    queue. A tab the actor does not have raises :class:`NotAllowed`.
+    """
+    now = p.clock()
+    tabs = {name: _lanes(actor, name) for name in QUEUE_TABS}
+    shown = {name: lanes for name, lanes in tabs.items() if lanes}
+    if not shown:
+        raise NotAllowed(N_("La bandeja de tareas es para el personal."))
+    if tab and tab not in shown:
+        raise NotAllowed(N_("Esa bandeja no le corresponde."))
+    page = max(1, min(page, -(-COUNT_LIMIT // PAGE_SIZE)))
+    with p.db.read() as s:
+        counts = _counts(s, shown, now)
+        if not tab:
+            tab = (
+                "mine" if counts.get("mine") else next(t for t in shown if t != "mine")
+            )
+        offset = (page - 1) * PAGE_SIZE
+        ids = _page_ids(s, shown[tab], now, offset)
+        tasks = _summaries(s, ids, actor)
+        assignable = assignable_users(s, actor) if actor.has(Role.SUPERVISOR) else []
+    return QueuePage(
+        tab=tab,
+        tasks=tasks,
+        counts={name: min(n, COUNT_LIMIT) for name, n in counts.items()},
+        capped=frozenset(name for name, n in counts.items() if n > COUNT_LIMIT),
+        count_limit=COUNT_LIMIT,
+        page=page,
+        page_size=PAGE_SIZE,
+        assignable=assignable,
+    )
+
+
+def first_page_statements(actor: Actor, tab: str, now: datetime) -> list[Any]:
+    """The statements one lane of ``tab`` runs for a first page and its count.
+
+    For checking query plans (each must walk one of the partial indexes);
+    empty if the actor has no such tab.
+    """
+    statements: list[Any] = []
+    for lane in _lanes(actor, tab) or []:
+        columns = (HumanTask.id, HumanTask.due_at, HumanTask.created_at)
+        walk = _lane_query(lane, now, *columns).order_by(*_order(HumanTask))
+        statements.append(walk.limit(PAGE_SIZE))
+        statements.append(_lane_query(lane, now, HumanTask.id).limit(COUNT_LIMIT + 1))
+    return statements
+
+
+def _counts(
+    s: Session, tabs: dict[str, list[dict[str, Any]]], now: datetime
+) -> dict[str, int]:
+    """Tasks per tab, up to ``COUNT_LIMIT + 1`` per lane, in one query."""
+    columns = []
+    for name, lanes in tabs.items():
+        for i, lane in enumerate(lanes):
+            walked = _lane_query(lane, now, HumanTask.id).limit(COUNT_LIMIT + 1)
+            columns.append(
+                select(func.count())
+                .select_from(walked.subquery())
+                .scalar_subquery()
+                .label(f"{name}_{i}")
+            )
+    row = s.execute(select(*columns)).one()._mapping
+    return {
+        name: sum(int(row[f"{name}_{i}"]) for i in range(len(lanes)))
+        for name, lanes in tabs.items()
+    }
+
+
+def _page_ids(
+    s: Session, lanes: list[dict[str, Any]], now: datetime, offset: int
+) -> list[str]:
+    """The ids of one page: each lane's first rows merged, in due order."""
+    columns = (HumanTask.id, HumanTask.due_at, HumanTask.created_at)
+    walks = [
+        _lane_query(lane, now, *columns)
+        .order_by(*_order(HumanTask))
+        .limit(offset + PAGE_SIZE)
+        for lane in lanes
+    ]
+    if len(walks) == 1:
+        query = walks[0].offset(offset).limit(PAGE_SIZE)
+        return list(s.scalars(query))
+    merged = union_all(*(w.subquery().select() for w in walks)).subquery()
+    query = (
+        select(merged.c.id).order_by(*_order(merged.c)).offset(offset).limit(PAGE_SIZE)
+    )
+    return list(s.scalars(query))
+
+
+def _summaries(s: Session, ids: Sequence[str], actor: Actor) -> list[TaskSummary]:
+    """The inbox rows of these tasks, in this order."""
+    if not ids:
+        return []
+    rows = {
+        task.id: (task, number, subject, case_type)
+        for task, number, subject, case_type in s.execute(
+            select(HumanTask, Case.number, Case.subject, Case.case_type)
+            .join(Case, Case.id == HumanTask.case_id)
+            .where(HumanTask.id.in_(ids))
+        )
+    }
+    titles = type_titles(s)
+    return [summary(*rows[i], titles, actor) for i in ids if i in rows]
+
+
+def summary(
+    task: HumanTask,
+    number: str,
+    subject: str,
+    case_type: str,
+    titles: dict[str, str],
+    actor: Actor,
+) -> TaskSummary:
+    """One inbox row of a task (with its case's number, subject and type)."""
+    held = task.assignee_id is not None
+    return TaskSummary(
+        id=task.id,
+        case_number=number,
+        case_title=titles.get(case_type, case_type),
+        subject=subject,
+        name=task.name,
+        role=task.role,
+        entity_code=task.entity_code,
+        created_at=task.created_at,
+        due_at=task.due_at,
+        assignee_id=task.assignee_id,
+        assignee=task.assignee_label,
+        may_claim=not held and may_do(actor, task.role, task.entity_code),
+        may_release=held
+        and (task.assignee_id == actor.id or actor.has(Role.SUPERVISOR)),
+    )
+
+
+def may_manage(actor: Actor, role: str, entity_code: str | None) -> bool:
+    """Whether ``actor`` may hand over a task of this lane (not only claim it)."""
+    return actor.has(Role.SUPERVISOR) or may_do(actor, role, entity_code)
+
+
+def eligible_users(s: Session, role: str, entity_code: str | None) -> list[UserChoice]:
+    """Active users who may do a task of ``role`` (and ``entity_code``)."""
+    holders = [role, *(r for r in _CENTER_ROLES if r != role and role == Role.AGENT)]
+    query = (
+        select(User.id, User.full_name, User.entity_code)
+        .where(
+            User.active.is_(True),
+            User.id.in_(select(UserRole.user_id).where(UserRole.role_key.in_(holders))),
+        )
+        .order_by(User.full_name, User.id)
+    )
+    if role == Role.LIAISON:
+        if entity_code is None:
+            return []
+        query = query.where(User.entity_code == entity_code)
+    return [
+        UserChoice(row.id, row.full_name, row.entity_code) for row in s.execute(query)
+    ]
+
+
+def assignable_users(s: Session, actor: Actor) -> list[UserChoice]:
+    """Everyone a supervisor may hand tasks to: 311 staff and enlaces."""
+    if not actor.has(Role.SUPERVISOR):
+        return []
+    roles = [*_CENTER_ROLES, Role.LIAISON]
+    query = (
+        select(User.id, User.full_name, User.entity_code)
+        .where(
+            User.active.is_(True),
+            User.id.in_(select(UserRole.user_id).where(UserRole.role_key.in_(roles))),
+        )
+        .order_by(User.entity_code.is_not(None), User.entity_code, User.full_name)
+    )
+    return [
+        UserChoice(row.id, row.full_name, row.entity_code) for row in s.execute(query)
+    ]
+
+
+def claim_task(p: Platform, actor: Actor, task_id: str) -> Handover:
+    """Take a ready task ``actor`` may do; someone else's claim is a conflict."""
+    with p.db.transaction() as s:
+        case, task = _locked(s, task_id)
+        if task.role == Role.CITIZEN or not may_do(actor, task.role, task.entity_code):
+            raise NotAllowed(N_("Esta tarea no le corresponde."))
+        if task.assignee_id == actor.id:
+            return Handover(0, actor.name, [case.number])
+        if task.assignee_id is not None:
+            raise Conflict(
+                N_("%(who)s ya tomó esta tarea."), who=task.assignee_label or "?"
+            )
+        _hand(s, p, actor, case, task, actor.id, actor.name, EventKind.TASK_CLAIMED)
+    return Handover(1, actor.name, [case.number])
+
+
+def release_task(p: Platform, actor: Actor, task_id: str) -> Handover:
+    """Give a task back to its queue: one's own claim, or any for supervisors."""
+    with p.db.transaction() as s:
+        case, task = _locked(s, task_id)
+        if not may_manage(actor, task.role, task.entity_code):
+            raise NotAllowed(N_("Esta tarea no le corresponde."))
+        if task.assignee_id is None:
+            return Handover(0, None, [case.number])
+        if task.assignee_id != actor.id and not actor.has(Role.SUPERVISOR):
+            raise NotAllowed(
+                N_("Solo %(who)s o un supervisor pueden liberar esta tarea."),
+                who=task.assignee_label or "?",
+            )
+        _hand(s, p, actor, case, task, None, None, EventKind.TASK_RELEASED)
+    return Handover(1, None, [case.number])
+
+
+def assign_task(p: Platform, actor: Actor, task_id: str, user_id: int) -> Handover:
+    """Hand a task to another person who may do it (see the module's rules)."""
+    with p.db.transaction() as s:
+        case, task = _locked(s, task_id)
+        target = _target(s, user_id)
+        _check_assign(actor, task, target)
+        if task.assignee_id == target.id:
+            return Handover(0, target.name, [case.number])
+        _hand(s, p, actor, case, task, target.id, target.name, EventKind.TASK_ASSIGNED)
+    return Handover(1, target.name, [case.number])
+
+
+def bulk_assign(
+    p: Platform, actor: Actor, task_ids: Iterable[str], user_id: int
+) -> Handover:
+    """A supervisor hands many tasks to one person: all of them, or none.
+
+    The cases are locked in id order (two bulk assignments never deadlock);
+    a task the person may not do, or no longer ready, refuses the lot with a
+    message naming its case.
+    """
+    if not actor.has(Role.SUPERVISOR):
+        raise NotAllowed(N_("Solo el supervisor del 311 asigna tareas en bloque."))
+    wanted = list(dict.fromkeys(task_ids))
+    if not wanted:
+        raise Conflict(N_("No eligió ninguna tarea."))
+    if len(wanted) > BULK_LIMIT:
+        raise NotAllowed(
+            N_("Se asignan como máximo %(n)s tareas a la vez."), n=BULK_LIMIT
+        )
+    with p.db.transaction() as s:
+        target = _target(s, user_id)
+        case_ids = sorted(
+            set(s.scalars(select(HumanTask.case_id).where(HumanTask.id.in_(wanted))))
+        )
+        cases = {
+            c.id: c
+            for c in s.scalars(
+                select(Case)
+                .where(Case.id.in_(case_ids))
+                .order_by(Case.id)
+                .with_for_update()
+            )
+        }
+        tasks = {
+            t.id: t
+            for t in s.execute(
+                select(HumanTask.__table__).where(HumanTask.id.in_(wanted))
+            )
+        }
+        numbers = []
+        for task_id in wanted:
+            task = tasks.get(task_id)
+            if task is None:
+                raise NotFound(N_("La tarea no existe."))
+            case = cases[task.case_id]
+            if task.state != TaskState.READY:
+                raise Conflict(
+                    N_("Caso %(number)s: la tarea ya no está pendiente."),
+                    number=case.number,
+                )
+            if not may_do(target, task.role, task.entity_code):
+                raise NotAllowed(
+                    N_("Caso %(number)s: %(who)s no puede hacer esa tarea."),
+                    number=case.number,
+                    who=target.name,
+                )
+            if task.assignee_id != target.id:
+                _hand(
+                    s,
+                    p,
+                    actor,
+                    case,
+                    task,
+                    target.id,
+                    target.name,
+                    EventKind.TASK_ASSIGNED,
+                )
+                numbers.append(case.number)
+    return Handover(len(numbers), target.name, numbers)
+
+
+def _locked(s: Session, task_id: str) -> tuple[Case, Any]:
+    """The task's case, locked, and the ready task row read after the lock."""
+    case = s.scalars(_LOCK_CASE_OF_TASK, {"task_id": task_id}).first()
+    if case is None:
+        raise NotFound(N_("La tarea no existe."))
+    task = s.connection().execute(_TASK, {"task_id": task_id}).one()
+    _check_ready(task)
+    return case, task
+
+
+def _check_ready(task: Any) -> None:
+    """Refuse a task that is no longer pending, naming who completed it."""
+    if task.state == TaskState.READY:
+        return
+    if task.state == TaskState.COMPLETED and task.completed_at is not None:
+        when = task.completed_at.astimezone(PANAMA).strftime("%d/%m/%Y %H:%M")
+        raise Conflict(
+            N_("%(who)s ya completó esta tarea el %(when)s."),
+            who=task.completed_by_label or "?",
+            when=when,
+        )
+    raise Conflict(N_("La tarea ya no está pendiente."))
+
+
+def _target(s: Session, user_id: int) -> Actor:
+    """The active user a task is handed to, as an actor."""
+    user = s.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound(N_("Esa persona no existe o no está activa."))
+    return actor_from_user(user)
+
+
+def _check_assign(actor: Actor, task: Any, target: Actor) -> None:
+    """Refuse a handover the module's rules do not allow."""
+    if task.role == Role.CITIZEN or not may_manage(actor, task.role, task.entity_code):
+        raise NotAllowed(N_("Esta tarea no le corresponde."))
+    if not may_do(target, task.role, task.entity_code):
+        raise NotAllowed(
+            N_("%(who)s no puede hacer esta tarea (rol o entidad)."), who=target.name
+        )
+
+
+def _hand(
+    s: Session,
+    p: Platform,
+    actor: Actor,
+    case: Case,
+    task: Any,
+    holder_id: int | None,
+    holder: str | None,
+    kind: EventKind,
+) -> None:
+    """Write the new holder, a timeline event and an audit record."""
+    now = p.clock()
+    s.connection().execute(
+        _SET_HOLDER,
+        {
+            "task_id": task.id,
+            "holder_id": holder_id,
+            "holder_label": holder,
+            "held_at": now if holder_id is not None else None,
+        },
+    )
+    payload = {"task": task.name, "from": task.assignee_label, "to": holder}
+    add_event(
+        s,
+        case,
+        now,
+        kind,
+        actor,
+        task.name,
+        payload,
+        public=False,
+        task_bpmn_id=task.bpmn_id,
+    )
+    s.add(
+        AuditLog(
+            at=now,
+            actor=actor.username,
+            action=str(kind),
+            detail={"case": case.number, "task_id": task.id, **payload},
+        )
+    )
+
+
+def holder_conflict(task: Any, actor: Actor) -> Conflict | None:
+    """The conflict of completing a task someone else holds (None: no one)."""
+    if task.assignee_id is None or task.assignee_id == actor.id:
+        return None
+    return Conflict(
+        N_("%(who)s tiene esta tarea asignada. ¿Completarla de todos modos?"),
+        who=task.assignee_label or "?",
+    )
