@@ -7,7 +7,8 @@ seed case types and demo users, grow the database with made-up cases (see
 each size time ``SCALE_RUNS`` (50) calls of every query below, after
 ``SCALE_WARMUP`` (5) untimed ones:
 
-- ``inbox``: the first page of an enlace's inbox (the busiest entity),
+- ``inbox``: the first page of an enlace's inbox, as ``/tareas`` opens it,
+  with the count of every tab (the busiest entity),
 - ``search_number``: staff search by a full tracking number,
 - ``search_text``: staff search by words (common and rare ones in turn),
 - ``caller_lookup``: staff search by a caller's phone number,
@@ -91,7 +92,7 @@ def queries(
     agent, supervisor = actors["agente"], actors["supervisor"]
     liaison = actors["enlace.minsa"]
     return {
-        "inbox": lambda i: services.list_tasks(p, liaison, limit=25),
+        "inbox": lambda i: services.list_queue(p, liaison),
         "search_number": lambda i: services.search_cases(
             p, agent, CaseQuery(number=numbers[i % len(numbers)])
         ),
