@@ -197,6 +197,9 @@ class EventView:
     summary: str
     data: dict[str, Any]
     public: bool
+    #: A completed task's answers as (field title, value) in its own form's
+    #: words, enum values by their labels (empty when the form is unknown).
+    fields: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

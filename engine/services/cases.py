@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bundles import forms
+from engine.bundles.registry import ParsedVersion
 from engine.domain import sealing
 from engine.domain.enums import EventKind, Role, TaskState
 from engine.domain.errors import (
@@ -75,7 +76,8 @@ def case_view(
         .order_by(HumanTask.created_at)
     ).all()
     entity = s.get(Entity, case.entity_code) if case.entity_code else None
-    schemas = parsed_version(p, version).forms.values()
+    parsed = parsed_version(p, version)
+    schemas = parsed.forms.values()
     labels = {
         name: str(spec.get("title", name))
         for schema in schemas
@@ -103,12 +105,19 @@ def case_view(
         entity_name=entity.name if entity else None,
         subject=case.subject,
         contact=dict(case.contact) if case.contact else None,
-        data={k: v for k, v in data.items() if not k.startswith("_")},
+        # What a form declares (with its label), not the diagram's own
+        # variables (suggestions, counters, computed dates) nor staff-only
+        # fields left empty.
+        data={
+            k: v
+            for k, v in data.items()
+            if k in labels and v is not None and not k.startswith("_")
+        },
         created_at=case.created_at,
         updated_at=case.updated_at,
         closed_at=case.closed_at,
         error=case.error,
-        events=[_event_view(e) for e in events if _may_see_event(actor, e)],
+        events=[_event_view(e, parsed) for e in events if _may_see_event(actor, e)],
         open_tasks=[
             TaskSummary(
                 id=t.id,
@@ -143,16 +152,52 @@ def _may_see_event(actor: Actor, event: CaseEvent) -> bool:
     return event.kind not in SUPERVISOR_EVENTS or actor.has(Role.SUPERVISOR)
 
 
-def _event_view(e: CaseEvent) -> EventView:
-    """An event row as plain data."""
+def _event_view(e: CaseEvent, parsed: ParsedVersion | None = None) -> EventView:
+    """An event row as plain data (a completed task's answers labelled)."""
+    data = dict(e.data or {})
     return EventView(
         at=e.at,
         kind=e.kind,
         actor=e.actor_label,
         summary=e.summary,
-        data=dict(e.data or {}),
+        data=data,
         public=e.public,
+        fields=_answers(parsed, e.task_bpmn_id, data.get("data"))
+        if parsed is not None and e.kind == EventKind.TASK_COMPLETED
+        else (),
     )
+
+
+def _answers(
+    parsed: ParsedVersion, bpmn_id: str | None, values: Any
+) -> tuple[tuple[str, Any], ...]:
+    """A task's answers in its own form's words: (title, value or its label).
+
+    Each form names its fields: the same name (``nota``) is a supervisor's
+    note in one form and an enlace's in another, so labels come from the
+    form of the task that was completed, never from the version's forms
+    together. Empty answers and values the form does not declare are left
+    out; enum values show their ``x-enum-labels``.
+    """
+    info = parsed.tasks.get(bpmn_id or "")
+    schema = parsed.forms.get(info.form) if info and info.form else None
+    if schema is None or not isinstance(values, dict):
+        return ()
+    specs = forms.fields(schema)
+    answers = []
+    for name, value in values.items():
+        spec = specs.get(name)
+        if spec is None or value is None or value == "":
+            continue
+        shown = value
+        if isinstance(spec.get("enum"), list) and isinstance(
+            spec.get("x-enum-labels"), list
+        ):
+            shown = dict(
+                zip(map(str, spec["enum"]), spec["x-enum-labels"], strict=False)
+            ).get(str(value), value)
+        answers.append((str(spec.get("title", name)), shown))
+    return tuple(answers)
 
 
 def unseal_identity(

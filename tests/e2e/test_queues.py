@@ -51,7 +51,7 @@ def test_agent_claims_and_supervisor_reassigns(
     page.goto(f"{base}/casos/{number}")
     page.get_by_role("link", name="Clasificar la queja").first.click()
     expect(page.locator("#asignada")).to_contain_text("Ana Agente")
-    page.get_by_label("Persona").select_option(label="Beto Agente")
+    page.get_by_label("Persona", exact=True).select_option(label="Beto Agente")
     page.get_by_role("button", name="Asignar").click()
     expect(page.get_by_role("status").first).to_contain_text(
         "Tarea asignada a Beto Agente."

@@ -257,3 +257,35 @@ def test_language_switch_does_not_redirect_off_site(client):
         "/idioma/en", data={"csrf_token": token, "next": "/\\evil.example"}
     )
     assert resp.headers["Location"] == "/"
+
+
+def test_task_panel_shows_declared_fields_not_the_diagrams_variables(app, client, auth):
+    """Labelled intake fields with their value labels; no internal variables."""
+    file_case(client)
+    auth.login("agente")
+    page = client.get(
+        task_link(client.get("/tareas").get_data(as_text=True), "Clasificar la queja")
+    )
+    html = page.get_data(as_text=True)
+    panel = html[html.index("Datos del caso") :]
+    assert "Categoría" in panel
+    for internal in ("tipo_caso", "entidad_sugerida", "dias_acuse", "reaperturas"):
+        assert internal not in panel, internal
+
+
+def test_timeline_labels_answers_by_their_own_form(app, client, auth):
+    """A completed task's answers: its form's titles and the enum's labels."""
+    number = file_case(client)
+    auth.login("agente")
+    link = task_link(
+        client.get("/tareas").get_data(as_text=True), "Clasificar la queja"
+    )
+    token = csrf_token(client, link)
+    resp = client.post(
+        link, data={"decision": "aceptar", "entidad": "MUPA", "csrf_token": token}
+    )
+    assert resp.status_code == 303
+    html = client.get(f"/casos/{number}").get_data(as_text=True)
+    answers = must_search(r'<dl class="small-facts">(.*?)</dl>', html, re.S).group(1)
+    assert "<dt>Decisión</dt><dd>Aceptar y asignar a una entidad</dd>" in answers
+    assert ">aceptar<" not in answers
