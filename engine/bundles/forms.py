@@ -181,8 +181,27 @@ _LOCAL_ONLY: Registry[Any] = Registry(retrieve=_refuse)  # type: ignore[call-arg
 
 
 def validator_for(schema: Schema) -> Any:
-    """A validator for a form: RE2 patterns, our formats, local ``$ref`` only."""
-    return _FormValidator(schema, format_checker=_FORMAT_CHECKER, registry=_LOCAL_ONLY)
+    """A validator for a form: RE2 patterns, our formats, local ``$ref`` only.
+
+    Built once per form object: the forms of a parsed version live as long
+    as its cached spec, and a validator only reads its schema, so one serves
+    every request (a few hundred forms at most are kept).
+    """
+    cached = _VALIDATORS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    validator = _FormValidator(
+        schema, format_checker=_FORMAT_CHECKER, registry=_LOCAL_ONLY
+    )
+    if len(_VALIDATORS) >= _VALIDATORS_KEPT:
+        _VALIDATORS.clear()  # atomic, whatever other threads do meanwhile
+    # The schema is kept with its validator, so its id is not reused.
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
+
+
+_VALIDATORS: dict[int, tuple[Schema, Any]] = {}
+_VALIDATORS_KEPT = 512
 
 
 def _objects(node: Any) -> Iterator[dict[str, Any]]:

@@ -24,6 +24,7 @@ DEFERRED = "c311_deferred_updates"  # Session.info key of defer_updates
 _INSERTS: dict[tuple[str, bool], Any] = {}  # insert_statement's, per table
 # UPDATE statements of save_changes, per table and columns: built once each.
 _UPDATES: dict[tuple[str, tuple[str, ...]], Any] = {}
+_COLUMN_KEYS: dict[Any, frozenset[str]] = {}  # save_changes: per mapper
 
 
 def make_engine(url: str) -> Engine:
@@ -300,10 +301,15 @@ def save_changes(s: Session, obj: Any) -> None:
     if not state.modified:
         return
     mapper = state.mapper
+    columns = _COLUMN_KEYS.get(mapper)
+    if columns is None:
+        columns = _COLUMN_KEYS[mapper] = frozenset(p.key for p in mapper.column_attrs)
+    # Only attributes set since loading are in ``committed_state``: looking
+    # at those, not at every column, is what makes this cheap.
     changed = {
-        prop.key: getattr(obj, prop.key)
-        for prop in mapper.column_attrs
-        if state.attrs[prop.key].history.has_changes()
+        key: getattr(obj, key)
+        for key in list(state.committed_state)
+        if key in columns and state.attrs[key].history.has_changes()
     }
     if not changed:
         return
