@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from engine.domain import attachments as checks
 from engine.domain import sealing
-from engine.domain.enums import EventKind, Role
+from engine.domain.enums import EventKind
 from engine.domain.errors import (
     N_,
     InvalidData,
@@ -35,7 +35,7 @@ from engine.domain.errors import (
     ProcessFailed,
 )
 from engine.domain.views import Actor, AttachmentFile, AttachmentView, Upload
-from engine.services.common import visible_case
+from engine.services.common import unsealing_reason, visible_case
 from engine.services.platform import Platform
 from engine.services.steps import add_event
 from engine.store.db import hold_row
@@ -228,22 +228,7 @@ def unseal_attachment(
     Recorded like an identity unsealing (an ``identity_unsealed`` event that
     only supervisors see, with the reason and the file's id).
     """
-    if Role.SUPERVISOR not in actor.roles:
-        raise NotAllowed(
-            N_("Solo el supervisor del 311 puede ver una identidad reservada.")
-        )
-    reason = reason.strip()
-    if len(reason) < 10:
-        raise InvalidData(
-            {
-                "motivo": [
-                    Message(
-                        N_("Explique el motivo (al menos %(limit)s caracteres)."),
-                        {"limit": 10},
-                    )
-                ]
-            }
-        )
+    reason = unsealing_reason(actor, reason)
     with p.db.transaction() as s:
         case = visible_case(s, actor, number)
         row = attachment_of(s, case.id, attachment_id)

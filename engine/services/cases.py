@@ -13,9 +13,6 @@ from engine.domain import sealing
 from engine.domain.enums import EventKind, Role, TaskState
 from engine.domain.errors import (
     N_,
-    InvalidData,
-    Message,
-    NotAllowed,
     NotFound,
     ProcessFailed,
 )
@@ -26,7 +23,12 @@ from engine.domain.views import (
     TaskSummary,
 )
 from engine.services.attachments import attachment_views
-from engine.services.common import may_do, parsed_version, visible_case
+from engine.services.common import (
+    may_do,
+    parsed_version,
+    unsealing_reason,
+    visible_case,
+)
 from engine.services.platform import Platform
 from engine.services.steps import add_event
 from engine.store.models import (
@@ -208,22 +210,7 @@ def unseal_identity(
     The unsealed contact is returned to the caller and never stored in the
     clear; the audit event records who, when and why (not the identity).
     """
-    if Role.SUPERVISOR not in actor.roles:
-        raise NotAllowed(
-            N_("Solo el supervisor del 311 puede ver una identidad reservada.")
-        )
-    reason = reason.strip()
-    if len(reason) < 10:
-        raise InvalidData(
-            {
-                "motivo": [
-                    Message(
-                        N_("Explique el motivo (al menos %(limit)s caracteres)."),
-                        {"limit": 10},
-                    )
-                ]
-            }
-        )
+    reason = unsealing_reason(actor, reason)
     with p.db.transaction() as s:
         case = s.scalars(select(Case).where(Case.number == number)).first()
         if case is None:

@@ -16,6 +16,8 @@ from engine.bundles.registry import ParsedVersion
 from engine.domain.enums import Role
 from engine.domain.errors import (
     N_,
+    InvalidData,
+    Message,
     NotAllowed,
     NotFound,
 )
@@ -29,6 +31,7 @@ from engine.store.models import (
     Case,
     DayOff,
     Entity,
+    HumanTask,
     KbArticle,
     ProcessVersion,
 )
@@ -314,3 +317,42 @@ def visible_case(s: Session, actor: Actor, number: str) -> Case:
 def is_data_error(exc: DBAPIError) -> bool:
     """Whether the database refused this case's data (not an outage)."""
     return isinstance(exc, (DataError, IntegrityError))
+
+
+#: Shortest reason accepted for opening a sealed identity or file.
+MIN_UNSEALING_REASON = 10
+
+
+def unsealing_reason(actor: Actor, reason: str) -> str:
+    """The reason given for opening something sealed, once checked.
+
+    Only 311 supervisors open reserved identities and the files sealed with
+    them, and always saying why (recorded in the audit trail).
+    """
+    if Role.SUPERVISOR not in actor.roles:
+        raise NotAllowed(
+            N_("Solo el supervisor del 311 puede ver una identidad reservada.")
+        )
+    reason = reason.strip()
+    if len(reason) < MIN_UNSEALING_REASON:
+        raise InvalidData(
+            {
+                "motivo": [
+                    Message(
+                        N_("Explique el motivo (al menos %(limit)s caracteres)."),
+                        {"limit": MIN_UNSEALING_REASON},
+                    )
+                ]
+            }
+        )
+    return reason
+
+
+# A task's case id (bind ``task_id``), and a task as a plain row: the
+# statements that lock a task's case start from these (built once).
+CASE_OF_TASK = (
+    select(HumanTask.case_id)
+    .where(HumanTask.id == bindparam("task_id"))
+    .scalar_subquery()
+)
+TASK_ROW = select(HumanTask.__table__).where(HumanTask.id == bindparam("task_id"))

@@ -43,7 +43,13 @@ from engine.domain.views import (
     UserChoice,
 )
 from engine.services.accounts import actor_from_user
-from engine.services.common import PANAMA, may_do, type_titles
+from engine.services.common import (
+    CASE_OF_TASK,
+    PANAMA,
+    TASK_ROW,
+    may_do,
+    type_titles,
+)
 from engine.services.platform import Platform
 from engine.services.steps import add_event
 from engine.store.models import AuditLog, Case, HumanTask, User, UserRole
@@ -63,17 +69,8 @@ _READY = HumanTask.state == literal_column("'ready'")
 _CENTER_ROLES = (Role.AGENT, Role.SUPERVISOR)
 
 # Built once (see ``engine.services.common``).
-_LOCK_CASE_OF_TASK = (
-    select(Case)
-    .where(
-        Case.id
-        == select(HumanTask.case_id)
-        .where(HumanTask.id == bindparam("task_id"))
-        .scalar_subquery()
-    )
-    .with_for_update()
-)
-_TASK = select(HumanTask.__table__).where(HumanTask.id == bindparam("task_id"))
+_LOCK_CASE_OF_TASK = select(Case).where(Case.id == CASE_OF_TASK).with_for_update()
+_TASK = TASK_ROW
 _SET_HOLDER = (
     update(HumanTask)
     .where(HumanTask.id == bindparam("task_id"), HumanTask.state == TaskState.READY)

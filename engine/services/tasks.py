@@ -29,7 +29,9 @@ from engine.domain.views import (
 from engine.services import attachments
 from engine.services.cases import case_view
 from engine.services.common import (
+    CASE_OF_TASK,
     PANAMA,
+    TASK_ROW,
     allowed_values,
     business_calendar,
     error_text,
@@ -63,16 +65,11 @@ from engine.workflow import runtime, timekeeping
 _LOCK_CASE_OF_TASK = (
     select(Case, WorkflowState.state, WorkflowState.format_version.label("version"))
     .join(WorkflowState, WorkflowState.case_id == Case.id)
-    .where(
-        Case.id
-        == select(HumanTask.case_id)
-        .where(HumanTask.id == bindparam("task_id"))
-        .scalar_subquery()
-    )
+    .where(Case.id == CASE_OF_TASK)
     .with_for_update()
 )
 # The task and the state as plain rows: read once, written with Core.
-_TASK = select(HumanTask.__table__).where(HumanTask.id == bindparam("task_id"))
+_TASK = TASK_ROW
 _STATE = select(WorkflowState.state, WorkflowState.format_version).where(
     WorkflowState.case_id == bindparam("case_id")
 )

@@ -62,27 +62,14 @@ def fire_due_timers(p: Platform, *, limit: int = 500, batch: int = 25) -> int:
                     # database error, ends this attempt (the rows held are
                     # mixed with the other cases').
                     try:
-                        parsed, workflow, before = _advance(
-                            s, p, case, state, now, claimed.calendar
-                        )
+                        stepped = _advance(s, p, case, state, now, claimed.calendar)
                     except DBAPIError:
                         raise
                     except Exception as exc:  # noqa: BLE001 - this case failed
                         flag_error(s, case, now, error_text(exc))
                         flagged += 1
                         continue
-                    steps.record_step(
-                        s,
-                        p,
-                        case,
-                        parsed,
-                        workflow,
-                        None,
-                        now,
-                        state=state,
-                        before=before,
-                        ready_rows=rows,
-                    )
+                    _record(s, p, case, state, rows, now, stepped)
                     advanced += 1
         except DBAPIError as exc:
             if not is_data_error(exc):
@@ -169,6 +156,31 @@ def _advance(
     return parsed, workflow, before
 
 
+def _record(
+    s: Session,
+    p: Platform,
+    case: Case,
+    state: WorkflowState,
+    ready_rows: list[HumanTask],
+    now: datetime,
+    stepped: tuple[Any, Any, frozenset[str]],
+) -> None:
+    """Record what :func:`_advance` did to one case (no actor: the worker)."""
+    parsed, workflow, before = stepped
+    steps.record_step(
+        s,
+        p,
+        case,
+        parsed,
+        workflow,
+        None,
+        now,
+        state=state,
+        before=before,
+        ready_rows=ready_rows,
+    )
+
+
 def _advance_due_case(
     s: Session,
     p: Platform,
@@ -188,19 +200,8 @@ def _advance_due_case(
     case_id = case.id
     try:
         with s.begin_nested():
-            parsed, workflow, before = _advance(s, p, case, state, now, calendar)
-            steps.record_step(
-                s,
-                p,
-                case,
-                parsed,
-                workflow,
-                None,
-                now,
-                state=state,
-                before=before,
-                ready_rows=ready_rows,
-            )
+            stepped = _advance(s, p, case, state, now, calendar)
+            _record(s, p, case, state, ready_rows, now, stepped)
         return True
     except DBAPIError as exc:
         if not is_data_error(exc):
