@@ -72,6 +72,7 @@ def create_app(
             attachment_case_bytes=int(app.config["ATTACHMENT_CASE_BYTES"]),
             attachment_files=int(app.config["ATTACHMENT_FILES"]),
             attachment_max_pixels=int(app.config["ATTACHMENT_MAX_PIXELS"]),
+            duplicate_window_days=int(app.config["DUPLICATE_WINDOW_DAYS"]),
         ),
         bounds=ScriptBounds(
             time_s=float(app.config["SCRIPT_TIME_S"]),

@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     # transaction, seen by every process) or "module:factory", a callable
     # returning an engine.store.files.FileStore (e.g. object storage).
     "ATTACHMENT_STORE": "database",
+    # Likely duplicates of a case are looked for among the open cases of its
+    # category filed this many days before or after it.
+    "DUPLICATE_WINDOW_DAYS": 30,
     # Run the background worker (timers, mail) inside the web process.
     "WORKER_IN_PROCESS": False,
     # Seconds between worker polls.

@@ -57,6 +57,12 @@ class EventKind(StrEnum):
     ERROR = "error"
     IDENTITY_UNSEALED = "identity_unsealed"
     MIGRATED = "migrated"
+    #: A duplicate merged under a parent (on the duplicate; public), and the
+    #: parent's record of it (internal); the same two when it is separated.
+    MERGED = "merged"
+    DUPLICATE_MERGED = "duplicate_merged"
+    UNMERGED = "unmerged"
+    DUPLICATE_UNMERGED = "duplicate_unmerged"
 
 
 class Channel(StrEnum):

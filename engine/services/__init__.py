@@ -9,7 +9,9 @@ plain values and return frozen dataclasses (``engine.domain.views``).
 Where things live: ``versions`` (deploy, list), ``intake`` (filing),
 ``tasks`` (a task's page, completing), ``queues`` (inbox tabs, claiming,
 releasing and reassigning tasks), ``cases`` (the staff case page, unsealing),
-``notes`` (staff notes), ``attachments`` (files: checks, storing, downloads),
+``notes`` (staff notes), ``duplicates`` (likely duplicates), ``merges``
+(merging duplicates under a parent, separating them), ``attachments``
+(files: checks, storing, downloads),
 ``tracking`` (citizens), ``search`` (staff case search and its export),
 ``knowledge`` (the knowledge base: articles, their search),
 ``callcenter`` (caller lookup at phone intake, the phone line's hours),
@@ -27,6 +29,7 @@ from engine.services.cases import get_case, unseal_identity
 from engine.services.common import may_do, visible_case
 from engine.services.dashboard import dashboard
 from engine.services.days_off import add_day_off, list_days_off, remove_day_off
+from engine.services.duplicates import duplicate_candidates, merge_family
 from engine.services.intake import get_intake, open_case
 from engine.services.knowledge import (
     article_form,
@@ -37,6 +40,7 @@ from engine.services.knowledge import (
     search_articles,
     set_published,
 )
+from engine.services.merges import merge_cases, unmerge_case
 from engine.services.notes import add_note
 from engine.services.queues import (
     assign_task,
@@ -82,6 +86,7 @@ __all__ = [
     "dashboard",
     "deploy_seed",
     "deploy_version",
+    "duplicate_candidates",
     "edit_article",
     "export_cases",
     "fire_due_timers",
@@ -98,6 +103,8 @@ __all__ = [
     "list_versions",
     "lookup_caller",
     "may_do",
+    "merge_cases",
+    "merge_family",
     "open_case",
     "phone_line",
     "release_task",
@@ -107,6 +114,7 @@ __all__ = [
     "search_options",
     "set_published",
     "track_case",
+    "unmerge_case",
     "unseal_attachment",
     "unseal_identity",
     "visible_case",

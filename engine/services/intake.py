@@ -166,6 +166,7 @@ def open_case(
                 process_version_id=row.id,
                 channel=channel,
                 subject=str(data.get("asunto", ""))[:200],
+                category=_category(wf_data),
                 contact=contact,
                 sealed_contact=sealed,
                 identity_reserved=reserved,
@@ -255,6 +256,17 @@ def _form_for(schema: forms.Schema, actor: Actor | None) -> forms.Schema:
     if actor is not None and actor.has(*STAFF_ROLES):
         return schema
     return forms.without_staff_fields(schema)
+
+
+#: The intake form's field naming the case's category (the routing table's
+#: input): kept on the case for finding duplicates.
+CATEGORY_FIELD = "categoria"
+
+
+def _category(wf_data: dict[str, Any]) -> str | None:
+    """The case's category from its intake data (None when there is none)."""
+    value = wf_data.get(CATEGORY_FIELD)
+    return value[:60] if isinstance(value, str) and value else None
 
 
 def _indicated_entity(

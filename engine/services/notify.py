@@ -29,6 +29,7 @@ from engine.bundles import forms
 from engine.bundles.registry import ParsedVersion
 from engine.domain.enums import Role
 from engine.services import mail
+from engine.services.common import parsed_by_id
 from engine.services.platform import Platform
 from engine.store.models import Case, User, UserRole
 
@@ -129,16 +130,64 @@ def status_changed(
 ) -> None:
     """Tell the citizen (if they left an email) that the status changed."""
     email = forms.contact_email(parsed.form(parsed.start_form), case.contact)
+    if email:
+        message = render(
+            "status_changed",
+            language_of(case.language, p.language),
+            number=case.number,
+            status=case.public_status,
+            tracking_url=tracking_url(p, case.number),
+        )
+        queue(s, email, message, case.id, now)
+    if case.merged_children:
+        # The parent of merged duplicates answers for them: its progress
+        # reaches every reporter (the count spares other cases a query).
+        for child, child_email in duplicate_reporters(s, p, case):
+            message = render(
+                "parent_status_changed",
+                language_of(child.language, p.language),
+                number=child.number,
+                parent=case.number,
+                status=case.public_status,
+                tracking_url=tracking_url(p, child.number),
+            )
+            queue(s, child_email, message, child.id, now)
+
+
+def reporter_email(s: Session, p: Platform, case: Case) -> str | None:
+    """The email the citizen of ``case`` left, if any (none when reserved)."""
+    parsed = parsed_by_id(p, s, case.process_version_id)
+    return forms.contact_email(parsed.form(parsed.start_form), case.contact)
+
+
+def duplicate_reporters(
+    s: Session, p: Platform, parent: Case
+) -> list[tuple[Case, str]]:
+    """The duplicates merged under ``parent`` whose citizens left an email."""
+    found = []
+    for child in s.scalars(select(Case).where(Case.parent_id == parent.id)):
+        email = reporter_email(s, p, child)
+        if email:
+            found.append((child, email))
+    return found
+
+
+def case_merged(
+    s: Session, p: Platform, child: Case, parent: str, note: str, now: datetime
+) -> None:
+    """Tell a duplicate's citizen that their case goes on with ``parent``."""
+    email = reporter_email(s, p, child)
     if not email:
         return
     message = render(
-        "status_changed",
-        language_of(case.language, p.language),
-        number=case.number,
-        status=case.public_status,
-        tracking_url=tracking_url(p, case.number),
+        "case_merged",
+        language_of(child.language, p.language),
+        number=child.number,
+        parent=parent,
+        note=note,
+        tracking_url=tracking_url(p, child.number),
     )
-    queue(s, email, message, case.id, now)
+    queue(s, email, message, child.id, now)
 
 
 def staff_alert(

@@ -35,6 +35,9 @@ class Limits:
     attachment_files: int = 5
     #: Largest image, in pixels (checked from its header, before decoding).
     attachment_max_pixels: int = 40_000_000
+    #: Likely duplicates are looked for among cases filed this many days
+    #: before or after the case at hand.
+    duplicate_window_days: int = 30
 
 
 class Platform:

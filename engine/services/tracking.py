@@ -19,6 +19,7 @@ from engine.domain.views import (
 )
 from engine.services.attachments import attachment_of, attachment_views, file_of
 from engine.services.common import form_view, parsed_version, sources_for
+from engine.services.duplicates import parent_view
 from engine.services.knowledge import linked_articles
 from engine.services.platform import Platform
 from engine.store.models import (
@@ -124,6 +125,7 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
                 for article in e.data.get("articles", [])
             ),
         )
+        parent = parent_view(s, case)
         return PublicCase(
             number=case.number,
             case_type=case.case_type,
@@ -137,9 +139,13 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
             timeline=timeline,
             tasks=tasks,
             reopen_count=case.reopen_count,
-            milestones=milestones(case.status, timeline),
+            # A merged duplicate goes where its parent goes.
+            milestones=milestones(parent.status, parent.timeline)
+            if parent is not None
+            else milestones(case.status, timeline),
             articles=articles,
             attachments=attachment_views(s, case.id, citizen=True),
+            merged_into=parent,
         )
 
 
@@ -194,6 +200,9 @@ def _public_event(e: CaseEvent) -> EventView:
     data = dict(e.data or {})
     if e.kind == EventKind.CREATED:
         data = {"channel": data.get("channel")}
+    elif e.kind in (EventKind.MERGED, EventKind.UNMERGED):
+        # What a separation restores and why stay with staff.
+        data = {"parent": data.get("parent"), "note": data.get("note", "")}
     return EventView(
         at=e.at,
         kind=e.kind,

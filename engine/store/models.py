@@ -184,6 +184,15 @@ class Case(Base):
         ),
         Index("ix_case_closed_at", "closed_at", **_where("status = 'closed'")),
         Index("ix_case_errored", "id", **_where("error IS NOT NULL")),
+        # Likely duplicates: open cases of one category, newest first; and
+        # the duplicates merged under a parent.
+        Index(
+            "ix_case_open_category",
+            "category",
+            "created_at",
+            **_where("status = 'open'"),
+        ),
+        Index("ix_case_parent", "parent_id", **_where("parent_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -218,6 +227,13 @@ class Case(Base):
     # The language the citizen filed in on the web (``es``, ``en``): mail to
     # them is written in it. None: the platform's default language.
     language: Mapped[str | None] = mapped_column(String(8))
+    # The intake form's ``categoria`` (the routing table's input): duplicates
+    # are looked for among the open cases of the same category.
+    category: Mapped[str | None] = mapped_column(String(60))
+    # A duplicate merged under another case points at it (closed meanwhile);
+    # a parent counts its merged duplicates, whose reporters it informs.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    merged_children: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": lock_version}

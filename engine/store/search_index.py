@@ -44,6 +44,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal_column,
     select,
     text,
     update,
@@ -367,3 +368,68 @@ def number_condition(query: str) -> ColumnElement[bool] | None:
     if re.fullmatch(r"\d{3}-\d{4}-\d{6}", query):
         return Case.number == query
     return Case.number.like(_like(query), escape="\\")
+
+
+#: How much of a case's document describes it (number, subject, intake
+#: text come first; notes and answers follow): the words duplicates are
+#: matched on are taken from here.
+SIMILAR_PREFIX = 2000
+#: Shorter words say little about what a case is about (articles,
+#: prepositions, "de", "la", "en"…): they are left out of the comparison.
+SIMILAR_MIN_LENGTH = 4
+
+_SIMILAR_SQLITE = text(
+    "SELECT rowid, -bm25(case_search_fts) FROM case_search_fts "
+    "WHERE case_search_fts MATCH :similar_fts AND rowid IN :similar_ids"
+).bindparams(bindparam("similar_ids", expanding=True))
+_DOCUMENT_START = select(func.substr(CaseSearch.document, 1, SIMILAR_PREFIX)).where(
+    CaseSearch.case_id == bindparam("of_case")
+)
+
+
+def describing_words(s: Session, case_id: int) -> list[str]:
+    """The words a case is described by, for comparing it with others.
+
+    From the beginning of its search document (subject and intake text),
+    folded, without numbers (the tracking number is there too) or short
+    words, each once, at most :data:`MAX_WORDS`.
+    """
+    start = s.execute(_DOCUMENT_START, {"of_case": case_id}).scalar() or ""
+    words: dict[str, None] = {}
+    for word in _WORD.findall(fold(start)):
+        if len(word) >= SIMILAR_MIN_LENGTH and not word.isdigit():
+            words.setdefault(word)
+        if len(words) == MAX_WORDS:
+            break
+    return list(words)
+
+
+def similarity(
+    s: Session, dialect: str, words: list[str], case_ids: list[int]
+) -> dict[int, float]:
+    """How much each of ``case_ids`` shares ``words``: case id → score.
+
+    Only the cases sharing at least one word are in the answer; a higher
+    score is a closer text. PostgreSQL ranks with ``ts_rank`` over the
+    Spanish full-text vector (stemmed, accents folded) of just those cases;
+    SQLite with FTS5's ``bm25`` (each word a quoted prefix, as in search).
+    The caller narrows ``case_ids`` first (category, dates): the text is
+    compared on those rows only, whatever the size of the table.
+    """
+    if not words or not case_ids:
+        return {}
+    if dialect == "postgresql":
+        # websearch syntax: any word, never a syntax error.
+        query = func.websearch_to_tsquery(
+            "spanish", func.c311_unaccent(" or ".join(words))
+        )
+        vector: ColumnElement[Any] = literal_column("case_search.document_tsv")
+        rows = s.execute(
+            select(CaseSearch.case_id, func.ts_rank(vector, query)).where(
+                CaseSearch.case_id.in_(case_ids), vector.op("@@")(query)
+            )
+        )
+    else:
+        fts = " OR ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        rows = s.execute(_SIMILAR_SQLITE, {"similar_fts": fts, "similar_ids": case_ids})
+    return {int(case_id): float(score) for case_id, score in rows}

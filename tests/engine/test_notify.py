@@ -27,6 +27,8 @@ VALUES = {
     "status": "En revisión por el 311",
     "tracking_url": f"http://311.example/seguimiento?numero={NUMBER}",
     "case_url": f"http://311.example/casos/{NUMBER}",
+    "parent": "311-2026-000007",
+    "note": "",
 }
 
 
@@ -64,7 +66,14 @@ def test_every_template_exists_in_every_language_and_renders() -> None:
         for lang in notify.LANGUAGES
     }
     assert names["es"] == names["en"]
-    assert names["es"] == ["case_received", "overdue", "reminder", "status_changed"]
+    assert names["es"] == [
+        "case_merged",
+        "case_received",
+        "overdue",
+        "parent_status_changed",
+        "reminder",
+        "status_changed",
+    ]
     for lang in notify.LANGUAGES:
         for name in names[lang]:
             message = notify.render(name, lang, **VALUES)

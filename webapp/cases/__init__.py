@@ -13,11 +13,17 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_login import login_required
 
 from engine import services
-from engine.domain.errors import InvalidData, NotAllowed, NotFound, ProcessFailed
+from engine.domain.errors import (
+    Conflict,
+    InvalidData,
+    NotAllowed,
+    NotFound,
+    ProcessFailed,
+)
 from engine.services import design
 from engine.services.design import CaseDiagram
 from webapp.helpers import (
@@ -27,6 +33,7 @@ from webapp.helpers import (
     platform,
     raw_form,
     require_actor,
+    safe_next,
     translate,
     uploads,
 )
@@ -43,13 +50,101 @@ def detail(numero: str) -> Any:
 
 def _detail_page(numero: str, status: int = 200, **extra: Any) -> Any:
     """Render the case page, with what a refused form needs to show again."""
-    case = services.get_case(platform(), require_actor(), numero)
+    actor = require_actor()
+    case = services.get_case(platform(), actor, numero)
     return (
         render_template(
-            "cases/detail.html", case=case, diagram=_page_diagram(numero), **extra
+            "cases/detail.html",
+            case=case,
+            diagram=_page_diagram(numero),
+            family=services.merge_family(platform(), actor, numero),
+            **extra,
         ),
         status,
     )
+
+
+@bp.post("/casos/<numero>/duplicados")
+@login_required
+def merge(numero: str) -> Any:
+    """311 staff merge the chosen duplicates under this case."""
+    chosen = request.form.getlist("duplicados")
+    other = request.form.get("otro", "").strip()
+    note = request.form.get("nota", "")
+    values = {"duplicados": chosen, "otro": other, "nota": note}
+    return _merging(
+        numero,
+        lambda: services.merge_cases(
+            platform(), require_actor(), numero, [*chosen, other], note
+        ),
+        values,
+    )
+
+
+@bp.post("/casos/<numero>/unir-a")
+@login_required
+def merge_into(numero: str) -> Any:
+    """311 staff merge this case, as a duplicate, under another one."""
+    parent = request.form.get("principal", "").strip().upper()
+    return _merging(
+        numero,
+        lambda: services.merge_cases(platform(), require_actor(), parent, [numero]),
+        {},
+    )
+
+
+@bp.post("/casos/<numero>/separar")
+@login_required
+def unmerge(numero: str) -> Any:
+    """311 staff separate this duplicate from its parent, saying why."""
+    reason = request.form.get("motivo", "")
+    return _merging(
+        numero,
+        lambda: services.unmerge_case(platform(), require_actor(), numero, reason),
+        {"motivo": reason},
+    )
+
+
+def _merging(numero: str, run: Any, values: dict[str, Any]) -> Any:
+    """Run a merge or a separation; back to the page it came from, or this
+    case's page again with the message and what was typed."""
+    try:
+        done = run()
+    except InvalidData as exc:
+        return _detail_page(
+            numero, 422, merge_errors=field_errors(exc.errors), merge_values=values
+        )
+    except (Conflict, NotFound) as exc:
+        status = 409 if isinstance(exc, Conflict) else 404
+        return _detail_page(
+            numero,
+            status,
+            merge_errors={"": [translate(exc.message)]},
+            merge_values=values,
+        )
+    if numero == done.parent:
+        message = ngettext(
+            "Se unió %(num)s caso a %(parent)s; su ciudadano recibirá los avances.",
+            "Se unieron %(num)s casos a %(parent)s; sus ciudadanos recibirán los "
+            "avances.",
+            len(done.children),
+            parent=done.parent,
+        )
+    elif request.endpoint == "cases.unmerge":
+        message = gettext(
+            "El caso %(number)s se separó de %(parent)s y vuelve a su trámite.",
+            number=numero,
+            parent=done.parent,
+        )
+    else:
+        message = gettext(
+            "El caso %(number)s se unió a %(parent)s.",
+            number=numero,
+            parent=done.parent,
+        )
+    flash(message, "success")
+    target = safe_next(request.form.get("next"))
+    return redirect(target or url_for("cases.detail", numero=numero), code=303)
 
 
 @bp.post("/casos/<numero>/notas")
@@ -167,6 +262,7 @@ def unseal(numero: str) -> Any:
             "cases/detail.html",
             case=case,
             diagram=_page_diagram(numero),
+            family=services.merge_family(platform(), actor, numero),
             unsealed=contact,
             unseal_errors=errors,
             reason=reason,

@@ -17,8 +17,9 @@ from flask_babel import gettext, ngettext
 from flask_login import login_required
 
 from engine import services
+from engine.domain.enums import Role
 from engine.domain.errors import Conflict, InvalidData, ProcessFailed
-from engine.domain.views import QUEUE_TABS
+from engine.domain.views import QUEUE_TABS, Actor, MergeFamily
 from engine.services.common import submitted_values
 from webapp.helpers import (
     field_errors,
@@ -125,9 +126,17 @@ def detail(task_id: str) -> Any:
             errors=errors,
             conflict=conflict,
             take_over=TAKE_OVER,
+            family=_family(actor, view.case.number),
         ),
         status,
     )
+
+
+def _family(actor: Actor, number: str) -> MergeFamily | None:
+    """The duplicates panel for the 311's staff (triage), None for others."""
+    if not actor.has(Role.AGENT, Role.SUPERVISOR):
+        return None
+    return services.merge_family(platform(), actor, number)
 
 
 def _back(default: str) -> Any:
