@@ -11,9 +11,12 @@ database: ``entidades``, ``articulos``), ``x-staff`` (an intake field only
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 import re2
@@ -77,6 +80,26 @@ def _is_phone(value: object) -> bool:
     return is_phone(value)
 
 
+def _is_datetime(value: object) -> bool:
+    """An RFC 3339 date and time with its offset (``date-time``).
+
+    jsonschema checks ``date-time`` only with an optional package; this is
+    the same rule with the standard library.
+    """
+    if not isinstance(value, str):
+        return True
+    if not re.fullmatch(
+        r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", value
+    ):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        return False
+    return True
+
+
+_FORMAT_CHECKER.checks("date-time")(_is_datetime)
 for _name in EMAIL_FORMATS:
     _FORMAT_CHECKER.checks(_name, raises=(EmailNotValidError,))(_is_email)
 for _name in PHONE_FORMATS:
@@ -296,8 +319,29 @@ def coerce(
             except ValueError:
                 data[name] = value
             continue
+        if spec.get("format") == "date-time":
+            value = local_datetime(value)
         data[name] = value.replace("\r\n", "\n")
     return data
+
+
+#: What a browser's ``datetime-local`` input sends (no seconds, no offset).
+_LOCAL_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?")
+#: The time zone of a date and time typed without one.
+LOCAL_ZONE = ZoneInfo("America/Panama")
+
+
+def local_datetime(value: str) -> str:
+    """A ``datetime-local`` value as RFC 3339 in Panama time, as ``date-time``
+    requires (``2026-11-04T14:30`` → ``2026-11-04T14:30:00-05:00``); any
+    other text is returned as typed, for validation to report."""
+    if not _LOCAL_DATETIME.fullmatch(value):
+        return value
+    try:
+        moment = datetime.fromisoformat(value).replace(tzinfo=LOCAL_ZONE)
+    except ValueError:
+        return value
+    return moment.isoformat()
 
 
 def validate(
@@ -366,6 +410,12 @@ def _describe(err: Any, data: Mapping[str, Any]) -> list[tuple[str, Message]]:
         return [(name, Message(N_("Escriba un correo electrónico válido.")))]
     if kind == "format" and value in PHONE_FORMATS:
         return [(name, Message(N_("Escriba un número de teléfono válido.")))]
+    if kind == "format" and value == "date":
+        msg = N_("Escriba una fecha que exista, como año-mes-día: 2026-11-04.")
+        return [(name, Message(msg))]
+    if kind == "format" and value == "date-time":
+        msg = N_("Escriba una fecha y hora que existan, como 2026-11-04 14:30.")
+        return [(name, Message(msg))]
     if kind == "pattern" or kind == "format":
         return [(name, Message(N_("El formato no es válido.")))]
     if kind in ("enum", "const"):
@@ -419,12 +469,53 @@ def contact_like_fields(schema: Schema) -> list[str]:
     for name, spec in fields(schema).items():
         if name in personal or spec.get("x-personal") is False:
             continue
-        plain = unicodedata.normalize("NFKD", name.lower())
-        plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
-        words = set(plain.replace("-", "_").split("_"))
-        if words & CONTACT_WORDS:
+        if _name_words(name) & CONTACT_WORDS:
             found.append(name)
     return found
+
+
+#: Name parts of fields that look like the answer the citizen is waiting for.
+ANSWER_WORDS = frozenset({"respuesta", "responder", "dictamen", "answer"})
+
+
+def _name_words(name: str) -> set[str]:
+    """A field name's words, lower case and without accents."""
+    plain = unicodedata.normalize("NFKD", name.lower())
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return set(plain.replace("-", "_").split("_"))
+
+
+def unpublished_answers(schema: Schema) -> list[str]:
+    """Fields that read like an answer to the citizen but are not ``x-public``.
+
+    Deploy warns about them: the citizen would never see what the entity
+    answered (a field named like ``respuesta``, or whose title speaks to the
+    citizen, without ``"x-public": true``).
+    """
+    found = []
+    for name, spec in fields(schema).items():
+        if "x-public" in spec or spec.get("enum") or spec.get("type") != "string":
+            continue
+        title = str(spec.get("title", "")).lower()
+        if _name_words(name) & ANSWER_WORDS or "ciudadano" in title:
+            found.append(name)
+    return found
+
+
+def unanswerable_booleans(schema: Schema) -> list[str]:
+    """Required yes/no fields shown with a widget that cannot say "no".
+
+    A required boolean is rendered as Sí/No radio buttons; one that asks for
+    another widget (a single checkbox) could only be answered "yes".
+    """
+    required = set(schema.get("required", []))
+    return [
+        name
+        for name, spec in fields(schema).items()
+        if name in required
+        and spec.get("type") == "boolean"
+        and spec.get("x-widget") not in (None, "radio")
+    ]
 
 
 def public_values(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:

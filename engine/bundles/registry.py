@@ -47,6 +47,7 @@ from engine.bundles.markup import (
     safe_xml_parser,
 )
 from engine.bundles.reading import bundle_from_path, read_bundle_dir, seed_bundles
+from engine.domain.enums import Role
 from engine.domain.errors import N_, BundleInvalid, Problem
 
 # What callers read from here: the parsed version and its cache, plus the
@@ -319,6 +320,22 @@ def _read_files(
                             field=field,
                         )
                     )
+                for field in forms.unanswerable_booleans(schema):
+                    problems.append(
+                        problem(
+                            name,
+                            field,
+                            N_(
+                                "El campo «%(field)s» es un sí/no obligatorio "
+                                "mostrado con otro control (x-widget): solo se "
+                                "podría responder «sí» y el caso quedaría "
+                                "detenido. Quite el x-widget (se muestra como "
+                                "Sí/No) o hágalo opcional."
+                            ),
+                            "warning",
+                            field=field,
+                        )
+                    )
             schemas[name] = schema
         else:
             problems.append(
@@ -406,7 +423,33 @@ def _check_tasks(
     (Lane names are checked on the XML, by :func:`check_lanes`.)
     """
     problems: list[Problem] = []
+    answered: set[str] = set()
     for info in tasks.values():
+        schema = schemas.get(info.form or "")
+        if (
+            info.manual
+            and info.lane not in (None, Role.CITIZEN)
+            and isinstance(schema, dict)
+            and info.form not in answered
+        ):
+            # Staff's forms only: a citizen's own reply is not an answer.
+            answered.add(str(info.form))
+            for field in forms.unpublished_answers(schema):
+                problems.append(
+                    problem(
+                        str(info.form),
+                        field,
+                        N_(
+                            "El campo «%(field)s» parece la respuesta al "
+                            "ciudadano, pero no es público: el ciudadano "
+                            'nunca la verá. Márquelo con "x-public": true, '
+                            'o con "x-public": false si es solo para el '
+                            "personal."
+                        ),
+                        "warning",
+                        field=field,
+                    )
+                )
         if info.manual:
             if info.lane is None:
                 problems.append(
