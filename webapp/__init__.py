@@ -386,12 +386,16 @@ def _load_user(session_id: str) -> Any:
     (before a logout or a password change), or from before epochs existed,
     loads nobody.
     """
+    from dataclasses import replace
+
     from flask import current_app
 
     from webapp.auth import StaffUser, parse_session_id
+    from webapp.helpers import client_key
 
     parsed = parse_session_id(session_id)
     if parsed is None:
         return None
     actor = accounts.load_actor(current_app.extensions["centro311"], *parsed)
-    return StaffUser(actor) if actor else None
+    # Where the request comes from goes with the actor, into the audit log.
+    return StaffUser(replace(actor, client=client_key())) if actor else None

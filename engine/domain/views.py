@@ -71,6 +71,9 @@ class Actor:
     #: session so that logout or a password change (which bump it) revoke
     #: every copy of the cookie. Not part of who the actor *is*.
     session_epoch: int = field(default=0, compare=False)
+    #: Where the actor acts from (the client address of the web request),
+    #: recorded in the audit log; None outside the web (CLI, worker).
+    client: str | None = field(default=None, compare=False)
 
     @property
     def effective_roles(self) -> frozenset[str]:

@@ -15,7 +15,9 @@ releasing and reassigning tasks), ``cases`` (the staff case page, unsealing),
 ``tracking`` (citizens), ``search`` (staff case search and its export),
 ``knowledge`` (the knowledge base: articles, their search),
 ``callcenter`` (caller lookup at phone intake, the phone line's hours),
-``worker`` (timers), ``days_off``, ``dashboard``, ``accounts``, ``design``
+``worker`` (timers), ``days_off``, ``dashboard``, ``accounts``, ``entities``
+and ``people`` (the admin pages), ``auditing`` (the audit log and its
+viewer), ``design``
 (the designer area), ``mail`` (the outbox), ``notify`` (mail texts from
 templates, in the reader's language);
 ``steps`` records a workflow step for all of them and ``common`` holds what

@@ -78,6 +78,40 @@ def list_entities(p: Platform) -> list[EntityView]:
         return [EntityView(r.code, r.name, r.active) for r in rows]
 
 
+def role_errors(
+    roles: Iterable[str], entity_code: str | None
+) -> dict[str, list[Message]]:
+    """What is wrong with a set of roles: unknown keys, an enlace without entity."""
+    roles = tuple(roles)
+    errors: dict[str, list[Message]] = {}
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        errors["roles"] = [
+            Message(N_("Rol desconocido: %(role)s"), {"role": unknown[0]})
+        ]
+    if Role.LIAISON in roles and not entity_code:
+        errors["entity_code"] = [
+            Message(N_("Un enlace debe pertenecer a una entidad."))
+        ]
+    return errors
+
+
+def password_errors(
+    password: str, min_password: int = MIN_PASSWORD
+) -> dict[str, list[Message]]:
+    """A message under ``password`` if it is shorter than ``min_password``."""
+    if len(password) >= min_password:
+        return {}
+    return {
+        "password": [
+            Message(
+                N_("La contraseña debe tener al menos %(n)s caracteres."),
+                {"n": min_password},
+            )
+        ]
+    }
+
+
 def create_user(
     p: Platform,
     username: str,
@@ -94,23 +128,8 @@ def create_user(
     ``min_password`` is lowered only for the documented demo password.
     """
     roles = tuple(roles)
-    errors: dict[str, list[Message]] = {}
-    unknown = [r for r in roles if r not in ROLES]
-    if unknown:
-        errors["roles"] = [
-            Message(N_("Rol desconocido: %(role)s"), {"role": unknown[0]})
-        ]
-    if Role.LIAISON in roles and not entity_code:
-        errors["entity_code"] = [
-            Message(N_("Un enlace debe pertenecer a una entidad."))
-        ]
-    if len(password) < min_password:
-        errors["password"] = [
-            Message(
-                N_("La contraseña debe tener al menos %(n)s caracteres."),
-                {"n": min_password},
-            )
-        ]
+    errors = role_errors(roles, entity_code)
+    errors.update(password_errors(password, min_password))
     if errors:
         raise InvalidData(errors)
     with p.db.transaction() as s:
@@ -263,6 +282,8 @@ __all__ = [
     "ensure_roles",
     "list_entities",
     "load_actor",
+    "password_errors",
+    "role_errors",
     "seed_demo",
     "set_password",
     "upsert_entity",

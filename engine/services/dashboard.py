@@ -30,10 +30,10 @@ CLOSED_WINDOW_DAYS = 30
 
 def dashboard(p: Platform, actor: Actor) -> Dashboard:
     """Figures and lists for supervisors (all cases) and enlaces (their entity)."""
-    if not actor.has(Role.SUPERVISOR, Role.LIAISON):
+    if not actor.has(Role.SUPERVISOR, Role.LIAISON, Role.ADMIN):
         raise NotAllowed(N_("El tablero es para supervisores y enlaces."))
     now = p.clock()
-    scoped = not actor.has(Role.SUPERVISOR)
+    scoped = not actor.has(Role.SUPERVISOR, Role.ADMIN)
     with p.db.read() as s:
         base = select(Case).where(Case.status == CaseStatus.OPEN)
         if scoped:

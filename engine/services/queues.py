@@ -43,6 +43,7 @@ from engine.domain.views import (
     UserChoice,
 )
 from engine.services.accounts import actor_from_user
+from engine.services.auditing import record
 from engine.services.common import (
     CASE_OF_TASK,
     PANAMA,
@@ -52,7 +53,7 @@ from engine.services.common import (
 )
 from engine.services.platform import Platform
 from engine.services.steps import add_event
-from engine.store.models import AuditLog, Case, HumanTask, User, UserRole
+from engine.store.models import Case, HumanTask, User, UserRole
 
 #: Tasks per page.
 PAGE_SIZE = 25
@@ -353,6 +354,28 @@ def release_task(p: Platform, actor: Actor, task_id: str) -> Handover:
     return Handover(1, None, [case.number])
 
 
+def release_held_tasks(
+    s: Session, p: Platform, actor: Actor, holder_id: int
+) -> list[str]:
+    """Give every ready task ``holder_id`` holds back to its queue.
+
+    Runs in the caller's transaction (deactivating a person): each case is
+    locked in id order, as a bulk assignment does, and each release writes
+    its timeline event and audit record. Returns the case numbers.
+    """
+    held = s.execute(
+        select(HumanTask.id, HumanTask.case_id)
+        .where(_READY, HumanTask.assignee_id == holder_id)
+        .order_by(HumanTask.case_id, HumanTask.id)
+    ).all()
+    numbers = []
+    for task_id, _case_id in held:
+        case, task = _locked(s, task_id)
+        _hand(s, p, actor, case, task, None, None, EventKind.TASK_RELEASED)
+        numbers.append(case.number)
+    return numbers
+
+
 def assign_task(p: Platform, actor: Actor, task_id: str, user_id: int) -> Handover:
     """Hand a task to another person who may do it (see the module's rules)."""
     with p.db.transaction() as s:
@@ -510,13 +533,8 @@ def _hand(
         public=False,
         task_bpmn_id=task.bpmn_id,
     )
-    s.add(
-        AuditLog(
-            at=now,
-            actor=actor.username,
-            action=str(kind),
-            detail={"case": case.number, "task_id": task.id, **payload},
-        )
+    record(
+        s, now, actor, str(kind), {"case": case.number, "task_id": task.id, **payload}
     )
 
 

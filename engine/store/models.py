@@ -79,13 +79,39 @@ class Base(DeclarativeBase):
 
 
 class Entity(Base):
-    """A government entity (institución) that receives cases, by acronym."""
+    """A government entity (institución) that receives cases, by acronym.
+
+    ``name`` is the full name; ``email`` the entity's inbox for mail about
+    its cases. An entity is deactivated, never deleted: its cases keep it.
+    """
 
     __tablename__ = "entity"
 
     code: Mapped[str] = mapped_column(String(20), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sector: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+
+    categories: Mapped[list[EntityCategory]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class EntityCategory(Base):
+    """A case category an entity answers (the routing table's choices).
+
+    Stored for the designer's routing table and intake to offer; the DMN
+    itself stays the designers' and decides the routing.
+    """
+
+    __tablename__ = "entity_category"
+    __table_args__ = (Index("ix_entity_category_category", "category"),)
+
+    entity_code: Mapped[str] = mapped_column(
+        ForeignKey("entity.code", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(30), primary_key=True)
 
 
 class Role(Base):
@@ -503,13 +529,23 @@ class Outbox(Base):
 
 
 class AuditLog(Base):
-    """Append-only record of actions outside a case (deploys, days off…)."""
+    """Append-only record of actions outside a case (deploys, days off…).
+
+    ``client`` is where the action came from (the client address), when it
+    came through the web. The viewer filters by person and by action, each
+    newest first, hence an index on each with the time.
+    """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+        Index("ix_audit_log_action_at", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    client: Mapped[str | None] = mapped_column(String(64))

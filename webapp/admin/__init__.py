@@ -1,4 +1,8 @@
-"""Administration: decreed days off (asuetos) for business-day deadlines."""
+"""Administration: entities, people, the audit log and days off.
+
+One blueprint (``/admin``); each area's views live in a module of this
+package (``entities``, ``people``, ``audit``), days off here.
+"""
 
 from __future__ import annotations
 
@@ -66,3 +70,14 @@ def remove_day_off(dia: str) -> Any:
     services.remove_day_off(platform(), actor, day)
     flash(gettext("Día libre eliminado."), "success")
     return redirect(url_for("admin.days_off"), code=303)
+
+
+def form_errors(exc: InvalidData, fields: dict[str, str]) -> dict[str, list[str]]:
+    """The service's per-key messages under the form's field names."""
+    return field_errors(
+        {name: exc.errors[key] for name, key in fields.items() if key in exc.errors}
+    )
+
+
+# The areas' views register on ``bp`` when imported.
+from webapp.admin import audit, entities, people  # noqa: E402, F401

@@ -70,12 +70,12 @@ def login() -> Any:
                 session["lang"] = lang
             login_user(StaffUser(actor))
             target = safe_next(request.args.get("next"))
-            # Designers who work no cases start on their own page.
-            home = (
-                "designer.index"
-                if actor.has("disenador") and not actor.is_staff
-                else "tasks.inbox"
-            )
+            # Designers and admins who work no cases start on their own page.
+            home = "tasks.inbox"
+            if not actor.is_staff and actor.has("disenador"):
+                home = "designer.index"
+            elif not actor.is_staff and actor.has("admin"):
+                home = "admin.entity_list"
             return redirect(target or url_for(home), code=303)
     return (
         render_template("auth/login.html", error=error, username=username),

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     jsonify,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext
@@ -22,6 +17,7 @@ from flask_login import login_required
 from engine import services
 from engine.domain.errors import InvalidData
 from engine.domain.views import CASE_STATUSES, CHANNELS, SEARCH_SORTS, SearchHit
+from webapp.csvfile import csv_download
 from webapp.filters import PANAMA
 from webapp.helpers import field_errors, platform, require_actor
 
@@ -42,8 +38,6 @@ PARAMS = (
     "orden",
     "pagina",
 )
-#: Characters that make a spreadsheet read a cell as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _params() -> dict[str, str]:
@@ -175,31 +169,10 @@ def export() -> Any:
             "; ".join(hit.contact_phones),
         ]
 
-    def lines() -> Iterator[str]:
-        """The file, one line at a time (a BOM first, for spreadsheets)."""
-        yield "\ufeff" + _csv_line(header)
-        for hit in hits:
-            yield _csv_line(row(hit))
-
     stamp = p.clock().astimezone(PANAMA).strftime("%Y%m%d-%H%M")
-    return Response(
-        stream_with_context(lines()),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="casos-{stamp}.csv"',
-        },
-    )
+    return csv_download(f"casos-{stamp}.csv", header, (row(hit) for hit in hits))
 
 
 def _local(value: Any) -> str:
     """A UTC datetime as Panama time for the CSV file."""
     return value.astimezone(PANAMA).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def _csv_line(cells: Iterable[str]) -> str:
-    """One CSV line; cells a spreadsheet would run as formulas are quoted
-    with a leading apostrophe (citizens write the subjects)."""
-    out = io.StringIO()
-    safe = [f"'{c}" if c.startswith(_FORMULA_START) else c for c in cells]
-    csv.writer(out).writerow(safe)
-    return out.getvalue()

@@ -1,0 +1,308 @@
+"""People (``/admin/usuarios``): create, edit, deactivate and reactivate staff.
+
+Admins only, each change one transaction with its audit record (actor,
+target, before and after). A person holds one or more roles; an enlace
+belongs to one entity (``user.entity_code``). Deactivating someone ends
+every session they have at once (their session epoch is bumped and an
+inactive user loads nobody) and gives the tasks they held back to their
+queues (:func:`engine.services.queues.release_held_tasks`). Nobody removes
+the last active admin, by deactivation or by taking the role away.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.domain.admin import Deactivated, Person
+from engine.domain.enums import Role, TaskState
+from engine.domain.errors import (
+    N_,
+    Conflict,
+    InvalidData,
+    Message,
+    NotAllowed,
+    NotFound,
+)
+from engine.domain.security import hash_password
+from engine.domain.views import ROLES, Actor
+from engine.services.accounts import password_errors, role_errors
+from engine.services.auditing import record
+from engine.services.platform import Platform
+from engine.services.queues import release_held_tasks
+from engine.store.models import Entity, HumanTask, User, UserRole
+
+#: Roles an admin gives staff (citizens have accounts of their own kind).
+STAFF_ROLE_KEYS = tuple(r for r in ROLES if r != Role.CITIZEN)
+#: What a username may be: lower-case letters, digits, dot, dash, underscore.
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
+#: An address with one ``@`` and a dot after it: enough to catch typing slips.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def require_admin(actor: Actor) -> None:
+    """Refuse anyone but an admin."""
+    if not actor.has(Role.ADMIN):
+        raise NotAllowed(N_("Solo un administrador gestiona a las personas."))
+
+
+def _person(user: User, held: int = 0) -> Person:
+    """A user row as plain data."""
+    return Person(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        email=user.email,
+        roles=tuple(
+            r for r in STAFF_ROLE_KEYS if r in {x.role_key for x in user.roles}
+        ),
+        entity_code=user.entity_code,
+        active=user.active,
+        created_at=user.created_at,
+        held_tasks=held,
+    )
+
+
+def _snapshot(user: User) -> dict[str, Any]:
+    """What the audit record keeps of a person, before or after a change."""
+    return {
+        "full_name": user.full_name,
+        "email": user.email,
+        "roles": sorted(r.role_key for r in user.roles),
+        "entity": user.entity_code,
+        "active": user.active,
+    }
+
+
+def list_people(p: Platform, actor: Actor) -> list[Person]:
+    """Every staff account, active first, by name, with the tasks each holds."""
+    require_admin(actor)
+    with p.db.read() as s:
+        held = dict(
+            s.execute(
+                select(HumanTask.assignee_id, func.count())
+                .where(
+                    HumanTask.state == TaskState.READY,
+                    HumanTask.assignee_id.is_not(None),
+                )
+                .group_by(HumanTask.assignee_id)
+            ).all()
+        )
+        users = s.scalars(
+            select(User).order_by(User.active.desc(), User.full_name, User.id)
+        )
+        return [_person(u, int(held.get(u.id, 0))) for u in users]
+
+
+def get_person(p: Platform, actor: Actor, user_id: int) -> Person:
+    """One person, for the edit page."""
+    require_admin(actor)
+    with p.db.read() as s:
+        user = s.get(User, user_id)
+        if user is None:
+            raise NotFound(N_("Ese usuario no existe."))
+        held = s.scalar(
+            select(func.count()).where(
+                HumanTask.state == TaskState.READY, HumanTask.assignee_id == user_id
+            )
+        )
+        return _person(user, int(held or 0))
+
+
+def _checked(s: Session, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The person's fields from a form, or :class:`InvalidData` naming each
+    bad one (the same rules on create and edit)."""
+    errors: dict[str, list[Message]] = {}
+    full_name = str(data.get("full_name") or "").strip()[:200]
+    email = str(data.get("email") or "").strip()[:254] or None
+    roles = tuple(dict.fromkeys(str(r) for r in data.get("roles") or ()))
+    entity = str(data.get("entity_code") or "").strip().upper() or None
+    if not full_name:
+        errors["full_name"] = [Message(N_("Este campo es obligatorio."))]
+    if email and not _EMAIL.match(email):
+        errors["email"] = [Message(N_("Escriba un correo electrónico válido."))]
+    if not roles:
+        errors["roles"] = [Message(N_("Elija al menos un rol."))]
+    elif Role.CITIZEN in roles:
+        errors["roles"] = [
+            Message(N_("Rol desconocido: %(role)s"), {"role": "ciudadano"})
+        ]
+    errors.update(role_errors(roles, entity))
+    if Role.LIAISON not in roles:
+        entity = None  # only enlaces belong to an entity
+    elif entity is not None:
+        row = s.get(Entity, entity)
+        if row is None or not row.active:
+            errors["entity_code"] = [Message(N_("Elija una entidad activa."))]
+    if errors:
+        raise InvalidData(errors)
+    return {"full_name": full_name, "email": email, "roles": roles, "entity": entity}
+
+
+def create_person(p: Platform, actor: Actor, data: Mapping[str, Any]) -> Person:
+    """A new staff account with its roles and a first password; audited.
+
+    ``data``: ``username``, ``full_name``, ``email``, ``roles`` (a list),
+    ``entity_code`` (enlaces), ``password``.
+    """
+    require_admin(actor)
+    username = str(data.get("username") or "").strip().lower()
+    password = str(data.get("password") or "")
+    errors: dict[str, list[Message]] = dict(password_errors(password))
+    if not _USERNAME.match(username):
+        errors["username"] = [
+            Message(
+                N_(
+                    "Use de 2 a 80 letras minúsculas, números, punto, guion"
+                    " o guion bajo."
+                )
+            )
+        ]
+    with p.db.read() as s:
+        try:
+            values = _checked(s, data)
+        except InvalidData as exc:
+            errors = {**exc.errors, **errors}
+    if errors:
+        raise InvalidData(errors)
+    # Hash outside the transaction: scrypt is slow on purpose.
+    password_hash = hash_password(password)
+    with p.db.transaction() as s:
+        if s.scalars(select(User.id).where(User.username == username)).first():
+            raise InvalidData(
+                {"username": [Message(N_("Ese nombre de usuario ya existe."))]}
+            )
+        user = User(
+            username=username,
+            full_name=values["full_name"],
+            email=values["email"],
+            password_hash=password_hash,
+            entity_code=values["entity"],
+            created_at=p.clock(),
+            active=True,
+        )
+        user.roles = [UserRole(role_key=r) for r in values["roles"]]
+        s.add(user)
+        s.flush()
+        record(
+            s,
+            p.clock(),
+            actor,
+            "user_created",
+            {"target": username, "user_id": user.id, "after": _snapshot(user)},
+        )
+        return _person(user)
+
+
+def edit_person(
+    p: Platform, actor: Actor, user_id: int, data: Mapping[str, Any]
+) -> Person:
+    """Change a person's name, mail, roles and entity; audited.
+
+    Taking the admin role from the last active admin is refused.
+    """
+    require_admin(actor)
+    with p.db.transaction() as s:
+        values = _checked(s, data)
+        user = _locked_user(s, user_id)
+        before = _snapshot(user)
+        was_admin = Role.ADMIN in before["roles"]
+        if was_admin and Role.ADMIN not in values["roles"] and user.active:
+            _keep_an_admin(s, user.id)
+        user.full_name = values["full_name"]
+        user.email = values["email"]
+        user.entity_code = values["entity"]
+        kept = {r.role_key: r for r in user.roles}
+        user.roles = [kept.get(r) or UserRole(role_key=r) for r in values["roles"]]
+        s.flush()
+        after = _snapshot(user)
+        if after != before:
+            record(
+                s,
+                p.clock(),
+                actor,
+                "user_edited",
+                {
+                    "target": user.username,
+                    "user_id": user.id,
+                    "before": before,
+                    "after": after,
+                },
+            )
+        return _person(user)
+
+
+def set_person_active(
+    p: Platform, actor: Actor, user_id: int, active: bool
+) -> Deactivated:
+    """Deactivate or reactivate a person; audited.
+
+    Deactivation ends their sessions at once (the epoch is bumped; an
+    inactive user loads nobody either) and releases the tasks they hold,
+    in the same transaction. Nobody deactivates themself (another admin
+    does), and the last active admin stays.
+    """
+    require_admin(actor)
+    if not active and user_id == actor.id:
+        raise NotAllowed(
+            N_("No puede desactivarse a sí mismo; pídalo a otro administrador.")
+        )
+    with p.db.transaction() as s:
+        user = _locked_user(s, user_id)
+        if user.active == active:
+            return Deactivated(_person(user))
+        released: list[str] = []
+        if not active:
+            if any(r.role_key == Role.ADMIN for r in user.roles):
+                _keep_an_admin(s, user.id)
+            user.active = False
+            user.session_epoch += 1
+            released = release_held_tasks(s, p, actor, user.id)
+        else:
+            user.active = True
+        s.flush()
+        record(
+            s,
+            p.clock(),
+            actor,
+            "user_deactivated" if not active else "user_reactivated",
+            {
+                "target": user.username,
+                "user_id": user.id,
+                "before": {"active": not active},
+                "after": {"active": active},
+                "released": released,
+            },
+        )
+        return Deactivated(_person(user), released)
+
+
+def _locked_user(s: Session, user_id: int) -> User:
+    """The user row, locked for the change."""
+    user = s.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound(N_("Ese usuario no existe."))
+    return user
+
+
+def _keep_an_admin(s: Session, leaving: int) -> None:
+    """Refuse a change that would leave no active admin.
+
+    The admins' rows are locked in id order first, so two admins removing
+    each other at the same time cannot both succeed.
+    """
+    admins = list(
+        s.scalars(
+            select(User.id)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role_key == Role.ADMIN, User.active.is_(True))
+            .order_by(User.id)
+            .with_for_update(of=User)
+        )
+    )
+    if not [a for a in admins if a != leaving]:
+        raise Conflict(N_("No se puede quitar al último administrador activo."))
