@@ -47,7 +47,7 @@ run: setup ## Set everything up and serve on http://127.0.0.1:$(PORT) with the w
 	C311_ENV=development $(FLASK) deploy-seed
 	C311_ENV=development $(FLASK) seed-demo
 	@echo "Centro 311 en http://127.0.0.1:$(PORT)"
-	C311_ENV=development $(FLASK) serve --port $(PORT)
+	C311_ENV=development C311_PUBLIC_URL=$${C311_PUBLIC_URL:-http://127.0.0.1:$(PORT)} $(FLASK) serve --port $(PORT)
 
 test: setup ## Run the whole suite (again on PostgreSQL when TEST_DATABASE_URL is set)
 	@if [ "$$CI" = "true" ] && [ -z "$$TEST_DATABASE_URL" ]; then \
