@@ -12,6 +12,7 @@ each size time ``SCALE_RUNS`` (50) calls of every query below, after
 - ``search_number``: staff search by a full tracking number,
 - ``search_text``: staff search by words (common and rare ones in turn),
 - ``caller_lookup``: staff search by a caller's phone number,
+- ``duplicates``: an open case's likely duplicates, as triage shows them,
 - ``dashboard``: the supervisors' dashboard figures.
 
 Prints ``BENCH <query>_<size> <p95> ms`` and, for the largest size against
@@ -27,6 +28,7 @@ import os
 import random
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from harness import (
@@ -81,6 +83,27 @@ def sampled_numbers(p: Platform, rng: random.Random, n: int = 50) -> list[str]:
         return [str(x) for x in s.scalars(select(Case.number).where(Case.id.in_(ids)))]
 
 
+def sampled_open(p: Platform, rng: random.Random, n: int = 50) -> list[str]:
+    """Tracking numbers of ``n`` open cases filed in the last year, at random
+    (triage looks at recent cases)."""
+    with p.db.read() as s:
+        newest = s.scalar(select(func.max(Case.created_at)))
+        if newest is None:
+            return []
+        rows = list(
+            s.scalars(
+                select(Case.number)
+                .where(
+                    Case.status == "open",
+                    Case.created_at >= newest - timedelta(days=365),
+                )
+                .order_by(Case.id.desc())
+                .limit(20 * n)
+            )
+        )
+    return rng.sample(rows, min(n, len(rows)))
+
+
 def queries(
     p: Platform, actors: dict[str, Actor], maker: Maker, rng: random.Random
 ) -> dict[str, Callable[[int], Any]]:
@@ -89,6 +112,7 @@ def queries(
     phones = [
         c["telefono"] for c in rng.sample(maker.callers, min(50, len(maker.callers)))
     ]
+    open_numbers = sampled_open(p, rng) or numbers
     agent, supervisor = actors["agente"], actors["supervisor"]
     liaison = actors["enlace.minsa"]
     return {
@@ -101,6 +125,9 @@ def queries(
         ),
         "caller_lookup": lambda i: services.search_cases(
             p, agent, CaseQuery(contact=phones[i % len(phones)])
+        ),
+        "duplicates": lambda i: services.duplicate_candidates(
+            p, agent, open_numbers[i % len(open_numbers)]
         ),
         "dashboard": lambda i: services.dashboard(p, supervisor),
     }

@@ -196,6 +196,7 @@ class Maker:
             "entity_code": entity,
             "channel": pick(rng, CHANNELS),
             "subject": subject,
+            "category": category,
             "contact": None if reserved else contact,
             "access_code_hash": "x",
             "status": "open" if is_open else "closed",

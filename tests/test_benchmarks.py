@@ -140,6 +140,7 @@ def test_scale_benchmark_grows_and_reports_each_query() -> None:
         "search_number",
         "search_text",
         "caller_lookup",
+        "duplicates",
         "dashboard",
     ):
         assert found[f"{query}_sqlite_150"] == "ms"
