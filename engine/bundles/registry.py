@@ -25,7 +25,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine.bundles import forms
+from engine.bundles import forms, milestones
 from engine.bundles.checks import (
     check_called_elements,
     check_decision_tables,
@@ -107,6 +107,9 @@ class ParsedVersion:
     warnings: list[Problem] = field(default_factory=list)
     #: The bundle's files as deployed (name -> text), for change summaries.
     files: dict[str, str] = field(default_factory=dict, repr=False)
+    #: The citizen's milestones in order, (key, label), from the start
+    #: event's ``hitos`` (see :mod:`engine.bundles.milestones`).
+    milestones: list[tuple[str, str]] = field(default_factory=list)
 
     def form(self, name: str | None) -> Schema:
         """The schema of a form file of this bundle (empty form when none)."""
@@ -219,6 +222,13 @@ def parse_bundle(files: dict[str, str]) -> ParsedVersion:
 
     tasks = _task_infos(spec, subprocess_specs)
     problems.extend(_check_tasks(spec, tasks, schemas, bpmn_names[0], files))
+    start_infos = [tasks[i] for i in _start_events(spec) if i in tasks]
+    declared_milestones, wrong = milestones.declared(
+        start_infos[0].props if start_infos else {},
+        {bpmn_id: info.props for bpmn_id, info in tasks.items()},
+        spec.file or bpmn_names[0],
+    )
+    problems.extend(wrong)
     start_form = _start_form(spec)
     if start_form is None:
         starts = _start_events(spec)
@@ -245,6 +255,7 @@ def parse_bundle(files: dict[str, str]) -> ParsedVersion:
         tasks=tasks,
         warnings=[p for p in problems if p.severity == "warning"],
         files=dict(files),
+        milestones=declared_milestones,
     )
 
 

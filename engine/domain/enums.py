@@ -59,6 +59,8 @@ class EventKind(StrEnum):
     MIGRATED = "migrated"
     #: A duplicate merged under a parent (on the duplicate; public), and the
     #: parent's record of it (internal); the same two when it is separated.
+    #: The case reached a citizen's milestone (``data``: ``key``, ``label``).
+    MILESTONE = "milestone"
     MERGED = "merged"
     DUPLICATE_MERGED = "duplicate_merged"
     UNMERGED = "unmerged"

@@ -452,6 +452,8 @@ class Milestone:
     label: str
     reached: bool
     current: bool
+    #: The case waits for the citizen at this (current) step.
+    waiting: bool = False
 
 
 @dataclass(frozen=True)
@@ -739,3 +741,5 @@ class MergedParent:
     #: The parent's public timeline written by staff (no other citizen's
     #: words or files).
     timeline: list[EventView] = field(default_factory=list)
+    #: The parent's step indicator, which the duplicate's citizen follows.
+    milestones: list[Milestone] = field(default_factory=list)

@@ -24,8 +24,9 @@ from engine.domain.views import (
     MergedParent,
     MergeFamily,
 )
-from engine.services.common import visible_case
+from engine.services.common import parsed_by_id, visible_case
 from engine.services.platform import Platform
+from engine.services.progress import milestones as tracking_milestones
 from engine.services.steps import entity_name_of
 from engine.store import search_index
 from engine.store.models import Case, CaseEvent
@@ -151,7 +152,7 @@ def _candidates(s: Session, case: Case, window: int) -> list[DuplicateCandidate]
     ]
 
 
-def parent_view(s: Session, case: Case) -> MergedParent | None:
+def parent_view(s: Session, p: Platform, case: Case) -> MergedParent | None:
     """For a merged duplicate's citizen: the parent's public progress.
 
     Only what staff did on the parent (status, assignment, answers, public
@@ -168,7 +169,7 @@ def parent_view(s: Session, case: Case) -> MergedParent | None:
         .where(
             CaseEvent.case_id == parent.id,
             CaseEvent.public.is_(True),
-            CaseEvent.kind.in_(PARENT_EVENTS),
+            CaseEvent.kind.in_(PARENT_EVENTS | {EventKind.MILESTONE}),
             # Notes and answers by staff only: a citizen's (actor None) stay
             # with that citizen.
             or_(
@@ -178,7 +179,7 @@ def parent_view(s: Session, case: Case) -> MergedParent | None:
         )
         .order_by(CaseEvent.at, CaseEvent.id)
     ).all()
-    timeline = [
+    everything = [
         EventView(
             at=e.at,
             kind=e.kind,
@@ -189,6 +190,7 @@ def parent_view(s: Session, case: Case) -> MergedParent | None:
         )
         for e in events
     ]
+    parsed = parsed_by_id(p, s, parent.process_version_id)
     return MergedParent(
         number=parent.number,
         public_status=parent.public_status,
@@ -196,5 +198,8 @@ def parent_view(s: Session, case: Case) -> MergedParent | None:
         entity_name=entity_name_of(s, parent.entity_code)
         if parent.entity_code
         else None,
-        timeline=timeline,
+        timeline=[e for e in everything if e.kind != EventKind.MILESTONE],
+        milestones=tracking_milestones(
+            parsed.milestones, parent.milestone, parent.status, everything
+        ),
     )

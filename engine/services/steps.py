@@ -154,6 +154,7 @@ def _store_unflushed(
 ) -> None:
     """The body of :func:`record_step`."""
     snap = runtime.snapshot(parsed, workflow, before)
+    was_open = case.status != CaseStatus.CLOSED
     if state is None:
         hold_row(
             s,
@@ -300,9 +301,42 @@ def _store_unflushed(
         )
     if snap.completed:
         close_case(s, case, actor, now, {"end_event": snap.end_event})
+    if parsed.milestones:
+        _record_milestones(s, case, parsed, snap.hito, was_open, actor, now)
     case.next_timer_at = snap.next_timer_at
     case.updated_at = now
     case.error = None
+
+
+def _record_milestones(
+    s: Session,
+    case: Case,
+    parsed: ParsedVersion,
+    key: str | None,
+    was_open: bool,
+    actor: Actor | None,
+    now: datetime,
+) -> None:
+    """Move the case to the milestone the step reached, then, if the step
+    closed the case, to the last one; each move a public event."""
+    reached = [key] if key else []
+    if was_open and case.status == CaseStatus.CLOSED:
+        reached.append(parsed.milestones[-1][0])
+    labels = dict(parsed.milestones)
+    for step in reached:
+        if step == case.milestone or step not in labels:
+            continue
+        case.milestone = step
+        add_event(
+            s,
+            case,
+            now,
+            EventKind.MILESTONE,
+            actor,
+            labels[step],
+            {"key": step, "label": labels[step]},
+            public=True,
+        )
 
 
 def _due(variable: str | None, data: Mapping[str, Any]) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.domain.enums import CaseStatus, EventKind, Role, TaskState
+from engine.domain.enums import EventKind, Role, TaskState
 from engine.domain.errors import (
     N_,
     NotFound,
@@ -14,7 +14,6 @@ from engine.domain.views import (
     AttachmentFile,
     CitizenTask,
     EventView,
-    Milestone,
     PublicCase,
 )
 from engine.services.attachments import attachment_of, attachment_views, file_of
@@ -22,6 +21,7 @@ from engine.services.common import form_view, parsed_version, sources_for
 from engine.services.duplicates import parent_view
 from engine.services.knowledge import linked_articles
 from engine.services.platform import Platform
+from engine.services.progress import milestones
 from engine.store.models import (
     Case,
     CaseEvent,
@@ -30,15 +30,6 @@ from engine.store.models import (
     ProcessVersion,
 )
 from engine.store.throttle import check_rate, count_failure
-
-#: The milestones a citizen sees, in order (no internal steps): key and label.
-MILESTONES = (
-    ("recibido", N_("Recibido")),
-    ("revision", N_("En revisión por el 311")),
-    ("asignado", N_("Asignado a una entidad")),
-    ("respondido", N_("Respondido")),
-    ("cerrado", N_("Cerrado")),
-)
 
 
 def verify_access(p: Platform, number: str, code: str, client: str) -> int:
@@ -91,7 +82,10 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
             .order_by(CaseEvent.at, CaseEvent.id)
         ).all()
         entity = s.get(Entity, case.entity_code) if case.entity_code else None
-        timeline = [_public_event(e) for e in events]
+        everything = [_public_event(e) for e in events]
+        # Milestone events place the step indicator; the story is the rest.
+        timeline = [e for e in everything if e.kind != EventKind.MILESTONE]
+        parsed = parsed_version(p, version)
         waiting = s.scalars(
             select(HumanTask)
             .where(
@@ -103,7 +97,6 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
         ).all()
         tasks = []
         if waiting:
-            parsed = parsed_version(p, version)
             for t in waiting:
                 info = parsed.tasks.get(t.bpmn_id)
                 schema = parsed.form(t.form)
@@ -125,7 +118,7 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
                 for article in e.data.get("articles", [])
             ),
         )
-        parent = parent_view(s, case)
+        parent = parent_view(s, p, case)
         return PublicCase(
             number=case.number,
             case_type=case.case_type,
@@ -140,9 +133,15 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
             tasks=tasks,
             reopen_count=case.reopen_count,
             # A merged duplicate goes where its parent goes.
-            milestones=milestones(parent.status, parent.timeline)
+            milestones=parent.milestones
             if parent is not None
-            else milestones(case.status, timeline),
+            else milestones(
+                parsed.milestones,
+                case.milestone,
+                case.status,
+                everything,
+                waiting=bool(tasks),
+            ),
             articles=articles,
             attachments=attachment_views(s, case.id, citizen=True),
             merged_into=parent,
@@ -159,40 +158,6 @@ def citizen_attachment(
         if not row.public or row.sealed:
             raise NotFound(N_("El archivo no existe."))
         return file_of(p, s, row, None)
-
-
-def milestones(status: str, timeline: list[EventView]) -> list[Milestone]:
-    """Where a case stands, in the citizen's five milestones.
-
-    Derived from the public timeline: filed → received and under the 311's
-    review; an ``assigned`` event → assigned; a public note after the last
-    assignment (or, once closed, any public note) → answered; closed status →
-    closed. A reopening starts the answer over: only what came after the last
-    ``reopened`` event counts. The current step is the last one reached.
-    """
-    last_reopen = max(
-        (i for i, e in enumerate(timeline) if e.kind == EventKind.REOPENED), default=-1
-    )
-    assigned_at = [i for i, e in enumerate(timeline) if e.kind == EventKind.ASSIGNED]
-    closed = status == CaseStatus.CLOSED
-    notes = [
-        i
-        for i, e in enumerate(timeline)
-        if e.kind == EventKind.PUBLIC_NOTE and i > last_reopen
-    ]
-    answered = any(i > assigned_at[-1] for i in notes) if assigned_at else False
-    reached = {
-        "recibido": True,
-        "revision": True,
-        "asignado": bool(assigned_at),
-        "respondido": answered or (closed and bool(notes)),
-        "cerrado": closed,
-    }
-    current = max(i for i, (key, _) in enumerate(MILESTONES) if reached[key])
-    return [
-        Milestone(key, label, reached[key], i == current)
-        for i, (key, label) in enumerate(MILESTONES)
-    ]
 
 
 def _public_event(e: CaseEvent) -> EventView:

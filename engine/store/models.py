@@ -253,6 +253,9 @@ class Case(Base):
     # The language the citizen filed in on the web (``es``, ``en``): mail to
     # them is written in it. None: the platform's default language.
     language: Mapped[str | None] = mapped_column(String(8))
+    # The key of the citizen's milestone the case stands at (the diagram's
+    # ``hito``; None on case types that declare none).
+    milestone: Mapped[str | None] = mapped_column(String(40))
     # The intake form's ``categoria`` (the routing table's input): duplicates
     # are looked for among the open cases of the same category.
     category: Mapped[str | None] = mapped_column(String(60))

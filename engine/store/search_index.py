@@ -378,10 +378,6 @@ SIMILAR_PREFIX = 2000
 #: prepositions, "de", "la", "en"…): they are left out of the comparison.
 SIMILAR_MIN_LENGTH = 4
 
-_SIMILAR_SQLITE = text(
-    "SELECT rowid, -bm25(case_search_fts) FROM case_search_fts "
-    "WHERE case_search_fts MATCH :similar_fts AND rowid IN :similar_ids"
-).bindparams(bindparam("similar_ids", expanding=True))
 _DOCUMENT_START = select(func.substr(CaseSearch.document, 1, SIMILAR_PREFIX)).where(
     CaseSearch.case_id == bindparam("of_case")
 )
@@ -410,26 +406,48 @@ def similarity(
     """How much each of ``case_ids`` shares ``words``: case id → score.
 
     Only the cases sharing at least one word are in the answer; a higher
-    score is a closer text. PostgreSQL ranks with ``ts_rank`` over the
-    Spanish full-text vector (stemmed, accents folded) of just those cases;
-    SQLite with FTS5's ``bm25`` (each word a quoted prefix, as in search).
-    The caller narrows ``case_ids`` first (category, dates): the text is
-    compared on those rows only, whatever the size of the table.
+    score is a closer text. The caller narrows ``case_ids`` first (category,
+    dates), and only those rows are compared, whatever the size of the
+    table: on PostgreSQL ``ts_rank`` over their Spanish full-text vectors
+    (stemmed, accents folded), read first by key in a materialized CTE so
+    that no plan walks the text index over every case; on SQLite the words
+    each one shares (:func:`shared_words`), from the start of its document.
     """
     if not words or not case_ids:
         return {}
-    if dialect == "postgresql":
-        # websearch syntax: any word, never a syntax error.
-        query = func.websearch_to_tsquery(
-            "spanish", func.c311_unaccent(" or ".join(words))
-        )
-        vector: ColumnElement[Any] = literal_column("case_search.document_tsv")
+    if dialect != "postgresql":
         rows = s.execute(
-            select(CaseSearch.case_id, func.ts_rank(vector, query)).where(
-                CaseSearch.case_id.in_(case_ids), vector.op("@@")(query)
-            )
+            select(
+                CaseSearch.case_id, func.substr(CaseSearch.document, 1, SIMILAR_PREFIX)
+            ).where(CaseSearch.case_id.in_(case_ids))
         )
-    else:
-        fts = " OR ".join('"' + w.replace('"', '""') + '"*' for w in words)
-        rows = s.execute(_SIMILAR_SQLITE, {"similar_fts": fts, "similar_ids": case_ids})
+        scores = {int(i): float(shared_words(words, doc or "")) for i, doc in rows}
+        return {i: score for i, score in scores.items() if score > 0}
+    # websearch syntax: any word, never a syntax error.
+    query = func.websearch_to_tsquery("spanish", func.c311_unaccent(" or ".join(words)))
+    vector: ColumnElement[Any] = literal_column("case_search.document_tsv")
+    chosen = (
+        select(CaseSearch.case_id, vector.label("tsv"))
+        .where(CaseSearch.case_id.in_(case_ids))
+        .cte("chosen")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    rows = s.execute(
+        select(chosen.c.case_id, func.ts_rank(chosen.c.tsv, query)).where(
+            chosen.c.tsv.op("@@")(query)
+        )
+    )
     return {int(case_id): float(score) for case_id, score in rows}
+
+
+#: Letters of a word compared when SQLite looks for shared words: a crude
+#: stem, so that "tubería" and "tuberías", "reparar" and "reparada" meet.
+STEM = 5
+
+
+def shared_words(words: list[str], document: str) -> int:
+    """How many of ``words`` (folded) start the same as a word of ``document``."""
+    stems = {
+        w[:STEM] for w in _WORD.findall(fold(document)) if len(w) >= SIMILAR_MIN_LENGTH
+    }
+    return len({w[:STEM] for w in words} & stems)

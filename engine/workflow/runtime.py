@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bundles import milestones
 from engine.bundles.registry import ParsedVersion
 from engine.workflow import script_bounds
 from engine.workflow.scripting import make_script_engine
@@ -164,12 +165,31 @@ class Snapshot:
     ready: list[ReadyTask]
     completed: bool
     estado: str | None
+    #: The key of the citizen's milestone the workflow stands at (``hito``).
+    hito: str | None
     end_event: str | None
     data: dict[str, Any]
     next_timer_at: datetime | None
     #: BPMN ids of the elements completed since ``before``, in order, each
     #: with the task data it completed with.
     steps: list[tuple[str, dict[str, Any]]]
+
+
+def _milestone(
+    version: ParsedVersion, end_event: str | None, ready: list[Any], done: list[Any]
+) -> str | None:
+    """The milestone a workflow stands at: its end event's, else a ready
+    task's, else the last completed element's that marks one."""
+    if not version.milestones:
+        return None
+    candidates = [end_event] if end_event else []
+    candidates += [item.bpmn_id for item in ready]
+    candidates += [getattr(t.task_spec, "bpmn_id", None) or "" for t in reversed(done)]
+    for bpmn_id in candidates:
+        info = version.tasks.get(bpmn_id or "")
+        if info is not None and (key := milestones.of(info.props)):
+            return key
+    return None
 
 
 def ready_ids(workflow: Any) -> frozenset[str]:
@@ -240,6 +260,7 @@ def snapshot(
             if info and info.estado:
                 estado = info.estado
                 break
+    hito = _milestone(version, end_event, ready, done)
     done_now = [
         t
         for t in done
@@ -256,6 +277,7 @@ def snapshot(
         ready=ready,
         completed=bool(workflow.completed),
         estado=estado,
+        hito=hito,
         end_event=end_event,
         data=data,
         next_timer_at=_next_timer(waiting),

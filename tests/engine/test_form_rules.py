@@ -104,3 +104,30 @@ def test_warnings_do_not_stop_a_deploy_but_errors_do():
     assert len(registry.parse_bundle(files).warnings) == 2
     with pytest.raises(BundleInvalid):
         registry.parse_bundle(poda_files(procede={"type": "nada"}))
+
+
+def test_milestones_are_declared_on_the_start_event_and_named_by_key():
+    """``hitos`` lists them in order; a ``hito`` outside the list, or a key
+    that is not a plain word, is refused at deploy with both problems."""
+    files = poda_files()
+    start = '<spiffworkflow:property name="estado" value="Recibida" />'
+    declared = (
+        '<spiffworkflow:property name="hitos" '
+        'value="recibida: Recibida; evaluada: Evaluada; Mal Clave" />'
+    )
+    bpmn = files["poda.bpmn"].replace(start, start + declared)
+    task = '<spiffworkflow:property name="estado" value="En evaluación" />'
+    good = bpmn.replace(
+        task, task + '<spiffworkflow:property name="hito" value="evaluada" />'
+    )
+    files["poda.bpmn"] = good.replace(" Mal Clave", "")
+    parsed = registry.parse_bundle(files)
+    assert parsed.milestones == [("recibida", "Recibida"), ("evaluada", "Evaluada")]
+    files["poda.bpmn"] = bpmn.replace(
+        task, task + '<spiffworkflow:property name="hito" value="otra" />'
+    )
+    with pytest.raises(BundleInvalid) as refused:
+        registry.parse_bundle(files)
+    texts = [p.message.text for p in refused.value.problems]
+    assert any("no está en la lista" in t for t in texts)
+    assert any("no es válida" in t for t in texts)

@@ -12,7 +12,9 @@ import pytest
 from engine import services
 from engine.domain.errors import NotAllowed
 from engine.domain.views import EventView
-from engine.services import accounts, design, previews, tracking
+from engine.services import accounts, design, previews
+from engine.services.progress import DEFAULT_MILESTONES
+from engine.services.progress import milestones as progress_of
 
 ROOT = Path(__file__).resolve().parents[2]
 INTAKE = {
@@ -28,62 +30,84 @@ def who(p, username):
     return accounts.authenticate(p, username, "demo311", client="t")
 
 
-def event(kind: str) -> EventView:
-    """A public timeline entry of ``kind``."""
-    return EventView(at=AT, kind=kind, actor="", summary="", data={}, public=True)
+def event(kind: str, key: str = "") -> EventView:
+    """A public timeline entry of ``kind`` (a milestone's ``key``)."""
+    data = {"key": key} if key else {}
+    return EventView(at=AT, kind=kind, actor="", summary="", data=data, public=True)
 
 
-def progress(status: str, *kinds: str) -> tuple[list[str], str]:
-    """(reached keys, current key) for a timeline of these event kinds."""
-    steps = tracking.milestones(status, [event(k) for k in kinds])
-    (current,) = [m.key for m in steps if m.current]
-    return [m.key for m in steps if m.reached], current
+#: A diagram's declared milestones, as the seed case types declare them.
+DECLARED = [
+    ("recibido", "Recibido"),
+    ("revision", "En revisión por el 311"),
+    ("asignado", "Asignado a una entidad"),
+    ("respondido", "Respondido"),
+    ("cerrado", "Cerrado"),
+]
+
+
+def progress(current: str, *reached: str, status: str = "open") -> tuple[list, str]:
+    """(reached keys, current key) for a case that reached these milestones."""
+    timeline = [event("created")] + [event("milestone", k) for k in reached]
+    steps = progress_of(DECLARED, current, status, timeline)
+    (here,) = [m.key for m in steps if m.current]
+    return [m.key for m in steps if m.reached], here
 
 
 # --------------------------------------------------------------------------
 # Milestones
 
 
-def test_milestones_follow_the_public_timeline():
-    """Filed → review; assigned; a note after it → answered; closed."""
-    assert progress("open", "created") == (["recibido", "revision"], "revision")
-    assert progress("open", "created", "assigned")[1] == "asignado"
-    # A note before the assignment (e.g. an acknowledgement) is no answer.
-    assert progress("open", "created", "public_note", "assigned")[1] == "asignado"
-    reached, current = progress("open", "created", "assigned", "public_note")
-    assert current == "respondido" and "cerrado" not in reached
-    reached, current = progress("closed", "created", "assigned", "public_note")
-    assert current == "cerrado" and len(reached) == 5
+def test_declared_milestones_follow_what_the_case_reached():
+    """The first is always reached; a skipped one stays pending."""
+    assert progress("revision", "revision") == (["recibido", "revision"], "revision")
+    reached, here = progress("cerrado", "revision", "cerrado", status="closed")
+    assert here == "cerrado" and reached == ["recibido", "revision", "cerrado"]
 
 
-def test_reopening_starts_the_answer_over():
-    """Only notes after the last reopening count as the answer."""
-    kinds = ("created", "assigned", "public_note", "reopened")
-    reached, current = progress("open", *kinds)
-    assert current == "asignado" and "respondido" not in reached
-    assert progress("open", *kinds, "public_note")[1] == "respondido"
+def test_a_reopened_case_is_answered_again():
+    """Milestones after where the case stands now are pending again."""
+    reached, here = progress(
+        "asignado", "revision", "asignado", "respondido", "cerrado", "asignado"
+    )
+    assert here == "asignado"
+    assert reached == ["recibido", "revision", "asignado"]
 
 
-def test_rejected_case_is_answered_and_closed_but_never_assigned():
-    """Closed with a public reason and no assignment."""
-    reached, current = progress("closed", "created", "public_note")
-    assert current == "cerrado" and "asignado" not in reached
-    assert "respondido" in reached
+def test_waiting_for_the_citizen_is_its_own_state():
+    """The current step says the case waits for the citizen."""
+    timeline = [event("milestone", "asignado")]
+    steps = progress_of(DECLARED, "asignado", "open", timeline, waiting=True)
+    assert [m.key for m in steps if m.waiting] == ["asignado"]
+    assert not any(m.waiting for m in progress_of(DECLARED, "asignado", "open", []))
+
+
+def test_without_declared_milestones_received_in_progress_closed():
+    """Three default steps, from the public timeline and the status."""
+    default = [k for k, _ in DEFAULT_MILESTONES]
+    steps = progress_of([], None, "open", [event("created")])
+    assert [m.key for m in steps] == default
+    assert [m.key for m in steps if m.current] == ["recibido"]
+    steps = progress_of([], None, "open", [event("created"), event("assigned")])
+    assert [m.key for m in steps if m.current] == ["en_tramite"]
+    steps = progress_of([], None, "closed", [event("created")])
+    assert [m.key for m in steps if m.reached] == default
 
 
 def test_milestone_labels_are_message_ids_for_the_page_to_translate():
-    """The engine knows no locale: labels are the Spanish message ids."""
-    steps = tracking.milestones("open", [event("created")])
-    assert [m.label for m in steps] == [label for _, label in tracking.MILESTONES]
+    """The engine knows no locale: labels are the diagram's Spanish words."""
+    steps = progress_of(DECLARED, "revision", "open", [])
     assert steps[1].label == "En revisión por el 311"
 
 
-def test_tracked_case_carries_its_milestones(seeded):
-    """track_case returns the milestones with the case."""
+def test_tracked_case_carries_its_diagrams_milestones(seeded):
+    """The seed queja declares five milestones; a new one stands at review,
+    and the step that answers it closes it at the last one."""
     opened = services.open_case(seeded, "queja", INTAKE)
     case = services.track_case(seeded, opened.number, opened.access_code, client="t")
-    assert [m.key for m in case.milestones] == [k for k, _ in tracking.MILESTONES]
+    assert [m.key for m in case.milestones] == [k for k, _ in DECLARED]
     assert [m.key for m in case.milestones if m.current] == ["revision"]
+    assert all(e.kind != "milestone" for e in case.timeline)
 
 
 # --------------------------------------------------------------------------
