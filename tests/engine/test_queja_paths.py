@@ -196,7 +196,7 @@ def test_denuncia_offers_reserved_identity() -> None:
     assert prop["type"] == "boolean"
     assert prop["x-widget"] == "checkbox"
     assert prop["title"] == "Reservar mi identidad"
-    assert "privacidad" in prop["description"]
+    assert "supervisor del 311" in prop["description"]
     assert not prop.get("x-personal")
 
 
@@ -216,7 +216,18 @@ def test_diagram_follows_the_conventions(versions, key: str) -> None:
     assert _props(start) == {
         "formJsonSchemaFilename": "registro.json",
         "estado": "Recibida",
+        "hito": "recibido",
+        "hitos": "recibido: Recibido; revision: En revisión por el 311; "
+        "asignado: Asignado a una entidad; respondido: Respondido; "
+        "cerrado: Cerrado",
     }
+    assert [key for key, _ in version.milestones] == [
+        "recibido",
+        "revision",
+        "asignado",
+        "respondido",
+        "cerrado",
+    ]
     for bpmn_id, ts in specs.items():
         props = _props(ts)
         assert ts.lane in ROLES, bpmn_id
@@ -306,6 +317,7 @@ def test_queja_like_tasks_and_timers(versions, key: str) -> None:
     assert _props(specs["respuesta_enviada"]) == {
         "estado": "Respondida",
         "marca": "cerrado",
+        "hito": "respondido",
     }
     assert _props(specs["caso_reabierto"]) == {
         "estado": "Reabierta",
