@@ -14,20 +14,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from engine import services
 from engine.domain.enums import Channel
 from engine.domain.phone_hours import PhoneLine
-from engine.domain.views import CHANNELS, ROLES
-from webapp.helpers import as_text, current_actor, platform, translate
+from engine.domain.views import ACTING_ROLES, CHANNELS, ROLES
+from webapp.helpers import as_text, current_actor, fecha, platform, translate
 
 PANAMA = ZoneInfo("America/Panama")
 # Raw HTML is off: instructions from diagrams are shown, never executed.
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False})
-
-
-def fecha(value: datetime | None, with_time: bool = True) -> str:
-    """A UTC datetime shown in Panama time."""
-    if value is None:
-        return ""
-    local = value.astimezone(PANAMA)
-    return local.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
 
 
 def iso(value: datetime | None) -> str:
@@ -93,5 +85,6 @@ def register(app: Flask) -> None:
             "channels": CHANNELS,
             "Channel": Channel,
             "role_names": ROLES,
+            "acting_roles": ACTING_ROLES,
             "current_lang": session.get("lang", app.config["BABEL_DEFAULT_LOCALE"]),
         }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
+from babel.dates import get_datetime_format
 from flask import Response, abort, current_app, request
-from flask_babel import gettext
+from flask_babel import format_date, format_time, get_locale, gettext
 from flask_login import current_user
 
 from engine.domain.errors import Message
@@ -122,12 +124,40 @@ def open_from_session(token: Any) -> dict[str, Any] | None:
         return None
 
 
+def fecha(value: date | datetime | None, with_time: bool = True) -> str:
+    """A date as the reader's language writes it, in Panama time.
+
+    A datetime (stored in UTC) is moved to ``BABEL_DEFAULT_TIMEZONE``
+    (America/Panama) by Flask-Babel: "3 dic 2026, 10:15" in Spanish,
+    "Dec 3, 2026, 10:15 AM" in English. The date is the locale's medium
+    form (the month's name, so 3/12 and 12/3 cannot be confused); the time
+    its short form, joined by the locale's own pattern. A plain date (a day
+    off) or ``with_time=False`` gives the date alone.
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, datetime) or not with_time:
+        return str(format_date(value, "medium"))
+    pattern = get_datetime_format("medium", locale=get_locale())
+    return str(pattern).format(
+        format_time(value, "short"), format_date(value, "medium")
+    )
+
+
 def translate(message: Message) -> str:
-    """Translate an engine message id and fill its parameters."""
+    """Translate an engine message id and fill its parameters.
+
+    A datetime parameter (when a task was completed, an article changed) is
+    written as :func:`fecha` writes dates, in the reader's language.
+    """
     text = gettext(message.text)
     if message.params:
+        params = {
+            k: fecha(v) if isinstance(v, datetime) else v
+            for k, v in message.params.items()
+        }
         try:
-            return text % message.params
+            return text % params
         except (KeyError, TypeError, ValueError):
             return text
     return text

@@ -19,6 +19,31 @@ ROLES: dict[str, str] = {
     Role.CITIZEN: N_("Ciudadano"),
 }
 
+#: How the timeline names the role someone acted in (an enlace's adds its
+#: entity; events nobody did -- timers, the worker -- are the system's).
+ACTING_ROLES: dict[str, str] = {
+    Role.SUPERVISOR: N_("Supervisor 311"),
+    Role.AGENT: N_("Agente 311"),
+    Role.LIAISON: N_("Enlace"),
+    Role.DESIGNER: N_("Diseñador de procesos"),
+    Role.ADMIN: N_("Administrador"),
+    Role.CITIZEN: N_("Ciudadano"),
+}
+
+
+def acting_role(roles: frozenset[str] | set[str] | list[str]) -> str | None:
+    """The role a person with ``roles`` acts in outside a task's lane.
+
+    The broadest one they hold, in :data:`ACTING_ROLES`' order: a
+    supervisor (who may also do agent work) acts as supervisor. None for
+    nobody.
+    """
+    for role in ACTING_ROLES:
+        if role in roles:
+            return role
+    return None
+
+
 #: Roles that include the powers of others (a supervisor can do agent work).
 ROLE_IMPLIES: dict[str, frozenset[str]] = {
     Role.SUPERVISOR: frozenset({Role.AGENT}),
@@ -201,8 +226,15 @@ class EventView:
     data: dict[str, Any]
     public: bool
     #: A completed task's answers as (field title, value) in its own form's
-    #: words, enum values by their labels (empty when the form is unknown).
+    #: words, enum values by their labels; the public ones are left out (a
+    #: ``public_note`` event carries them). A form no longer known gives the
+    #: field names themselves.
     fields: tuple[tuple[str, Any], ...] = ()
+    #: The role the actor acted in (a task's lane for a completion, the
+    #: actor's role for a note or a claim; ``ciudadano`` for the citizen;
+    #: empty for the system), and an enlace's entity code.
+    role: str = ""
+    role_entity: str = ""
 
 
 @dataclass(frozen=True)
@@ -319,6 +351,9 @@ class TaskView:
     may_release: bool = False
     #: The people the viewer may hand the task to (empty: no reassigning).
     assignable: list[UserChoice] = field(default_factory=list)
+    #: The form's ``x-prefill`` fields with what the diagram computed (the
+    #: suggested entity); the other fields start empty.
+    prefill: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from engine.services.common import (
 )
 from engine.services.platform import Platform
 from engine.services.steps import add_event
+from engine.services.timeline import event_roles
 from engine.store.models import (
     Case,
     CaseEvent,
@@ -79,7 +80,18 @@ def case_view(
     ).all()
     entity = s.get(Entity, case.entity_code) if case.entity_code else None
     parsed = parsed_version(p, version)
-    schemas = parsed.forms.values()
+    shown = [e for e in events if _may_see_event(actor, e)]
+    roles = event_roles(s, shown, parsed)
+    # The citizen's own fields (the intake form's, and those of the tasks
+    # in the citizen's lane) are the case's data; their words win: the same
+    # name (``entidad``, ``nota``) means something else in a staff form.
+    citizens = [parsed.form(parsed.start_form)] + [
+        parsed.form(t.form)
+        for t in parsed.tasks.values()
+        if t.lane == Role.CITIZEN and t.form
+    ]
+    citizen_fields = {name for schema in citizens for name in forms.fields(schema)}
+    schemas = [*parsed.forms.values(), *reversed(citizens)]
     labels = {
         name: str(spec.get("title", name))
         for schema in schemas
@@ -107,19 +119,20 @@ def case_view(
         entity_name=entity.name if entity else None,
         subject=case.subject,
         contact=dict(case.contact) if case.contact else None,
-        # What a form declares (with its label), not the diagram's own
-        # variables (suggestions, counters, computed dates) nor staff-only
-        # fields left empty.
+        # What the citizen's forms declare (with their labels): not the
+        # diagram's own variables (suggestions, counters, computed dates),
+        # nor staff fields left empty, nor staff answers, which the timeline
+        # shows in their own forms' words.
         data={
             k: v
             for k, v in data.items()
-            if k in labels and v is not None and not k.startswith("_")
+            if k in citizen_fields and v is not None and not k.startswith("_")
         },
         created_at=case.created_at,
         updated_at=case.updated_at,
         closed_at=case.closed_at,
         error=case.error,
-        events=[_event_view(e, parsed) for e in events if _may_see_event(actor, e)],
+        events=[_event_view(e, parsed, roles[e.id]) for e in shown],
         open_tasks=[
             TaskSummary(
                 id=t.id,
@@ -150,11 +163,16 @@ SUPERVISOR_EVENTS = frozenset({EventKind.IDENTITY_UNSEALED})
 
 
 def _may_see_event(actor: Actor, event: CaseEvent) -> bool:
-    """Whether ``actor`` sees this event on the staff case page."""
+    """Whether ``actor`` sees this event on the staff case page (milestone
+    moves only place the citizen's step indicator: status events tell)."""
+    if event.kind == EventKind.MILESTONE:
+        return False
     return event.kind not in SUPERVISOR_EVENTS or actor.has(Role.SUPERVISOR)
 
 
-def _event_view(e: CaseEvent, parsed: ParsedVersion | None = None) -> EventView:
+def _event_view(
+    e: CaseEvent, parsed: ParsedVersion, role: tuple[str, str] = ("", "")
+) -> EventView:
     """An event row as plain data (a completed task's answers labelled)."""
     data = dict(e.data or {})
     return EventView(
@@ -165,31 +183,43 @@ def _event_view(e: CaseEvent, parsed: ParsedVersion | None = None) -> EventView:
         data=data,
         public=e.public,
         fields=_answers(parsed, e.task_bpmn_id, data.get("data"))
-        if parsed is not None and e.kind == EventKind.TASK_COMPLETED
+        if e.kind == EventKind.TASK_COMPLETED
         else (),
+        role=role[0],
+        role_entity=role[1],
     )
 
 
 def _answers(
     parsed: ParsedVersion, bpmn_id: str | None, values: Any
 ) -> tuple[tuple[str, Any], ...]:
-    """A task's answers in its own form's words: (title, value or its label).
+    """A task's internal answers in its own form's words: (title, value).
 
     Each form names its fields: the same name (``nota``) is a supervisor's
     note in one form and an enlace's in another, so labels come from the
     form of the task that was completed, never from the version's forms
     together. Empty answers and values the form does not declare are left
-    out; enum values show their ``x-enum-labels``.
+    out; enum values show their ``x-enum-labels``. ``x-public`` answers are
+    left out too: the ``public_note`` event written with them shows them as
+    public, and they must not sit under this internal event. A task the
+    version no longer knows (a case moved to another version) shows its
+    answers under the field names themselves rather than a guessed label.
     """
+    if not isinstance(values, dict):
+        return ()
     info = parsed.tasks.get(bpmn_id or "")
     schema = parsed.forms.get(info.form) if info and info.form else None
-    if schema is None or not isinstance(values, dict):
-        return ()
+    if schema is None:
+        return tuple(
+            (str(name), value)
+            for name, value in values.items()
+            if value is not None and value != ""
+        )
     specs = forms.fields(schema)
     answers = []
     for name, value in values.items():
         spec = specs.get(name)
-        if spec is None or value is None or value == "":
+        if spec is None or spec.get("x-public") or value is None or value == "":
             continue
         shown = value
         if isinstance(spec.get("enum"), list) and isinstance(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.bundles import forms
 from engine.domain import sealing
-from engine.domain.enums import CaseStatus, Channel, EventKind
+from engine.domain.enums import CaseStatus, Channel, EventKind, Role
 from engine.domain.errors import (
     N_,
     InvalidData,
@@ -206,6 +206,7 @@ def open_case(
                 N_("Caso recibido"),
                 created,
                 public=True,
+                role=None if actor else Role.CITIZEN,
             )
             if note is not None:
                 # What the intake form publishes (an answer given at first
@@ -219,6 +220,7 @@ def open_case(
                     N_("Respuesta"),
                     note,
                     public=True,
+                    role=None if actor else Role.CITIZEN,
                 )
             search_index.index_new_case(s, case, forms.free_text(schema, wf_data))
             record_step(s, p, case, parsed, workflow, actor, now, state=None)

@@ -40,7 +40,7 @@ from engine.domain.views import (
     ArticleQuery,
     ArticleView,
 )
-from engine.services.common import PANAMA, STAFF_ROLES
+from engine.services.common import STAFF_ROLES
 from engine.services.platform import Platform
 from engine.store import search_index
 from engine.store.db import save_changes
@@ -331,7 +331,7 @@ def _stale(article: KbArticle) -> Conflict:
             "lo abriera. Vuelva a abrirlo para ver sus cambios."
         ),
         who=article.updated_by,
-        when=article.updated_at.astimezone(PANAMA).strftime("%d/%m/%Y %H:%M"),
+        when=article.updated_at,
     )
 
 

@@ -46,7 +46,6 @@ from engine.services.accounts import actor_from_user
 from engine.services.auditing import record
 from engine.services.common import (
     CASE_OF_TASK,
-    PANAMA,
     TASK_ROW,
     may_do,
     type_titles,
@@ -473,11 +472,10 @@ def _check_ready(task: Any) -> None:
     if task.state == TaskState.READY:
         return
     if task.state == TaskState.COMPLETED and task.completed_at is not None:
-        when = task.completed_at.astimezone(PANAMA).strftime("%d/%m/%Y %H:%M")
         raise Conflict(
             N_("%(who)s ya completó esta tarea el %(when)s."),
             who=task.completed_by_label or "?",
-            when=when,
+            when=task.completed_at,
         )
     raise Conflict(N_("La tarea ya no está pendiente."))
 

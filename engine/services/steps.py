@@ -20,6 +20,7 @@ from engine.domain.errors import (
 )
 from engine.domain.views import (
     Actor,
+    acting_role,
 )
 from engine.services import notify
 from engine.services.common import ENTITY_NAMES
@@ -462,12 +463,23 @@ def add_event(
     *,
     public: bool,
     task_bpmn_id: str | None = None,
+    role: str | None = None,
 ) -> None:
     """Append one audit/timeline event.
 
     Held with the step's other new rows and written with them (at the end of
-    :func:`record_step`, or when the transaction commits).
+    :func:`record_step`, or when the transaction commits). The role the
+    actor acted in goes into ``data`` (``role``, and an enlace's entity as
+    ``role_entity``), since people change roles and entities later: the
+    caller's ``role`` (a completed task's lane, ``ciudadano`` for the
+    citizen), else the actor's own; events of nobody (the worker) have none.
     """
+    if role is None and actor is not None:
+        role = acting_role(actor.roles)
+    if role is not None:
+        data = {**(data or {}), "role": role}
+        if role == Role.LIAISON and actor is not None and actor.entity_code:
+            data["role_entity"] = actor.entity_code
     hold_row(
         s,
         CaseEvent,

@@ -30,7 +30,6 @@ from engine.services import attachments
 from engine.services.cases import case_view
 from engine.services.common import (
     CASE_OF_TASK,
-    PANAMA,
     TASK_ROW,
     allowed_values,
     business_calendar,
@@ -186,6 +185,11 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
             and task.assignee_id is not None
             and (task.assignee_id == actor.id or actor.has(Role.SUPERVISOR)),
             assignable=assignable,
+            prefill={
+                name: data[name]
+                for name, spec in forms.fields(parsed.form(task.form)).items()
+                if spec.get("x-prefill") and data.get(name) is not None
+            },
         )
 
 
@@ -333,6 +337,7 @@ def _complete(
                 | ({"attachments": stored} if stored else {}),
                 public=False,
                 task_bpmn_id=task.bpmn_id,
+                role=task.role,
             )
             search_index.append_text(s, case, forms.free_text(schema, clean))
             note = public_note(schema, clean, sources)
@@ -347,6 +352,7 @@ def _complete(
                     note,
                     public=True,
                     task_bpmn_id=task.bpmn_id,
+                    role=task.role,
                 )
             record_step(
                 s,
@@ -397,10 +403,9 @@ def _complete(
 def _already_done(task: Any) -> Conflict:
     """The conflict raised when a task was completed by someone else."""
     if task.state == TaskState.COMPLETED and task.completed_at is not None:
-        when = task.completed_at.astimezone(PANAMA).strftime("%d/%m/%Y %H:%M")
         return Conflict(
             N_("%(who)s ya completó esta tarea el %(when)s."),
             who=task.completed_by_label or "?",
-            when=when,
+            when=task.completed_at,
         )
     return Conflict(N_("La tarea ya no está pendiente."))

@@ -22,6 +22,7 @@ from engine.services.duplicates import parent_view
 from engine.services.knowledge import linked_articles
 from engine.services.platform import Platform
 from engine.services.progress import milestones
+from engine.services.timeline import event_roles
 from engine.store.models import (
     Case,
     CaseEvent,
@@ -82,10 +83,11 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
             .order_by(CaseEvent.at, CaseEvent.id)
         ).all()
         entity = s.get(Entity, case.entity_code) if case.entity_code else None
-        everything = [_public_event(e) for e in events]
+        parsed = parsed_version(p, version)
+        roles = event_roles(s, events, parsed)
+        everything = [_public_event(e, roles[e.id]) for e in events]
         # Milestone events place the step indicator; the story is the rest.
         timeline = [e for e in everything if e.kind != EventKind.MILESTONE]
-        parsed = parsed_version(p, version)
         waiting = s.scalars(
             select(HumanTask)
             .where(
@@ -96,19 +98,18 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
             .order_by(HumanTask.created_at)
         ).all()
         tasks = []
-        if waiting:
-            for t in waiting:
-                info = parsed.tasks.get(t.bpmn_id)
-                schema = parsed.form(t.form)
-                tasks.append(
-                    CitizenTask(
-                        id=t.id,
-                        name=t.name,
-                        instructions=info.instructions if info else "",
-                        due_at=t.due_at,
-                        form=form_view(schema, sources_for(s, schema)),
-                    )
+        for t in waiting:
+            info = parsed.tasks.get(t.bpmn_id)
+            schema = parsed.form(t.form)
+            tasks.append(
+                CitizenTask(
+                    id=t.id,
+                    name=t.name,
+                    instructions=info.instructions if info else "",
+                    due_at=t.due_at,
+                    form=form_view(schema, sources_for(s, schema)),
                 )
+            )
         articles = linked_articles(
             s,
             (
@@ -160,8 +161,12 @@ def citizen_attachment(
         return file_of(p, s, row, None)
 
 
-def _public_event(e: CaseEvent) -> EventView:
-    """A public event without staff names or internal data."""
+def _public_event(e: CaseEvent, role: tuple[str, str]) -> EventView:
+    """A public event without staff names or internal data.
+
+    Who acted shows as their role (an enlace's with its entity), never as
+    the person's name.
+    """
     data = dict(e.data or {})
     if e.kind == EventKind.CREATED:
         data = {"channel": data.get("channel")}
@@ -175,4 +180,6 @@ def _public_event(e: CaseEvent) -> EventView:
         summary=e.summary,
         data=data,
         public=True,
+        role=role[0],
+        role_entity=role[1],
     )

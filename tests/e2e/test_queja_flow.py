@@ -231,5 +231,7 @@ def test_transfer_and_question_to_the_citizen(live_server: str, page: Any) -> No
     # MUPA sees the citizen's answer on its task.
     login(page, base, "enlace.mupa")
     open_task(page, "Atender la queja", number)
-    expect(page.get_by_text("Frente a la casa 14-B, calle 3.")).to_be_visible()
+    expect(
+        page.locator("dl.data").get_by_text("Frente a la casa 14-B, calle 3.")
+    ).to_be_visible()
     shot(page, "12-enlace-sees-answer")

@@ -373,6 +373,8 @@ def test_identifying_file_of_a_reserved_denuncia_is_sealed(seeded):
         audit = s.scalars(
             select(CaseEvent.data).where(CaseEvent.kind == "identity_unsealed")
         ).all()
-    assert audit == [{"reason": reason, "attachment": sealed.id}]
+    assert audit == [
+        {"reason": reason, "attachment": sealed.id, "role": "supervisor_311"}
+    ]
     enlace_view = services.get_case(seeded, enlace, opened.number)
     assert reason not in repr(enlace_view)

@@ -115,7 +115,7 @@ def test_unsealing_event_is_shown_to_supervisors_only(p) -> None:
         assert reason not in repr(view)
     supervisor = services.get_case(p, who(p, "supervisor"), opened.number)
     assert [e.data for e in supervisor.events if e.kind == "identity_unsealed"] == [
-        {"reason": reason}
+        {"reason": reason, "role": "supervisor_311"}
     ]
 
 

@@ -115,10 +115,18 @@ def test_a_claim_is_a_private_event_and_an_audit_record(seeded):
         ]
     task = "Clasificar la queja"
     ana, boss_name = "Ana Agente", "Sergio Supervisor"
+    # Each with the role its actor acted in (the supervisor's own, not the
+    # task's lane).
+    agent, supervisor = {"role": "agente_311"}, {"role": "supervisor_311"}
     assert events == [
-        ("task_claimed", False, ana, {"task": task, "from": None, "to": ana}),
-        ("task_released", False, ana, {"task": task, "from": ana, "to": None}),
-        ("task_assigned", False, boss_name, {"task": task, "from": None, "to": ana}),
+        ("task_claimed", False, ana, {"task": task, "from": None, "to": ana} | agent),
+        ("task_released", False, ana, {"task": task, "from": ana, "to": None} | agent),
+        (
+            "task_assigned",
+            False,
+            boss_name,
+            {"task": task, "from": None, "to": ana} | supervisor,
+        ),
     ]
     assert audits == [
         ("task_claimed", "agente", number),

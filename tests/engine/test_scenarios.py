@@ -93,10 +93,10 @@ def accept(p: Platform, number: str, entity: str | None = None) -> None:
 
 
 def case_data(p: Platform, number: str, _task: str) -> dict:
-    """The current data the agent's task shows (prefilled suggestion)."""
+    """What the agent's task form comes filled with (the suggested entity)."""
     agent = who(p, "agente")
     (task,) = [t for t in services.list_tasks(p, agent) if t.case_number == number]
-    return services.get_task(p, agent, task.id).case.data
+    return services.get_task(p, agent, task.id).prefill
 
 
 def test_scenario_1_phone_call_friday_night(p, clock):
@@ -181,7 +181,10 @@ def test_scenario_3_reserved_identity(p, clock):
     events = services.get_case(p, who(p, "supervisor"), opened.number).events
     audit = [e for e in events if e.kind == "identity_unsealed"]
     assert audit[0].actor == "Sergio Supervisor"
-    assert audit[0].data == {"reason": "Requerimiento del Ministerio Público."}
+    assert audit[0].data == {
+        "reason": "Requerimiento del Ministerio Público.",
+        "role": "supervisor_311",
+    }
     assert not audit[0].public
     # No mail is queued to a sealed address.
     with p.db.read() as s:
@@ -217,7 +220,8 @@ def test_scenario_4_transfer_keeps_the_number(p, clock):
     assigned = [e.data["entity"] for e in public.timeline if e.kind == "assigned"]
     assert assigned == ["MOP", "IDAAN"]
     moved = [e.data for e in public.timeline if e.kind == "transferred"]
-    assert moved == [{"from": "MOP", "to": "IDAAN"}]
+    # Recorded with the role of the agent whose transfer moved it.
+    assert moved == [{"from": "MOP", "to": "IDAAN", "role": "agente_311"}]
     assert public.public_status == "Asignada a la entidad"
     assert services.list_tasks(p, who(p, "enlace.mop")) == []
 

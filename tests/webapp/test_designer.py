@@ -159,7 +159,8 @@ def test_list_shows_every_case_type_and_version(app):
         assert f'href="/diseno/{key}/modelador"' in html
     assert "Versión inicial (semilla)" in html
     assert "sistema" in html
-    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d", html)
+    # When each version was deployed, as Spanish writes dates ("3 dic 2026, 10:15").
+    assert re.search(r">\d{1,2} [a-z]{3,4} \d{4}, \d{1,2}:\d\d</time>", html)
     assert 'id="archivos"' in html and 'enctype="multipart/form-data"' in html
 
 
@@ -213,9 +214,9 @@ def test_broken_upload_lists_every_problem_and_deploys_nothing(app):
     resp = upload(c, list(files.items()))
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
-    table = must_search(r'<table class="table problems".*?</table>', html, re.S).group(
-        0
-    )
+    table = must_search(
+        r'<table class="table problems[^"]*".*?</table>', html, re.S
+    ).group(0)
     rows = re.findall(r"<tr class=\"problem problem-(\w+)\">(.*?)</tr>", table, re.S)
     lane = [r for sev, r in rows if "cuadrilla" in r]
     assert lane and "<code>alumbrado.bpmn</code>" in lane[0]
@@ -244,7 +245,7 @@ def test_warnings_are_listed_after_a_good_deploy(app):
     html = c.get("/diseno").get_data(as_text=True)
     assert "Se desplegó" in html
     table = must_search(
-        r'<table class="table problems" id="advertencias".*?</table>', html, re.S
+        r'<table class="table problems[^"]*" id="advertencias".*?</table>', html, re.S
     ).group(0)
     assert "sev-warning" in table and "sev-error" not in table
     assert "<code>prioridad.dmn</code>" in table and "comodín" in table

@@ -92,15 +92,22 @@ def test_a_transfer_reads_from_english_keys(app):
     work(app, "agente", "Transferir a otra entidad", {"entidad": "IDAAN"}, number)
 
     stored = {e.kind: e.data or {} for e in events(app, number)}
-    assert stored[EventKind.TRANSFERRED] == {"from": "MOP", "to": "IDAAN"}
+    # The agent's step transferred it: the event keeps the role acted in.
+    assert stored[EventKind.TRANSFERRED] == {
+        "from": "MOP",
+        "to": "IDAAN",
+        "role": "agente_311",
+    }
     assert stored[EventKind.ASSIGNED]["entity"] == "IDAAN"
     assert stored[EventKind.PUBLIC_NOTE] == {
         "fields": [
             {"label": "Por qué no es competencia de su entidad", "value": REASON}
-        ]
+        ],
+        "role": "enlace",
+        "role_entity": "MOP",
     }
     completed = stored[EventKind.TASK_COMPLETED]
-    assert set(completed) == {"task", "data", "by"}
+    assert set(completed) == {"task", "data", "by", "role"}
     assert completed["task"] == "Transferir a otra entidad"
     assert completed["data"]["entidad"] == "IDAAN"  # a designer's variable
 

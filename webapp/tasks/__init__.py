@@ -72,12 +72,7 @@ def detail(task_id: str) -> Any:
     # Fields marked x-prefill come filled with what the diagram computed
     # (e.g. the suggested entity); others start empty, so a loop back to a
     # task never resubmits last round's answers.
-    fields = view.form.schema.get("properties", {})
-    values: dict[str, Any] = {
-        k: v
-        for k, v in view.case.data.items()
-        if isinstance(fields.get(k), dict) and fields[k].get("x-prefill")
-    }
+    values: dict[str, Any] = dict(view.prefill)
     errors: dict[str, list[str]] = {}
     conflict = None
     status = 200
