@@ -153,13 +153,20 @@ def with_search_path(url: str, schema: str) -> str:
 
 
 @contextmanager
-def postgres_url(base: str, schema: str = "bench") -> Iterator[str]:
-    """A migrated dedicated schema on PostgreSQL, dropped afterwards."""
+def postgres_url(
+    base: str, schema: str = "bench", *, keep: bool = False
+) -> Iterator[str]:
+    """A migrated dedicated schema on PostgreSQL, dropped afterwards.
+
+    With ``keep`` the schema is neither dropped before nor after: a run
+    finds what the last one left there (migrated to the newest revision).
+    """
     admin = create_engine(base)
     try:
         with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            if not keep:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         url = with_search_path(base, schema)
         check = create_engine(url)
         with check.connect() as conn:
@@ -170,8 +177,9 @@ def postgres_url(base: str, schema: str = "bench") -> Iterator[str]:
         dbmod.upgrade(url)
         yield url
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        if not keep:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
 
 

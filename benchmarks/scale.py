@@ -19,6 +19,14 @@ Prints ``BENCH <query>_<size> <p95> ms`` and, for the largest size against
 the smallest, ``RATIO <query>_<big>/<query>_<small>`` (target ≤ 3). On
 PostgreSQL every p95 at the largest size is also held to 50 ms; SQLite's
 figures are printed, not targeted. Exits 1 when a target was missed.
+
+Each run starts from empty databases and drops them at the end, unless
+``SCALE_KEEP=1``: then each size has a database of its own, kept for the
+next run (PostgreSQL: schema ``scale_<size>``, e.g. ``scale_1m``; SQLite:
+``<tmp>/c311-scale/<size>.db``), migrated to the newest revision and grown
+only if short, so the queries can be measured again at once after a change
+of code or indexes. ``SCALE_DIALECTS`` (``sqlite,postgresql``) picks the
+databases measured.
 """
 
 from __future__ import annotations
@@ -26,9 +34,12 @@ from __future__ import annotations
 import gc
 import os
 import random
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from harness import (
@@ -49,7 +60,8 @@ from engine.domain.clock import FrozenClock
 from engine.domain.views import Actor, CaseQuery
 from engine.services.accounts import authenticate, seed_demo
 from engine.services.platform import Platform
-from engine.store.models import Case
+from engine.store import db as dbmod
+from engine.store.models import Case, CaseSearch
 
 SIZES = [int(n) for n in os.environ.get("SCALE_SIZES", "10000,1000000").split(",")]
 RUNS = env_int("SCALE_RUNS", 50)
@@ -58,6 +70,8 @@ RATIO_TARGET = 3.0
 P95_TARGET_MS = 50.0
 PASSWORD = "demo311"
 WORDS = ["agua", "basura acumulada", "semaforo", "techo filtrado", "Bella Vista"]
+KEEP = os.environ.get("SCALE_KEEP", "") not in ("", "0")
+DIALECTS = os.environ.get("SCALE_DIALECTS", "sqlite,postgresql").split(",")
 
 
 def label(size: int) -> str:
@@ -83,6 +97,22 @@ def sampled_numbers(p: Platform, rng: random.Random, n: int = 50) -> list[str]:
         return [str(x) for x in s.scalars(select(Case.number).where(Case.id.in_(ids)))]
 
 
+def sampled_phones(p: Platform, rng: random.Random, n: int = 50) -> list[str]:
+    """Callers' phone numbers of up to ``n`` cases picked at random.
+
+    Read back from the index, so a kept database needs no generator state.
+    """
+    with p.db.read() as s:
+        top = int(s.scalar(select(func.max(Case.id))) or 0)
+        ids = [rng.randint(1, top) for _ in range(4 * n)]
+        found = s.scalars(
+            select(CaseSearch.contact_digits)
+            .where(CaseSearch.case_id.in_(ids), CaseSearch.contact_digits != "")
+            .order_by(CaseSearch.case_id)
+        )
+        return [str(d) for d in found][:n]
+
+
 def sampled_open(p: Platform, rng: random.Random, n: int = 50) -> list[str]:
     """Tracking numbers of ``n`` open cases filed in the last year, at random
     (triage looks at recent cases)."""
@@ -105,13 +135,11 @@ def sampled_open(p: Platform, rng: random.Random, n: int = 50) -> list[str]:
 
 
 def queries(
-    p: Platform, actors: dict[str, Actor], maker: Maker, rng: random.Random
+    p: Platform, actors: dict[str, Actor], rng: random.Random
 ) -> dict[str, Callable[[int], Any]]:
     """Each measured query, as a call taking the run's index."""
     numbers = sampled_numbers(p, rng)
-    phones = [
-        c["telefono"] for c in rng.sample(maker.callers, min(50, len(maker.callers)))
-    ]
+    phones = sampled_phones(p, rng)
     open_numbers = sampled_open(p, rng) or numbers
     agent, supervisor = actors["agente"], actors["supervisor"]
     liaison = actors["enlace.minsa"]
@@ -165,8 +193,10 @@ class Progress:
             self.last = now
 
 
-def run(url: str, dialect: str, report: Report) -> None:
-    """Grow one database through the sizes, measuring at each."""
+def measure_sizes(
+    url: str, dialect: str, sizes: list[int]
+) -> dict[int, dict[str, float]]:
+    """Grow one database through ``sizes``, measuring at each (p95 in ms)."""
     p = Platform(url, clock=FrozenClock(NOW))
     services.deploy_seed(p, ROOT / "bpmn", ROOT / "forms")
     seed_demo(p, PASSWORD)
@@ -177,17 +207,58 @@ def run(url: str, dialect: str, report: Report) -> None:
     maker = Maker(ensure_entities(p.db.engine), version_ids(p.db.engine))
     rng = random.Random(7)
     figures: dict[int, dict[str, float]] = {}
-    for size in SIZES:
+    for size in sizes:
         t0 = time.perf_counter()
         added = grow(p.db.engine, maker, size, Progress(dialect))
         note(
             f"{dialect}: {size:,} cases ({added:,} added in "
             f"{time.perf_counter() - t0:.0f} s)"
         )
-        figures[size] = measure(queries(p, actors, maker, rng))
+        figures[size] = measure(queries(p, actors, rng))
         for name, ms in figures[size].items():
             bench(f"{name}_{dialect}_{label(size)}", ms, "ms")
     p.close()
+    return figures
+
+
+@contextmanager
+def database(base: str | None, size: int | None) -> Iterator[str]:
+    """A migrated database: throw-away, or the kept one of ``size``.
+
+    On PostgreSQL at ``base``, else on SQLite.
+    """
+    if size is None and base is None:
+        with sqlite_url() as url:
+            yield url
+    elif size is None:
+        with postgres_url(str(base), "scale") as url:
+            yield url
+    elif base is None:
+        folder = Path(tempfile.gettempdir()) / "c311-scale"
+        folder.mkdir(exist_ok=True)
+        url = f"sqlite:///{folder / label(size)}.db"
+        dbmod.upgrade(url)
+        yield url
+    else:
+        with postgres_url(base, f"scale_{label(size).lower()}", keep=True) as url:
+            yield url
+
+
+def run(dialect: str, report: Report) -> None:
+    """Measure one dialect at every size, then print its ratios."""
+    base = None
+    if dialect == "postgresql":
+        base = postgres_base()
+        if base is None:
+            return  # postgres_base said why
+    if KEEP:
+        figures: dict[int, dict[str, float]] = {}
+        for size in SIZES:
+            with database(base, size) as url:
+                figures.update(measure_sizes(url, dialect, [size]))
+    else:
+        with database(base, None) as url:
+            figures = measure_sizes(url, dialect, SIZES)
     small, big = min(SIZES), max(SIZES)
     if small == big:
         return
@@ -209,12 +280,9 @@ def main() -> int:
     """Measure on SQLite, then on PostgreSQL if there is one."""
     report = Report("scale.py")
     note(f"sizes {SIZES}, p95 of {RUNS} runs per query after {WARMUP} warm-up")
-    with sqlite_url() as url:
-        run(url, "sqlite", report)
-    base = postgres_base()
-    if base is not None:
-        with postgres_url(base, "scale") as url:
-            run(url, "postgresql", report)
+    for dialect in ("sqlite", "postgresql"):
+        if dialect in DIALECTS:
+            run(dialect, report)
     return report.finish()
 
 

@@ -589,6 +589,7 @@ class SearchPage:
     ``counts`` holds the number of cases per status. Counting stops after
     ``count_limit`` matches: then ``capped`` is set, the total only says
     "more than ``count_limit``" and the counts per status are not known.
+    ``found`` is the number counted (``count_limit + 1`` when capped).
     """
 
     query: CaseQuery
@@ -598,11 +599,12 @@ class SearchPage:
     count_limit: int
     page: int
     page_size: int
+    found: int | None = None
 
     @property
     def total(self) -> int:
         """Cases found (a lower bound when capped)."""
-        return sum(self.counts.values())
+        return sum(self.counts.values()) if self.found is None else self.found
 
     @property
     def pages(self) -> int:

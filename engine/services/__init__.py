@@ -52,11 +52,11 @@ from engine.services.queues import (
     release_task,
 )
 from engine.services.search import (
-    case_query,
     export_cases,
     search_cases,
     search_options,
 )
+from engine.services.search_criteria import case_query
 from engine.services.tasks import (
     complete_citizen_task,
     complete_task,

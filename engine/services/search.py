@@ -6,29 +6,29 @@ follows the case page's rule (:func:`~engine.services.common.may_see_case`),
 written as a condition: 311 agents and supervisors see every case, an enlace
 the cases assigned to its entity now, nobody else searches.
 
-Counts are exact up to :data:`COUNT_LIMIT` matches, and paging stops there:
-at a million cases, counting every match of a broad search would cost more
-than the search. The count also picks the page's plan (see
-:func:`search_cases`).
+Counts are exact up to :data:`COUNT_LIMIT` matches, and paging stops there
+(as in the inbox, see ``queues``): at a million cases, counting every match
+of a broad search would cost more than the search. Counting stops at the
+limit, so its cost follows the limit and how rare the match is, not the
+number of cases. The count also picks the page's plan (see
+:func:`search_cases`). The criteria come from the page's query string
+through :func:`engine.services.search_criteria.case_query`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.domain.enums import CaseStatus, Role
-from engine.domain.errors import N_, InvalidData, Message, NotAllowed
+from engine.domain.errors import N_, NotAllowed
 from engine.domain.views import (
     CASE_STATUSES,
-    CHANNELS,
-    SEARCH_SORTS,
     Actor,
     CaseQuery,
     EntityView,
@@ -38,33 +38,19 @@ from engine.domain.views import (
 )
 from engine.services.common import PANAMA, STAFF_ROLES, type_titles
 from engine.services.platform import Platform
+from engine.services.search_criteria import COUNT_LIMIT, PAGE_SIZE
 from engine.services.versions import audit
 from engine.store import search_index
 from engine.store.models import Case, Entity
 
-#: Results per page.
-PAGE_SIZE = 25
-#: Counting stops after this many matches (and so does paging).
-COUNT_LIMIT = 10_000
+#: A page beyond the count limit is first looked for among this many cases
+#: per result needed (2,000 for the first page): matches rarer than one in
+#: 80 there are gathered instead, which costs what their number does. A
+#: larger walk wastes more on rare-ish words (a few thousand matches).
+WALK_PER_RESULT = 80
 #: Rows read per short transaction while exporting.
 EXPORT_CHUNK = 500
 
-#: Longest value accepted per query-string parameter.
-_LIMITS = {
-    "q": 200,
-    "numero": 40,
-    "contacto": 120,
-    "entidad": 20,
-    "tipo": 60,
-    "estado": 10,
-    "canal": 20,
-    "desde": 10,
-    "hasta": 10,
-    "vencidos": 5,
-    "orden": 20,
-    "pagina": 6,
-}
-_TRUE = frozenset({"1", "on", "true", "si", "sí"})
 
 #: The columns a result needs: never ``sealed_contact``.
 _COLUMNS = (
@@ -110,80 +96,6 @@ def _sort_columns(sort: str) -> list[Any]:
     return [getattr(Case, name) for name in names]
 
 
-def case_query(params: Mapping[str, str]) -> CaseQuery:
-    """The search criteria of the page's query string (Spanish names).
-
-    Raises :class:`InvalidData` naming every bad parameter (a date that is no
-    date, an unknown status…), so the page can show the form as it was sent
-    with the messages.
-    """
-    errors: dict[str, list[Message]] = {}
-
-    def value(name: str) -> str:
-        raw = str(params.get(name) or "").strip()
-        if len(raw) > _LIMITS[name]:
-            errors[name] = [
-                Message(
-                    N_("Demasiado largo (máximo %(n)s caracteres)."),
-                    {"n": _LIMITS[name]},
-                )
-            ]
-            return ""
-        return raw
-
-    def choice(name: str, allowed: Mapping[str, str], message: str) -> str:
-        raw = value(name)
-        if raw and raw not in allowed:
-            errors[name] = [Message(message)]
-            return ""
-        return raw
-
-    created_from = _day(value("desde"), "desde", errors)
-    created_to = _day(value("hasta"), "hasta", errors)
-    if created_from and created_to and created_from > created_to:
-        errors["hasta"] = [Message(N_("La fecha final es anterior a la inicial."))]
-    overdue = value("vencidos")
-    if overdue and overdue.lower() not in _TRUE:
-        errors["vencidos"] = [Message(N_("Valor no válido."))]
-    page = value("pagina") or "1"
-    if not page.isdigit() or not 1 <= int(page) <= -(-COUNT_LIMIT // PAGE_SIZE):
-        errors["pagina"] = [Message(N_("Página no válida."))]
-        page = "1"
-    query = CaseQuery(
-        text=value("q"),
-        number=value("numero"),
-        contact=value("contacto"),
-        entity_code=value("entidad").upper(),
-        case_type=value("tipo"),
-        status=choice("estado", CASE_STATUSES, N_("Estado desconocido.")),
-        channel=choice("canal", CHANNELS, N_("Canal desconocido.")),
-        created_from=created_from,
-        created_to=created_to,
-        overdue=bool(overdue),
-        sort=choice("orden", SEARCH_SORTS, N_("Orden desconocido.")) or "recientes",
-        page=int(page),
-    )
-    if errors:
-        raise InvalidData(errors)
-    return query
-
-
-def _day(raw: str, name: str, errors: dict[str, list[Message]]) -> date | None:
-    """A day written ``AAAA-MM-DD`` (date inputs) or ``DD/MM/AAAA``."""
-    if not raw:
-        return None
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-            return date.fromisoformat(raw)
-        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", raw):
-            day, month, year = (int(part) for part in raw.split("/"))
-            return date(year, month, day)
-    except ValueError:
-        pass
-    errors[name] = [Message(N_("Fecha no válida: use el formato DD/MM/AAAA."))]
-    return None
-
-
 def _visible(actor: Actor | None) -> ColumnElement[bool] | None:
     """The cases ``actor`` may see, as a condition (None: all of them).
 
@@ -212,12 +124,19 @@ def _start_of(day: date) -> datetime:
 
 
 def _conditions(
-    s: Session, actor: Actor | None, query: CaseQuery, now: datetime
+    s: Session,
+    actor: Actor | None,
+    query: CaseQuery,
+    now: datetime,
+    *,
+    words: bool = True,
 ) -> list[ColumnElement[bool]]:
-    """Every condition of ``query``, visibility first."""
+    """Every condition of ``query``, visibility first (``words``: and the text)."""
     found: list[ColumnElement[bool] | None] = [
         _visible(actor),
-        search_index.text_condition(s.get_bind().dialect.name, query.text),
+        search_index.text_condition(s.get_bind().dialect.name, query.text)
+        if words
+        else None,
         search_index.contact_condition(query.contact),
         search_index.number_condition(query.number),
     ]
@@ -267,38 +186,28 @@ def search_cases(p: Platform, actor: Actor | None, query: CaseQuery) -> SearchPa
     matches are gathered first and sorted apart (a materialized CTE): a rare
     word or one person's phone never sends the database walking the sort
     index through every case for matches it underestimated. Beyond it, the
-    matches are dense, and the ordered walk meets a page of them soon.
+    matches are dense, and an ordered walk meets a page of them soon (see
+    :func:`_walked_page` for words).
     """
     now = p.clock()
     offset = (query.page - 1) * PAGE_SIZE
     with p.db.read() as s:
         conditions = _conditions(s, actor, query, now)
-        counted = (
-            select(Case.status).where(*conditions).limit(COUNT_LIMIT + 1).subquery()
-        )
-        counts = {str(status): 0 for status in CASE_STATUSES}
-        for status, n in s.execute(
-            select(counted.c.status, func.count()).group_by(counted.c.status)
-        ):
-            counts[status] = int(n)
-        capped = sum(counts.values()) > COUNT_LIMIT
-        if capped:
+        counts, found = _count(s, actor, query, conditions, now)
+        capped = found > COUNT_LIMIT
+        if not capped:
+            ids = _gathered_page(s, conditions, query.sort, offset)
+        elif not search_index.query_words(query.text):
             page = (
                 select(Case.id)
                 .where(*conditions)
                 .order_by(*_order(query.sort, lambda name: getattr(Case, name)))
             )
+            ids = list(s.scalars(page.offset(offset).limit(PAGE_SIZE)))
         else:
-            matches = (
-                select(*_sort_columns(query.sort))
-                .where(*conditions)
-                .cte("matches")
-                .prefix_with("MATERIALIZED", dialect="postgresql")
+            ids = _walked_page(s, actor, query, now, offset) or _gathered_page(
+                s, conditions, query.sort, offset
             )
-            page = select(matches.c.id).order_by(
-                *_order(query.sort, lambda name: matches.c[name])
-            )
-        ids = list(s.scalars(page.offset(offset).limit(PAGE_SIZE)))
         hits = _rows_by_id(s, ids, now)
     return SearchPage(
         query=query,
@@ -306,9 +215,103 @@ def search_cases(p: Platform, actor: Actor | None, query: CaseQuery) -> SearchPa
         counts=counts,
         capped=capped,
         count_limit=COUNT_LIMIT,
+        found=found,
         page=query.page,
         page_size=PAGE_SIZE,
     )
+
+
+def _count(
+    s: Session,
+    actor: Actor | None,
+    query: CaseQuery,
+    conditions: list[ColumnElement[bool]],
+    now: datetime,
+) -> tuple[dict[str, int], int]:
+    """Matches per status and in all, counted up to ``COUNT_LIMIT + 1``.
+
+    Words alone, searched by someone who sees every case, are first counted
+    in the search index alone: beyond the limit the counts per status are
+    not shown, and reading each match's case for its status was a third of
+    the work. Otherwise (or within the limit) the matching cases are
+    counted per status.
+    """
+    counts = {str(status): 0 for status in CASE_STATUSES}
+    matching = search_index.matching_rows(
+        s.get_bind().dialect.name, query.text, "case_search"
+    )
+    if matching is not None and not _conditions(s, actor, query, now, words=False):
+        rows = matching.columns(case_id=Case.id.type).subquery()
+        # A constant, not the key: FTS5 names it rowid, PostgreSQL case_id.
+        first = (
+            select(literal_column("1").label("one"))
+            .select_from(rows)
+            .limit(COUNT_LIMIT + 1)
+            .subquery()
+        )
+        found = int(s.scalar(select(func.count()).select_from(first)) or 0)
+        if found > COUNT_LIMIT:
+            return counts, found
+    counted = select(Case.status).where(*conditions).limit(COUNT_LIMIT + 1).subquery()
+    for status, n in s.execute(
+        select(counted.c.status, func.count()).group_by(counted.c.status)
+    ):
+        counts[status] = int(n)
+    return counts, sum(counts.values())
+
+
+def _gathered_page(
+    s: Session, conditions: list[ColumnElement[bool]], sort: str, offset: int
+) -> list[int]:
+    """A page found by gathering every match first, then sorting them apart.
+
+    A materialized CTE on PostgreSQL, so that the planner never trades it
+    for a walk of the sort index that would meet rare matches late.
+    """
+    matches = (
+        select(*_sort_columns(sort))
+        .where(*conditions)
+        .cte("matches")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    page = select(matches.c.id).order_by(*_order(sort, lambda name: matches.c[name]))
+    return list(s.scalars(page.offset(offset).limit(PAGE_SIZE)))
+
+
+def _walked_page(
+    s: Session, actor: Actor | None, query: CaseQuery, now: datetime, offset: int
+) -> list[int] | None:
+    """The page of a search by words with more than COUNT_LIMIT matches.
+
+    Walks the cases that meet the other criteria in the page's order, at
+    most :data:`WALK_PER_RESULT` per result needed, checking the words case
+    by case (the full-text index would first gather every match: 150,000 for
+    a common word at a million cases). A full page found there is the page:
+    the walk is a prefix of the ordered results. Otherwise (matches too
+    sparse among the first cases walked) None: the caller gathers every
+    match instead.
+    """
+    dialect = s.get_bind().dialect.name
+    budget = WALK_PER_RESULT * (offset + PAGE_SIZE)
+    walked = (
+        select(*_sort_columns(query.sort))
+        .where(*_conditions(s, actor, query, now, words=False))
+        .order_by(*_order(query.sort, lambda name: getattr(Case, name)))
+        .limit(budget)
+        .subquery()
+    )
+    matched = search_index.text_checked_per_row(dialect, query.text, walked.c.id)
+    if matched is None:
+        return None
+    page = (
+        select(walked.c.id)
+        .where(matched)
+        .order_by(*_order(query.sort, lambda name: walked.c[name]))
+        .offset(offset)
+        .limit(PAGE_SIZE)
+    )
+    ids = list(s.scalars(page))
+    return ids if len(ids) == PAGE_SIZE else None
 
 
 def export_cases(

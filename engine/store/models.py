@@ -208,6 +208,13 @@ class Case(Base):
             "overdue_at",
             **_where("status = 'open' AND overdue_at IS NOT NULL"),
         ),
+        # Open cases on time (overdue = open minus these), per entity.
+        Index(
+            "ix_case_open_unmarked",
+            "entity_code",
+            "due_at",
+            **_where("status = 'open' AND overdue_at IS NULL"),
+        ),
         Index("ix_case_closed_at", "closed_at", **_where("status = 'closed'")),
         Index("ix_case_errored", "id", **_where("error IS NOT NULL")),
         # Likely duplicates: open cases of one category, newest first; and

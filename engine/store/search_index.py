@@ -289,6 +289,41 @@ def text_condition(dialect: str, query: str) -> ColumnElement[bool] | None:
     return Case.id.in_(matching.columns(case_id=Case.id.type))
 
 
+def text_checked_per_row(
+    dialect: str, query: str, case_id: ColumnElement[int]
+) -> ColumnElement[bool] | None:
+    """Whether the text of the case ``case_id`` (a column) matches ``query``.
+
+    Unlike :func:`text_condition`, meant to be tested row by row on an
+    ordered walk of cases: on PostgreSQL an ``EXISTS`` that reads the
+    case's one search row by its key, fenced by ``OFFSET 0`` so that the
+    planner keeps it per row instead of first gathering every match through
+    the GIN index (which costs as much as there are matches). On SQLite the
+    FTS5 matches are gathered once, as in :func:`text_condition`. None when
+    the query holds no word at all.
+    """
+    if not query_words(query):
+        return None
+    if dialect != "postgresql":
+        matching = matching_rows(dialect, query, "case_search")
+        assert matching is not None  # the query has words
+        return case_id.in_(matching.columns(case_id=Case.id.type))
+    own_row = (
+        select(CaseSearch.case_id)
+        .where(
+            CaseSearch.case_id == case_id, text(_ROW_MATCH).bindparams(search_q=query)
+        )
+        .offset(0)
+    )
+    return own_row.exists()
+
+
+#: The match of one search row (PostgreSQL), for :func:`text_checked_per_row`.
+_ROW_MATCH = (
+    "case_search.document_tsv @@ "
+    "websearch_to_tsquery('spanish', c311_unaccent(:search_q))"
+)
+
 #: The full-text indexes and their match queries: (PostgreSQL, SQLite FTS5),
 #: each selecting the key of the matching rows. Written out, never built
 #: from names: only the bound parameters come from the user.

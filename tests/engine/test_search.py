@@ -295,6 +295,56 @@ def test_counts_stop_at_the_limit(p, monkeypatch) -> None:
     assert [h.subject for h in page.hits] == [f"Hueco {i}" for i in (0, 1, 2, 3)]
 
 
+def test_pages_beyond_the_limit_are_the_same_walked_or_gathered(
+    p, clock, monkeypatch
+) -> None:
+    """Beyond COUNT_LIMIT a search by words walks the cases in the page's
+    order; a walk too short for a full page falls back to gathering every
+    match. Either way each page holds what the sorted results hold there."""
+    for i in range(12):
+        clock.advance(minutes=1)
+        fields = POTHOLE if i % 3 else PIPE  # every third one is a pipe
+        services.open_case(p, "queja", {**fields, "asunto": f"{fields['asunto']} {i}"})
+    every = {
+        sort: [h.number for h in find(p, q="hueco", orden=sort).hits]
+        for sort in ("recientes", "antiguos", "vencimiento", "numero")
+    }
+    assert len(every["recientes"]) == 8
+    monkeypatch.setattr(search, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+    for walk in (1, 2, 100):  # short walks fall back to gathering; 100 is enough
+        monkeypatch.setattr(search, "WALK_PER_RESULT", walk)
+        for sort, expected in every.items():
+            got = [
+                find(p, q="hueco", orden=sort, pagina=str(page)).hits for page in (1, 2)
+            ]
+            assert all(len(hits) == 2 for hits in got), (walk, sort)
+            assert [h.number for hits in got for h in hits] == expected[:4], (
+                walk,
+                sort,
+            )
+    page = find(p, q="hueco")
+    assert page.capped and page.total == 4 and page.pages == 2
+
+
+def test_a_walked_page_keeps_the_other_criteria(p, cases, clock, monkeypatch) -> None:
+    """The walk checks the words case by case, after the other criteria and
+    the actor's scope: an enlace's walk meets its entity's cases only."""
+    for i in range(6):
+        clock.advance(minutes=1)
+        number = services.open_case(p, "queja", {**PIPE, "asunto": f"Fuga {i}"}).number
+        route(p, number, "IDAAN" if i % 2 else "MOP")
+    monkeypatch.setattr(search, "COUNT_LIMIT", 1)
+    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+    monkeypatch.setattr(search, "WALK_PER_RESULT", 100)
+    page = find(p, "enlace.idaan", q="fuga")
+    assert page.capped
+    assert [h.subject for h in page.hits] == ["Fuga 5", "Fuga 3"]
+    assert {h.entity_code for h in page.hits} == {"IDAAN"}
+    by_agent = find(p, q="fuga", entidad="MOP", canal="web")
+    assert [h.subject for h in by_agent.hits] == ["Fuga 4", "Fuga 2"]
+
+
 # --- Who sees what -------------------------------------------------------------------
 
 

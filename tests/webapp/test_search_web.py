@@ -176,6 +176,23 @@ def test_sorting_and_paging_links_keep_the_criteria(client, auth, cases) -> None
     assert found == sorted(found)
 
 
+def test_a_count_beyond_the_limit_says_more_than(client, auth, cases, monkeypatch):
+    """Beyond the count limit the page says "más de" the limit, that only
+    the first ones can be browsed, and no count per status."""
+    from engine.services import search
+
+    auth.login("agente")
+    monkeypatch.setattr(search, "COUNT_LIMIT", 1)
+    page = client.get("/buscar").get_data(as_text=True)
+    assert "Más de 1 casos" in page
+    assert "Se pueden recorrer los primeros 1 en el orden elegido" in page
+    assert 'class="count count-open"' not in page
+    monkeypatch.setattr(search, "COUNT_LIMIT", 2)
+    page = client.get("/buscar").get_data(as_text=True)
+    assert "2 casos encontrados" in page and "Más de" not in page
+    assert 'class="count count-open"' in page
+
+
 def test_csv_export_for_supervisors_audited(app, client, auth, cases) -> None:
     """Agents get 403 and nothing is recorded; a supervisor gets the file
     (without the reserved identity) and one audit record."""
