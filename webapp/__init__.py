@@ -19,10 +19,17 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import services
+from engine.domain.passwords import PasswordPolicy
 from engine.domain.sealing import new_key
 from engine.services import accounts
-from engine.services.platform import Limits, Platform, ScriptBounds
-from webapp.config import DEFAULTS, MissingSecret, missing_secret, phone_hours
+from engine.services.platform import Limits, Platform, ScriptBounds, SignInSettings
+from webapp.config import (
+    DEFAULTS,
+    PRODUCTION_TOTP_ROLES,
+    MissingSecret,
+    missing_secret,
+    phone_hours,
+)
 from webapp.helpers import allow_uploads
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +91,7 @@ def create_app(
         language=str(app.config["BABEL_DEFAULT_LOCALE"]),
         phone_hours=phone_hours(app.config),
         file_store=str(app.config["ATTACHMENT_STORE"]),
+        signin=signin_settings(app.config),
         **({"clock": app.config["CLOCK"]} if app.config.get("CLOCK") else {}),
     )
     app.extensions["centro311"] = platform
@@ -165,6 +173,22 @@ def create_app(
 
         start_worker_thread(app)
     return app
+
+
+def signin_settings(config: Mapping[str, Any]) -> SignInSettings:
+    """The sign-in settings of a configuration (README "Sign-in")."""
+    return SignInSettings(
+        password_policy=PasswordPolicy(
+            min_length=int(config["PASSWORD_MIN_LENGTH"]),
+            max_length=int(config["PASSWORD_MAX_LENGTH"]),
+        ),
+        invite_ttl_s=int(config["INVITE_TTL_S"]),
+        reset_ttl_s=int(config["RESET_TTL_S"]),
+        reset_requests=int(config["RESET_MAX_REQUESTS"]),
+        reset_window_s=int(config["RESET_WINDOW_S"]),
+        totp_required_roles=frozenset(config["TOTP_REQUIRED_ROLES"]),
+        totp_issuer=str(config["TOTP_ISSUER"]),
+    )
 
 
 def _configured_app(test_config: Mapping[str, Any] | None) -> Flask:
@@ -258,6 +282,11 @@ def _finish_config(app: Flask) -> None:
         )
         app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.config["TESTING"] = app.config.get("TESTING", False) or env == "testing"
+    if app.config["TOTP_REQUIRED_ROLES"] is None:
+        # The demo and the tests sign in with a password only; a deployment
+        # (production) requires a second factor of the powerful roles.
+        roles = PRODUCTION_TOTP_ROLES if env == "production" else []
+        app.config["TOTP_REQUIRED_ROLES"] = list(roles)
 
 
 def _development_secret(

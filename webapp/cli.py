@@ -16,7 +16,15 @@ from sqlalchemy.exc import DBAPIError
 
 from engine import services
 from engine.domain.errors import BundleInvalid, InvalidData, Message, ServiceError
-from engine.services import accounts, design, mail, schema, versions
+from engine.services import (
+    accounts,
+    design,
+    mail,
+    schema,
+    second_factor,
+    signin,
+    versions,
+)
 from webapp import require_secrets
 from webapp.config import MissingSecret
 from webapp.helpers import platform
@@ -30,6 +38,13 @@ MAX_BACKOFF_S = 60.0
 def _text(message: Message) -> str:
     """A service message in Spanish (the command line is not translated)."""
     return message.text % message.params if message.params else message.text
+
+
+def _print_invalid(exc: InvalidData) -> None:
+    """Print every field message of refused data."""
+    for field, msgs in exc.errors.items():
+        for m in msgs:
+            click.echo(f"{field}: {_text(m)}", err=True)
 
 
 def _print_problems(exc: BundleInvalid) -> None:
@@ -159,33 +174,82 @@ def register_cli(app: Flask) -> None:
     @click.option("--role", "roles", multiple=True, required=True)
     @click.option("--entity", default=None)
     @click.option("--email", default=None)
-    @click.password_option("--password")
+    @click.option("--password", default=None, help="Contraseña (si no, se pide)")
+    @click.option(
+        "--invite",
+        is_flag=True,
+        help="Sin contraseña: enviar por correo una invitación para elegirla",
+    )
     def create_user(
         username: str,
         full_name: str,
         roles: tuple[str, ...],
         entity: str | None,
         email: str | None,
-        password: str,
+        password: str | None,
+        invite: bool,
     ) -> None:
-        """Create a staff user."""
-        accounts.ensure_roles(platform())
+        """Create a staff user (the password follows the policy)."""
+        p = platform()
+        if not invite and password is None:
+            password = click.prompt(
+                "Password", hide_input=True, confirmation_prompt=True
+            )
+        accounts.ensure_roles(p)
         try:
-            accounts.create_user(
-                platform(),
+            created = accounts.create_user(
+                p,
                 username,
                 full_name,
-                password,
+                None if invite else password,
                 roles,
                 entity_code=entity,
                 email=email,
             )
+            if invite:
+                sent = signin.invite_user(p, signin.administrator(p), created.id)
         except InvalidData as exc:
-            for field, msgs in exc.errors.items():
-                for m in msgs:
-                    click.echo(f"{field}: {m.text % m.params}", err=True)
+            _print_invalid(exc)
             raise SystemExit(1) from exc
+        except ServiceError as exc:
+            raise click.ClickException(_text(exc.message)) from None
         click.echo(f"Usuario {username} creado.")
+        if invite:
+            click.echo(f"Invitación enviada a {sent.email}.")
+
+    @app.cli.command("invite")
+    @click.argument("username")
+    @click.option("--by", "admin", default=None, help="Administrador que invita")
+    def invite(username: str, admin: str | None) -> None:
+        """Mail a user a single-use link to choose their password (audited)."""
+        p = platform()
+        try:
+            sent = signin.invite_user(
+                p, signin.administrator(p, admin), signin.user_id_of(p, username)
+            )
+        except InvalidData as exc:
+            _print_invalid(exc)
+            raise SystemExit(1) from exc
+        except ServiceError as exc:
+            raise click.ClickException(_text(exc.message)) from None
+        click.echo(
+            f"Invitación enviada a {sent.email} "
+            f"(vence {sent.expires_at:%Y-%m-%d %H:%M} UTC)."
+        )
+
+    @app.cli.command("reset-2fa")
+    @click.argument("username")
+    @click.option("--by", "admin", default=None, help="Administrador que lo hace")
+    def reset_2fa(username: str, admin: str | None) -> None:
+        """Remove a user's second factor (lost phone); audited, sessions end."""
+        p = platform()
+        try:
+            second_factor.reset_second_factor(
+                p, signin.administrator(p, admin), signin.user_id_of(p, username)
+            )
+        except ServiceError as exc:
+            raise click.ClickException(_text(exc.message)) from None
+        click.echo(f"Verificación en dos pasos de {username} restablecida.")
 
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Una pasada y salir")

@@ -62,6 +62,22 @@ DEFAULTS: dict[str, Any] = {
     "TRACKING_WINDOW_S": 900,
     "LOGIN_MAX_ATTEMPTS": 10,
     "LOGIN_WINDOW_S": 900,
+    # Sign-in (README "Sign-in and accounts"). Passwords chosen by people:
+    # at least / at most this many characters (common ones refused).
+    "PASSWORD_MIN_LENGTH": 12,
+    "PASSWORD_MAX_LENGTH": 128,
+    # Lifetime of mailed links, in seconds: invitations, password resets.
+    "INVITE_TTL_S": 7 * 24 * 3600,
+    "RESET_TTL_S": 3600,
+    # Reset requests allowed per client, and per address, in the window.
+    "RESET_MAX_REQUESTS": 5,
+    "RESET_WINDOW_S": 3600,
+    # Roles that must use a TOTP second factor. None: by ENV — production
+    # requires it of supervisors, designers and admins; development and
+    # testing of nobody (the demo and tests sign in with a password only).
+    "TOTP_REQUIRED_ROLES": None,
+    # The name authenticator apps show beside the account.
+    "TOTP_ISSUER": "Centro 311",
     # Bounds of designer code (scripts, conditions, timer expressions, DMN
     # cells): seconds and MiB of added memory per run, and seconds for all
     # the automatic work one action triggers. See README "Limits and safety".
@@ -108,6 +124,10 @@ DEFAULTS: dict[str, Any] = {
     "BPMN_DIR": None,
     "FORMS_DIR": None,
 }
+
+
+#: Roles that need a second factor in production unless configured.
+PRODUCTION_TOTP_ROLES = ["supervisor_311", "disenador", "admin"]
 
 
 class BadSetting(ValueError):

@@ -75,3 +75,10 @@ class Channel(StrEnum):
     IN_PERSON = "in_person"
     EMAIL = "email"
     OPEN311 = "open311"
+
+
+class TokenPurpose(StrEnum):
+    """What a single-use sign-in link is for."""
+
+    INVITE = "invite"
+    RESET = "reset"

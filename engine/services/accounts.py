@@ -15,6 +15,7 @@ from engine.domain.errors import (
     NotFound,
     TooManyAttempts,
 )
+from engine.domain.passwords import policy_problems
 from engine.domain.security import check_password, dummy_password_hash, hash_password
 from engine.domain.views import ROLES, Actor, EntityView
 from engine.services.platform import Platform
@@ -22,8 +23,14 @@ from engine.store.models import Entity, User, UserRole
 from engine.store.models import Role as RoleRow
 from engine.store.throttle import check_rate, count_failure
 
-#: Shortest password a person may choose (the demo password is the exception).
+#: Shortest password of the length-only check that seeds and tests ask for
+#: with ``min_password``; people's passwords follow the full policy
+#: (``engine.domain.passwords``, ``Platform.signin.password_policy``).
 MIN_PASSWORD = 8
+
+#: What an account without a password stores: no password matches it (it is
+#: not a scrypt hash), so an invited user signs in only after the mailed link.
+NO_PASSWORD = "!"  # noqa: S105 - a marker no hash equals, not a password
 
 #: Panamanian entities of the demo data: acronym → name.
 DEMO_ENTITIES: dict[str, str] = {
@@ -97,39 +104,65 @@ def role_errors(
 
 
 def password_errors(
-    password: str, min_password: int = MIN_PASSWORD
+    p: Platform,
+    password: str | None,
+    *,
+    username: str = "",
+    full_name: str = "",
+    min_password: int | None = None,
 ) -> dict[str, list[Message]]:
-    """A message under ``password`` if it is shorter than ``min_password``."""
-    if len(password) >= min_password:
+    """Messages under ``password`` if it breaks the password policy
+    (``Platform.signin.password_policy``), or, with ``min_password`` (the
+    demo data and tests), if it is shorter than that. None: no password
+    (an invitation will set one)."""
+    if password is None:
         return {}
-    return {
-        "password": [
-            Message(
-                N_("La contraseña debe tener al menos %(n)s caracteres."),
-                {"n": min_password},
-            )
-        ]
-    }
+    if min_password is not None:
+        if len(password) >= min_password:
+            return {}
+        return {
+            "password": [
+                Message(
+                    N_("La contraseña debe tener al menos %(n)s caracteres."),
+                    {"n": min_password},
+                )
+            ]
+        }
+    problems = policy_problems(
+        password, p.signin.password_policy, username=username, full_name=full_name
+    )
+    return {"password": problems} if problems else {}
 
 
 def create_user(
     p: Platform,
     username: str,
     full_name: str,
-    password: str,
+    password: str | None,
     roles: Iterable[str],
     *,
     entity_code: str | None = None,
     email: str | None = None,
-    min_password: int = MIN_PASSWORD,
+    min_password: int | None = None,
 ) -> Actor:
     """Create a user with hashed password; an enlace must name its entity.
 
-    ``min_password`` is lowered only for the documented demo password.
+    The password follows the policy (``Platform.signin.password_policy``)
+    unless ``min_password`` asks for a length check only (the demo data and
+    tests). ``None`` creates the user without a password: they choose one
+    through an invitation (``signin.invite_user``).
     """
     roles = tuple(roles)
     errors = role_errors(roles, entity_code)
-    errors.update(password_errors(password, min_password))
+    errors.update(
+        password_errors(
+            p,
+            password,
+            username=username,
+            full_name=full_name,
+            min_password=min_password,
+        )
+    )
     if errors:
         raise InvalidData(errors)
     with p.db.transaction() as s:
@@ -141,7 +174,9 @@ def create_user(
             username=username,
             full_name=full_name,
             email=email,
-            password_hash=hash_password(password),
+            password_hash=(
+                NO_PASSWORD if password is None else hash_password(password)
+            ),
             entity_code=entity_code,
             created_at=p.clock(),
             active=True,
@@ -196,17 +231,17 @@ def set_password(p: Platform, actor: Actor, user_id: int, new_password: str) -> 
         raise NotAllowed(
             N_("Solo la propia persona o un administrador cambia la clave.")
         )
-    if len(new_password) < MIN_PASSWORD:
-        raise InvalidData(
-            {
-                "password": [
-                    Message(
-                        N_("La contraseña debe tener al menos %(n)s caracteres."),
-                        {"n": MIN_PASSWORD},
-                    )
-                ]
-            }
-        )
+    with p.db.read() as s:
+        target = s.get(User, user_id)
+        names = (target.username, target.full_name) if target else ("", "")
+    problems = policy_problems(
+        new_password,
+        p.signin.password_policy,
+        username=names[0],
+        full_name=names[1],
+    )
+    if problems:
+        raise InvalidData({"password": problems})
     # Hash outside the transaction: scrypt is slow on purpose and must not
     # hold the row lock.
     password_hash = hash_password(new_password)
@@ -274,6 +309,7 @@ __all__ = [
     "DEMO_ENTITIES",
     "DEMO_USERS",
     "MIN_PASSWORD",
+    "NO_PASSWORD",
     "NotFound",
     "TooManyAttempts",
     "authenticate",

@@ -152,7 +152,10 @@ def create_person(p: Platform, actor: Actor, data: Mapping[str, Any]) -> Person:
     require_admin(actor)
     username = str(data.get("username") or "").strip().lower()
     password = str(data.get("password") or "")
-    errors: dict[str, list[Message]] = dict(password_errors(password))
+    full_name = str(data.get("full_name") or "").strip()
+    errors: dict[str, list[Message]] = dict(
+        password_errors(p, password, username=username, full_name=full_name)
+    )
     if not _USERNAME.match(username):
         errors["username"] = [
             Message(

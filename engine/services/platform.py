@@ -7,6 +7,8 @@ from typing import Any
 
 from engine.bundles.registry import SpecCache
 from engine.domain.clock import Clock, system_clock
+from engine.domain.enums import Role
+from engine.domain.passwords import PasswordPolicy
 from engine.domain.phone_hours import DEFAULT_HOURS, PhoneHours, parse_hours
 from engine.store.db import Database
 from engine.store.files import FileStore, make_store
@@ -14,7 +16,7 @@ from engine.workflow import script_bounds
 from engine.workflow.script_bounds import ScriptBounds
 
 # The bounds of designer code are configured with the platform.
-__all__ = ["Limits", "Platform", "ScriptBounds"]
+__all__ = ["Limits", "Platform", "ScriptBounds", "SignInSettings"]
 
 
 @dataclass
@@ -40,6 +42,29 @@ class Limits:
     duplicate_window_days: int = 30
 
 
+#: Roles that must sign in with a second factor unless configured otherwise:
+#: those who read every citizen's data, unseal identities, change processes
+#: or manage users.
+SECOND_FACTOR_ROLES = frozenset({Role.SUPERVISOR, Role.DESIGNER, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class SignInSettings:
+    """Passwords, mailed links and the second factor (README "Sign-in")."""
+
+    password_policy: PasswordPolicy = PasswordPolicy()
+    #: How long an invitation link and a password-reset link stay valid.
+    invite_ttl_s: int = 7 * 24 * 3600
+    reset_ttl_s: int = 3600
+    #: Reset requests allowed per client, and per address, in the window.
+    reset_requests: int = 5
+    reset_window_s: int = 3600
+    #: Roles that may not work without a TOTP second factor.
+    totp_required_roles: frozenset[str] = SECOND_FACTOR_ROLES
+    #: The name authenticator apps show next to the account.
+    totp_issuer: str = "Centro 311"
+
+
 class Platform:
     """Everything a service function needs, built once per process."""
 
@@ -56,6 +81,7 @@ class Platform:
         language: str = "es",
         phone_hours: PhoneHours | None = None,
         file_store: str = "database",
+        signin: SignInSettings | None = None,
     ) -> None:
         """Connect to ``database_url`` (lazily) with the given clock and limits.
 
@@ -66,7 +92,8 @@ class Platform:
         (staff, and citizens whose language is not known). ``phone_hours``
         are the 3-1-1 line's opening hours (default: Panama's).
         ``file_store`` names where attachments' bytes go (see
-        :mod:`engine.store.files`).
+        :mod:`engine.store.files`). ``signin`` holds the password policy,
+        the lifetime of mailed links and who needs a second factor.
         """
         if bounds is not None:
             script_bounds.configure(bounds)
@@ -76,6 +103,7 @@ class Platform:
         self.specs = specs or SpecCache()
         self.identity_key = identity_key
         self.files: FileStore = make_store(file_store)
+        self.signin = signin or SignInSettings()
         # Base address of the web app, for links in mail.
         self.public_url = public_url.rstrip("/")
         self.language = language

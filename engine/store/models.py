@@ -559,3 +559,53 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     client: Mapped[str | None] = mapped_column(String(64))
+
+
+class SignInToken(Base):
+    """A single-use link sent by mail: an invitation or a password reset.
+
+    Only the SHA-256 of the token is stored (the token is random and long, so
+    a fast hash suffices); the link itself exists only in the mail.
+    """
+
+    __tablename__ = "sign_in_token"
+    __table_args__ = (Index("ix_sign_in_token_user_purpose", "user_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    #: "invite" or "reset" (engine.domain.enums.TokenPurpose).
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class UserTotp(Base):
+    """A user's TOTP second factor: pending until a first code confirms it."""
+
+    __tablename__ = "user_totp"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The shared secret, encrypted (Fernet, key derived from IDENTITY_KEY).
+    secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    #: The last time step a code was accepted for: older or equal steps are
+    #: refused, so a code seen over a shoulder cannot be used again.
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for a TOTP code (stored hashed)."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (Index("ix_recovery_code_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

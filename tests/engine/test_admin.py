@@ -154,12 +154,12 @@ def test_an_admin_creates_an_enlace_with_several_roles(seeded) -> None:
             "email": "luis@minsa.gob.pa",
             "roles": ["enlace", "agente_311"],
             "entity_code": "minsa",
-            "password": "clave-segura",
+            "password": "Tres-ranas-verdes-2026",
         },
     )
     assert made.username == "luis.perez" and made.entity_code == "MINSA"
     assert set(made.roles) == {"enlace", "agente_311"}
-    actor = accounts.authenticate(seeded, "luis.perez", "clave-segura", client="t")
+    actor = accounts.authenticate(seeded, "luis.perez", "Tres-ranas-verdes-2026", client="t")
     assert actor.entity_code == "MINSA"
     record = last_audit(seeded)
     assert record.action == "user_created" and "clave" not in str(record.detail)
@@ -183,7 +183,7 @@ def test_bad_person_data_is_named_per_field(seeded) -> None:
                 "username": "agente",
                 "full_name": "Otra",
                 "roles": ["enlace"],
-                "password": "12345678",
+                "password": "Tres-ranas-verdes-2026",
             },
         )
     assert set(err.value.errors) == {"entity_code"}
@@ -240,7 +240,7 @@ def test_nobody_removes_the_last_admin(seeded) -> None:
             "username": "jefa",
             "full_name": "Jefa",
             "roles": ["supervisor_311"],
-            "password": "12345678",
+            "password": "Tres-ranas-verdes-2026",
         },
     )
     jefa = Actor(other.id, "jefa", "Jefa", frozenset({"admin"}))

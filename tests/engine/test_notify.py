@@ -66,7 +66,7 @@ def test_every_template_exists_in_every_language_and_renders() -> None:
         for lang in notify.LANGUAGES
     }
     assert names["es"] == names["en"]
-    assert names["es"] == [
+    case_mail = [
         "case_merged",
         "case_received",
         "overdue",
@@ -74,12 +74,21 @@ def test_every_template_exists_in_every_language_and_renders() -> None:
         "reminder",
         "status_changed",
     ]
+    # Account mail (sign-in links) names the user instead of a case.
+    account_mail = ["invitation", "password_reset"]
+    assert names["es"] == sorted(case_mail + account_mail)
+    account = {"full_name": "Ana", "username": "ana.p", "link": "L", "days": 7}
     for lang in notify.LANGUAGES:
         for name in names[lang]:
-            message = notify.render(name, lang, **VALUES)
-            assert message.subject and NUMBER in message.subject, (lang, name)
+            if name in account_mail:
+                message = notify.render(name, lang, **account, minutes=60)
+                mark = "ana.p"
+            else:
+                message = notify.render(name, lang, **VALUES)
+                mark = NUMBER
+            assert message.subject and mark in message.subject, (lang, name)
             assert message.body.endswith("\n") and not message.body.startswith("\n")
-            assert NUMBER in message.body, (lang, name)
+            assert mark in message.body, (lang, name)
     assert Path(notify.TEMPLATES_DIR).is_relative_to(
         Path(services.__file__).resolve().parent
     )

@@ -155,12 +155,12 @@ def test_create_a_person_and_deactivate_them_ends_their_session(app, auth) -> No
             "nombre": "Pedro Agente",
             "correo": "pedro@311.gob.pa",
             "roles": ["agente_311"],
-            "clave": "clave-de-pedro",
+            "clave": "Tres-ranas-verdes-2026",
         },
     )
     assert resp.status_code == 303
     agent = app.test_client()
-    assert Auth(agent).login("pedro.agente", "clave-de-pedro").status_code == 303
+    assert Auth(agent).login("pedro.agente", "Tres-ranas-verdes-2026").status_code == 303
     assert agent.get("/tareas").status_code == 200
 
     pedro = user_id(app, "pedro.agente")
