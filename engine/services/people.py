@@ -30,7 +30,7 @@ from engine.domain.errors import (
 )
 from engine.domain.security import hash_password
 from engine.domain.views import ROLES, Actor
-from engine.services.accounts import password_errors, role_errors
+from engine.services.accounts import NO_PASSWORD, password_errors, role_errors
 from engine.services.auditing import record
 from engine.services.platform import Platform
 from engine.services.queues import release_held_tasks
@@ -147,15 +147,26 @@ def create_person(p: Platform, actor: Actor, data: Mapping[str, Any]) -> Person:
     """A new staff account with its roles and a first password; audited.
 
     ``data``: ``username``, ``full_name``, ``email``, ``roles`` (a list),
-    ``entity_code`` (enlaces), ``password``.
+    ``entity_code`` (enlaces), ``password``. Without a password the account
+    has none until the person follows an invitation (then it needs an
+    email; the caller sends it: ``signin.invite_user``).
     """
     require_admin(actor)
     username = str(data.get("username") or "").strip().lower()
-    password = str(data.get("password") or "")
+    password = str(data.get("password") or "") or None
     full_name = str(data.get("full_name") or "").strip()
     errors: dict[str, list[Message]] = dict(
         password_errors(p, password, username=username, full_name=full_name)
     )
+    if password is None and not str(data.get("email") or "").strip():
+        errors["email"] = [
+            Message(
+                N_(
+                    "Escriba su correo para enviarle la invitación, o dé una "
+                    "contraseña inicial."
+                )
+            )
+        ]
     if not _USERNAME.match(username):
         errors["username"] = [
             Message(
@@ -173,7 +184,7 @@ def create_person(p: Platform, actor: Actor, data: Mapping[str, Any]) -> Person:
     if errors:
         raise InvalidData(errors)
     # Hash outside the transaction: scrypt is slow on purpose.
-    password_hash = hash_password(password)
+    password_hash = NO_PASSWORD if password is None else hash_password(password)
     with p.db.transaction() as s:
         if s.scalars(select(User.id).where(User.username == username)).first():
             raise InvalidData(

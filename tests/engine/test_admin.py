@@ -159,7 +159,9 @@ def test_an_admin_creates_an_enlace_with_several_roles(seeded) -> None:
     )
     assert made.username == "luis.perez" and made.entity_code == "MINSA"
     assert set(made.roles) == {"enlace", "agente_311"}
-    actor = accounts.authenticate(seeded, "luis.perez", "Tres-ranas-verdes-2026", client="t")
+    actor = accounts.authenticate(
+        seeded, "luis.perez", "Tres-ranas-verdes-2026", client="t"
+    )
     assert actor.entity_code == "MINSA"
     record = last_audit(seeded)
     assert record.action == "user_created" and "clave" not in str(record.detail)

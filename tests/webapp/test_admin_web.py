@@ -160,7 +160,9 @@ def test_create_a_person_and_deactivate_them_ends_their_session(app, auth) -> No
     )
     assert resp.status_code == 303
     agent = app.test_client()
-    assert Auth(agent).login("pedro.agente", "Tres-ranas-verdes-2026").status_code == 303
+    assert (
+        Auth(agent).login("pedro.agente", "Tres-ranas-verdes-2026").status_code == 303
+    )
     assert agent.get("/tareas").status_code == 200
 
     pedro = user_id(app, "pedro.agente")
@@ -226,3 +228,39 @@ def test_formula_cells_are_neutralised_in_every_csv() -> None:
     line = csv_line(["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "ok"])
     cells = next(csv.reader(io.StringIO(line)))
     assert cells == ["'=cmd|' /C calc'!A0", "'+1", "'-2", "'@SUM(A1)", "ok"]
+
+
+def test_a_person_created_without_a_password_is_invited_by_mail(app) -> None:
+    """No password: an invitation goes to their address (queued with the
+    account); no password and no address is refused; the person page can
+    send another invitation."""
+    from sqlalchemy import select
+
+    from engine.store.models import Outbox
+
+    admin = app.test_client()
+    Auth(admin).login("admin")
+    fields = {
+        "usuario": "rosa.enlace",
+        "nombre": "Rosa Enlace",
+        "roles": ["enlace"],
+        "entidad": "MOP",
+        "clave": "",
+    }
+    refused = post_form(admin, "/admin/usuarios/nuevo", fields)
+    assert refused.status_code == 422
+    assert "para enviarle la invitación" in refused.get_data(as_text=True)
+    resp = post_form(
+        admin, "/admin/usuarios/nuevo", dict(fields, correo="rosa@mop.gob.pa")
+    )
+    assert resp.status_code == 303
+    rosa = user_id(app, "rosa.enlace")
+    resp = admin.post(
+        f"/admin/usuarios/{rosa}/invitacion",
+        data={"csrf_token": csrf_token(admin, f"/admin/usuarios/{rosa}")},
+    )
+    assert resp.status_code == 303
+    with app.extensions["centro311"].db.read() as s:
+        sent = s.scalars(select(Outbox).where(Outbox.to == "rosa@mop.gob.pa")).all()
+    assert len(sent) == 2
+    assert all("/ingresar/invitacion/" in m.body for m in sent)

@@ -9,7 +9,7 @@ from flask_babel import gettext, ngettext
 from flask_login import login_required
 
 from engine.domain.errors import InvalidData
-from engine.services import accounts, people
+from engine.services import accounts, people, signin
 from webapp.admin import bp, form_errors
 from webapp.helpers import platform, require_actor
 
@@ -75,14 +75,28 @@ def _person_form(user_id: int | None) -> Any:
         try:
             if current is None:
                 saved = people.create_person(p, actor, data)
+                if not data.get("password"):
+                    signin.invite_user(p, actor, saved.id)
             else:
                 saved = people.edit_person(p, actor, current.id, data)
         except InvalidData as exc:
             errors, status = form_errors(exc, FIELDS), 422
         else:
-            flash(
-                gettext("%(name)s: datos guardados.", name=saved.full_name), "success"
-            )
+            if current is None and not data.get("password"):
+                flash(
+                    gettext(
+                        "%(name)s: cuenta creada; le enviamos una invitación a "
+                        "%(email)s para que elija su contraseña.",
+                        name=saved.full_name,
+                        email=saved.email or "",
+                    ),
+                    "success",
+                )
+            else:
+                flash(
+                    gettext("%(name)s: datos guardados.", name=saved.full_name),
+                    "success",
+                )
             return redirect(url_for("admin.people_list"), code=303)
     values["clave"] = ""  # a password is never sent back to the page
     page = render_template(
@@ -94,6 +108,15 @@ def _person_form(user_id: int | None) -> Any:
         entities=[e for e in accounts.list_entities(p) if e.active],
     )
     return page, status
+
+
+@bp.post("/usuarios/<int:user_id>/invitacion")
+@login_required
+def person_invite(user_id: int) -> Any:
+    """Mail a person a link to choose their password (admins; audited)."""
+    sent = signin.invite_user(platform(), require_actor(), user_id)
+    flash(gettext("Invitación enviada a %(email)s.", email=sent.email), "success")
+    return redirect(url_for("admin.person_edit", user_id=user_id), code=303)
 
 
 @bp.post("/usuarios/<int:user_id>/activa")
