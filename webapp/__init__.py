@@ -80,6 +80,8 @@ def create_app(
             attachment_files=int(app.config["ATTACHMENT_FILES"]),
             attachment_max_pixels=int(app.config["ATTACHMENT_MAX_PIXELS"]),
             duplicate_window_days=int(app.config["DUPLICATE_WINDOW_DAYS"]),
+            import_max_rows=int(app.config["IMPORT_MAX_ROWS"]),
+            import_max_bytes=int(app.config["IMPORT_MAX_BYTES"]),
         ),
         bounds=ScriptBounds(
             time_s=float(app.config["SCRIPT_TIME_S"]),

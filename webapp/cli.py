@@ -15,10 +15,12 @@ from flask import Flask, current_app
 from sqlalchemy.exc import DBAPIError
 
 from engine import services
+from engine.domain.directory import ImportCheck, ImportRefused
 from engine.domain.errors import BundleInvalid, InvalidData, Message, ServiceError
 from engine.services import (
     accounts,
     design,
+    directory,
     mail,
     schema,
     second_factor,
@@ -55,6 +57,21 @@ def _print_problems(exc: BundleInvalid) -> None:
         click.echo(f"{label} {where}: {_text(problem.message)}", err=True)
 
 
+def _print_check(check: ImportCheck) -> None:
+    """A directory dry run: each problem on stderr, then the counts."""
+    for x in check.problems:
+        column = f", columna {x.column}" if x.column else ""
+        click.echo(f"línea {x.line}{column}: {_text(x.message)}", err=True)
+    e, p = check.entities, check.people
+    click.echo(
+        f"{check.rows} filas. Entidades: {e.created} nuevas, {e.updated} con"
+        f" cambios, {e.unchanged} sin cambios. Personas: {p.created} nuevas,"
+        f" {p.updated} con cambios, {p.unchanged} sin cambios."
+    )
+    if check.problems:
+        click.echo(f"{len(check.problems)} problemas: no se importó nada.", err=True)
+
+
 def _read_bundle(path: Path) -> dict[str, str]:
     """A bundle folder or .zip, with its forms and the shared tables it calls."""
     config = current_app.config
@@ -74,6 +91,8 @@ def _require_secrets() -> None:
         raise click.ClickException(str(exc)) from None
 
 
+#: A directory CSV argument: an existing file, read as a Path.
+CSV_PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
 #: A bundle argument: an existing folder or file (a .zip), read as a Path.
 BUNDLE_PATH = click.Path(exists=True, path_type=Path)
 
@@ -157,6 +176,50 @@ def register_cli(app: Flask) -> None:
             _print_problems(BundleInvalid(done.warnings))
         info = done.version
         click.echo(f"Desplegado {info.case_type} v{info.version} por {actor.username}")
+
+    @app.cli.command("import-directory")
+    @click.argument("path", type=CSV_PATH)
+    @click.option(
+        "--aplicar",
+        "apply",
+        is_flag=True,
+        help="Guardar el archivo si no tiene problemas (sin esto, solo se revisa)",
+    )
+    @click.option(
+        "--by",
+        "username",
+        default=None,
+        help="Administrador que importa (por omisión, el primer administrador activo)",
+    )
+    def import_directory(path: Path, apply: bool, username: str | None) -> None:
+        """Check a CSV of entities and people; --aplicar writes it, all or none.
+
+        Every problem is listed (line, column, sentence) and the exit status
+        is 1; nothing is written then. The same checks and audit as
+        /admin/importar.
+        """
+        p = platform()
+        try:
+            actor = directory.importer(p, username)
+            with path.open("rb") as stream:
+                found = directory.read_file(p, stream, path.name)
+            check = directory.check_directory(p, actor, found)
+            _print_check(check)
+            if check.problems:
+                raise SystemExit(1)
+            if not apply:
+                click.echo("Revisión sin problemas: aplíquelo con --aplicar.")
+                return
+            done = directory.apply_directory(p, actor, found, source="cli")
+        except ImportRefused as exc:
+            _print_check(exc.check)
+            raise SystemExit(1) from exc
+        except ServiceError as exc:
+            raise click.ClickException(_text(exc.message)) from None
+        click.echo(
+            f"Importado por {actor.username}: {len(done.created_users)} personas"
+            " nuevas (invitación pendiente)."
+        )
 
     @app.cli.command("seed-demo")
     def seed_demo() -> None:

@@ -50,6 +50,11 @@ DEFAULTS: dict[str, Any] = {
     # Likely duplicates of a case are looked for among the open cases of its
     # category filed this many days before or after it.
     "DUPLICATE_WINDOW_DAYS": 30,
+    # Directory import (/admin/importar, flask import-directory): most data
+    # rows and bytes of one CSV; a larger file is refused at the first row
+    # or byte past the limit, without being read whole.
+    "IMPORT_MAX_ROWS": 5_000,
+    "IMPORT_MAX_BYTES": 2 * 1024 * 1024,
     # Run the background worker (timers, mail) inside the web process.
     "WORKER_IN_PROCESS": False,
     # Seconds between worker polls.

@@ -14,14 +14,10 @@ from collections.abc import Iterable, Iterator
 
 from flask import Response, stream_with_context
 
-#: Characters that make a spreadsheet read a cell as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# The rule lives in the engine: the directory import reads it back.
+from engine.domain.cells import FORMULA_START, neutralise
 
-
-def neutralise(cell: str) -> str:
-    """``cell`` as text a spreadsheet will not run: an apostrophe ahead of
-    a formula's first character."""
-    return f"'{cell}" if cell.startswith(FORMULA_START) else cell
+__all__ = ["FORMULA_START", "csv_download", "csv_line", "neutralise"]
 
 
 def csv_line(cells: Iterable[str]) -> str:

@@ -201,11 +201,19 @@ def allow_uploads() -> None:
     holds; here a request may carry a case's files together
     (``ATTACHMENT_CASE_BYTES``) plus the rest of the form. Each file is
     then checked against ``ATTACHMENT_MAX_BYTES`` by the engine, with a
-    message beside its input.
+    message beside its input. The directory import takes a CSV of up to
+    ``IMPORT_MAX_BYTES``.
     """
     if request.endpoint in UPLOAD_ENDPOINTS:
         config = current_app.config
         request.max_content_length = int(config["ATTACHMENT_CASE_BYTES"]) + int(
+            config["MAX_CONTENT_LENGTH"]
+        )
+    elif request.endpoint == "admin.import_check":
+        # A directory CSV up to IMPORT_MAX_BYTES (the reader refuses a
+        # larger one in a sentence; a far larger request gets the 413 page).
+        config = current_app.config
+        request.max_content_length = int(config["IMPORT_MAX_BYTES"]) + int(
             config["MAX_CONTENT_LENGTH"]
         )
 

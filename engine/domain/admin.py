@@ -30,6 +30,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "user_edited": N_("Persona editada"),
     "user_deactivated": N_("Persona desactivada"),
     "user_reactivated": N_("Persona reactivada"),
+    "directory_imported": N_("Directorio importado"),
+    "export_directory": N_("Exportación del directorio"),
 }
 
 
@@ -60,6 +62,9 @@ class Person:
     active: bool
     created_at: datetime
     held_tasks: int = 0
+    #: Created without a password (by the directory import): waiting for
+    #: the invitation that lets them choose one.
+    invitation_pending: bool = False
 
 
 @dataclass(frozen=True)

@@ -79,8 +79,9 @@ def _view(row: Entity, open_cases: int = 0, people: int = 0) -> EntityAdmin:
     )
 
 
-def _snapshot(row: Entity) -> dict[str, Any]:
-    """What the audit record keeps of an entity, before or after a change."""
+def snapshot(row: Entity) -> dict[str, Any]:
+    """What the audit record keeps of an entity, before or after a change
+    (also what an import compares a row with, to find it unchanged)."""
     return {
         "name": row.name,
         "sector": row.sector or "",
@@ -131,9 +132,25 @@ def get_entity(p: Platform, actor: Actor, code: str) -> EntityAdmin:
         return _view(row, _open_cases(s, [row.code]).get(row.code, 0))
 
 
-def _checked(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The entity's fields from a form, or :class:`InvalidData` naming each
-    bad one. ``categories`` is a list or text separated by commas/spaces."""
+def checked_code(raw: Any) -> str:
+    """The acronym as stored (upper case), or :class:`InvalidData` under
+    ``code`` (the form and the directory import share the rule)."""
+    code = str(raw or "").strip().upper()
+    if not _CODE.match(code):
+        raise InvalidData(
+            {
+                "code": [
+                    Message(N_("Escriba las siglas: mayúsculas y números, hasta 20."))
+                ]
+            }
+        )
+    return code
+
+
+def checked_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The entity's fields from a form or an imported row, or
+    :class:`InvalidData` naming each bad one. ``categories`` is a list or
+    text separated by commas/spaces."""
     errors: dict[str, list[Message]] = {}
     name = str(data.get("name") or "").strip()[:200]
     sector = str(data.get("sector") or "").strip()[:80]
@@ -165,14 +182,14 @@ def _checked(data: Mapping[str, Any]) -> dict[str, Any]:
 def create_entity(p: Platform, actor: Actor, data: Mapping[str, Any]) -> EntityAdmin:
     """A new active entity; ``data`` as :func:`edit_entity` plus ``code``."""
     require_admin(actor)
-    code = str(data.get("code") or "").strip().upper()
     errors: dict[str, list[Message]] = {}
-    if not _CODE.match(code):
-        errors["code"] = [
-            Message(N_("Escriba las siglas: mayúsculas y números, hasta 20."))
-        ]
+    code = ""
     try:
-        values = _checked(data)
+        code = checked_code(data.get("code"))
+    except InvalidData as exc:
+        errors = dict(exc.errors)
+    try:
+        values = checked_fields(data)
     except InvalidData as exc:
         errors = {**exc.errors, **errors}
     if errors:
@@ -180,14 +197,7 @@ def create_entity(p: Platform, actor: Actor, data: Mapping[str, Any]) -> EntityA
     with p.db.transaction() as s:
         if s.get(Entity, code) is not None:
             raise InvalidData({"code": [Message(N_("Esas siglas ya existen."))]})
-        row = Entity(
-            code=code,
-            name=values["name"],
-            sector=values["sector"],
-            email=values["email"],
-            active=True,
-        )
-        row.categories = [EntityCategory(category=c) for c in values["categories"]]
+        row = new_entity(code, values)
         s.add(row)
         s.flush()
         record(
@@ -195,7 +205,7 @@ def create_entity(p: Platform, actor: Actor, data: Mapping[str, Any]) -> EntityA
             p.clock(),
             actor,
             "entity_created",
-            {"target": code, "after": _snapshot(row)},
+            {"target": code, "after": snapshot(row)},
         )
         return _view(row)
 
@@ -209,19 +219,13 @@ def edit_entity(
     The acronym stays: cases and people refer to it.
     """
     require_admin(actor)
-    values = _checked(data)
+    values = checked_fields(data)
     with p.db.transaction() as s:
         row = _locked(s, code)
-        before = _snapshot(row)
-        row.name = values["name"]
-        row.sector = values["sector"]
-        row.email = values["email"]
-        kept = {c.category: c for c in row.categories}
-        row.categories = [
-            kept.get(c) or EntityCategory(category=c) for c in values["categories"]
-        ]
+        before = snapshot(row)
+        update_entity(row, values)
         s.flush()
-        after = _snapshot(row)
+        after = snapshot(row)
         if after != before:
             record(
                 s,
@@ -231,6 +235,31 @@ def edit_entity(
                 {"target": row.code, "before": before, "after": after},
             )
         return _view(row)
+
+
+def new_entity(code: str, values: Mapping[str, Any]) -> Entity:
+    """A new active entity row from :func:`checked_fields`' values."""
+    row = Entity(
+        code=code,
+        name=values["name"],
+        sector=values["sector"],
+        email=values["email"],
+        active=True,
+    )
+    row.categories = [EntityCategory(category=c) for c in values["categories"]]
+    return row
+
+
+def update_entity(row: Entity, values: Mapping[str, Any]) -> None:
+    """Give ``row`` the name, sector, address and categories of ``values``
+    (categories it keeps stay the same rows)."""
+    row.name = values["name"]
+    row.sector = values["sector"]
+    row.email = values["email"]
+    kept = {c.category: c for c in row.categories}
+    row.categories = [
+        kept.get(c) or EntityCategory(category=c) for c in values["categories"]
+    ]
 
 
 def set_entity_active(

@@ -12,7 +12,8 @@ the last active admin, by deactivation or by taking the role away.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -64,11 +65,13 @@ def _person(user: User, held: int = 0) -> Person:
         active=user.active,
         created_at=user.created_at,
         held_tasks=held,
+        invitation_pending=user.password_hash == NO_PASSWORD,
     )
 
 
-def _snapshot(user: User) -> dict[str, Any]:
-    """What the audit record keeps of a person, before or after a change."""
+def snapshot(user: User) -> dict[str, Any]:
+    """What the audit record keeps of a person, before or after a change
+    (also what an import compares a row with, to find it unchanged)."""
     return {
         "full_name": user.full_name,
         "email": user.email,
@@ -113,9 +116,47 @@ def get_person(p: Platform, actor: Actor, user_id: int) -> Person:
         return _person(user, int(held or 0))
 
 
+def checked_username(raw: Any) -> str:
+    """The username as stored (lower case), or :class:`InvalidData` under
+    ``username`` (the form and the directory import share the rule)."""
+    username = str(raw or "").strip().lower()
+    if not _USERNAME.match(username):
+        raise InvalidData(
+            {
+                "username": [
+                    Message(
+                        N_(
+                            "Use de 2 a 80 letras minúsculas, números, punto,"
+                            " guion o guion bajo."
+                        )
+                    )
+                ]
+            }
+        )
+    return username
+
+
 def _checked(s: Session, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The person's fields from a form, or :class:`InvalidData` naming each
-    bad one (the same rules on create and edit)."""
+    """The person's fields from a form, the entity looked up in ``s``."""
+
+    def entity_problem(code: str) -> Message | None:
+        """Why ``code`` is not an entity to choose (None: it is)."""
+        row = s.get(Entity, code)
+        if row is None or not row.active:
+            return Message(N_("Elija una entidad activa."))
+        return None
+
+    return checked_fields(data, entity_problem)
+
+
+def checked_fields(
+    data: Mapping[str, Any], entity_problem: Callable[[str], Message | None]
+) -> dict[str, Any]:
+    """The person's fields from a form or an imported row, or
+    :class:`InvalidData` naming each bad one (the same rules on create, edit
+    and import). ``entity_problem`` says what is wrong with an enlace's
+    entity code (None: nothing), so an import can accept an entity created
+    earlier in its own file."""
     errors: dict[str, list[Message]] = {}
     full_name = str(data.get("full_name") or "").strip()[:200]
     email = str(data.get("email") or "").strip()[:254] or None
@@ -135,9 +176,9 @@ def _checked(s: Session, data: Mapping[str, Any]) -> dict[str, Any]:
     if Role.LIAISON not in roles:
         entity = None  # only enlaces belong to an entity
     elif entity is not None:
-        row = s.get(Entity, entity)
-        if row is None or not row.active:
-            errors["entity_code"] = [Message(N_("Elija una entidad activa."))]
+        problem = entity_problem(entity)
+        if problem is not None:
+            errors["entity_code"] = [problem]
     if errors:
         raise InvalidData(errors)
     return {"full_name": full_name, "email": email, "roles": roles, "entity": entity}
@@ -152,27 +193,22 @@ def create_person(p: Platform, actor: Actor, data: Mapping[str, Any]) -> Person:
     email; the caller sends it: ``signin.invite_user``).
     """
     require_admin(actor)
-    username = str(data.get("username") or "").strip().lower()
+    username = ""
     password = str(data.get("password") or "") or None
     full_name = str(data.get("full_name") or "").strip()
-    errors: dict[str, list[Message]] = dict(
-        password_errors(p, password, username=username, full_name=full_name)
-    )
+    try:
+        username = checked_username(data.get("username"))
+    except InvalidData as exc:
+        errors: dict[str, list[Message]] = dict(exc.errors)
+    else:
+        errors = {}
+    errors.update(password_errors(p, password, username=username, full_name=full_name))
     if password is None and not str(data.get("email") or "").strip():
         errors["email"] = [
             Message(
                 N_(
                     "Escriba su correo para enviarle la invitación, o dé una "
                     "contraseña inicial."
-                )
-            )
-        ]
-    if not _USERNAME.match(username):
-        errors["username"] = [
-            Message(
-                N_(
-                    "Use de 2 a 80 letras minúsculas, números, punto, guion"
-                    " o guion bajo."
                 )
             )
         ]
@@ -190,16 +226,7 @@ def create_person(p: Platform, actor: Actor, data: Mapping[str, Any]) -> Person:
             raise InvalidData(
                 {"username": [Message(N_("Ese nombre de usuario ya existe."))]}
             )
-        user = User(
-            username=username,
-            full_name=values["full_name"],
-            email=values["email"],
-            password_hash=password_hash,
-            entity_code=values["entity"],
-            created_at=p.clock(),
-            active=True,
-        )
-        user.roles = [UserRole(role_key=r) for r in values["roles"]]
+        user = new_user(username, values, password_hash, p.clock())
         s.add(user)
         s.flush()
         record(
@@ -207,7 +234,7 @@ def create_person(p: Platform, actor: Actor, data: Mapping[str, Any]) -> Person:
             p.clock(),
             actor,
             "user_created",
-            {"target": username, "user_id": user.id, "after": _snapshot(user)},
+            {"target": username, "user_id": user.id, "after": snapshot(user)},
         )
         return _person(user)
 
@@ -223,17 +250,13 @@ def edit_person(
     with p.db.transaction() as s:
         values = _checked(s, data)
         user = _locked_user(s, user_id)
-        before = _snapshot(user)
+        before = snapshot(user)
         was_admin = Role.ADMIN in before["roles"]
         if was_admin and Role.ADMIN not in values["roles"] and user.active:
             _keep_an_admin(s, user.id)
-        user.full_name = values["full_name"]
-        user.email = values["email"]
-        user.entity_code = values["entity"]
-        kept = {r.role_key: r for r in user.roles}
-        user.roles = [kept.get(r) or UserRole(role_key=r) for r in values["roles"]]
+        update_user(user, values)
         s.flush()
-        after = _snapshot(user)
+        after = snapshot(user)
         if after != before:
             record(
                 s,
@@ -248,6 +271,33 @@ def edit_person(
                 },
             )
         return _person(user)
+
+
+def new_user(
+    username: str, values: Mapping[str, Any], password_hash: str, now: datetime
+) -> User:
+    """A new active account from :func:`checked_fields`' values."""
+    user = User(
+        username=username,
+        full_name=values["full_name"],
+        email=values["email"],
+        password_hash=password_hash,
+        entity_code=values["entity"],
+        created_at=now,
+        active=True,
+    )
+    user.roles = [UserRole(role_key=r) for r in values["roles"]]
+    return user
+
+
+def update_user(user: User, values: Mapping[str, Any]) -> None:
+    """Give ``user`` the name, mail, entity and roles of ``values`` (roles
+    they keep stay the same rows)."""
+    user.full_name = values["full_name"]
+    user.email = values["email"]
+    user.entity_code = values["entity"]
+    kept = {r.role_key: r for r in user.roles}
+    user.roles = [kept.get(r) or UserRole(role_key=r) for r in values["roles"]]
 
 
 def set_person_active(

@@ -40,6 +40,10 @@ class Limits:
     #: Likely duplicates are looked for among cases filed this many days
     #: before or after the case at hand.
     duplicate_window_days: int = 30
+    #: Directory import: data rows and bytes of one file (larger ones are
+    #: refused at the first row or byte past the limit).
+    import_max_rows: int = 5_000
+    import_max_bytes: int = 2 * 1024 * 1024
 
 
 #: Roles that must sign in with a second factor unless configured otherwise:

@@ -151,39 +151,46 @@ def invite_user(p: Platform, actor: Actor, user_id: int) -> InvitationSent:
     """
     if not actor.has(Role.ADMIN):
         raise NotAllowed(N_("Solo un administrador invita usuarios."))
-    now = p.clock()
     with p.db.transaction() as s:
         user = s.get(User, user_id, with_for_update=True)
         if user is None or not user.active:
             raise NotFound(N_("Ese usuario no existe."))
-        if not user.email:
-            raise InvalidData(
-                {"email": [Message(N_("El usuario no tiene correo electrónico."))]}
-            )
-        token, expires = _issue(s, p, user, TokenPurpose.INVITE, now)
-        message = notify.render(
-            "invitation",
-            p.language,
-            full_name=user.full_name,
-            username=user.username,
-            link=link(p, TokenPurpose.INVITE, token),
-            days=max(1, p.signin.invite_ttl_s // 86400),
+        return invite_in(s, p, actor, user, p.clock())
+
+
+def invite_in(
+    s: Session, p: Platform, actor: Actor, user: User, now: datetime
+) -> InvitationSent:
+    """Queue ``user``'s invitation in the caller's transaction, audited (the
+    caller has checked that ``actor`` is an admin and ``user`` active)."""
+    if not user.email:
+        raise InvalidData(
+            {"email": [Message(N_("El usuario no tiene correo electrónico."))]}
         )
-        if not notify.queue(s, user.email, message, None, now):
-            raise InvalidData(
-                {"email": [Message(N_("La dirección de correo no es válida."))]}
-            )
-        state = {"password_set": has_password(user)}
-        record(
-            s,
-            p,
-            actor.username,
-            "user_invited",
-            target=user.username,
-            before=state,
-            after={**state, "invitation_expires_at": expires.isoformat()},
+    token, expires = _issue(s, p, user, TokenPurpose.INVITE, now)
+    message = notify.render(
+        "invitation",
+        p.language,
+        full_name=user.full_name,
+        username=user.username,
+        link=link(p, TokenPurpose.INVITE, token),
+        days=max(1, p.signin.invite_ttl_s // 86400),
+    )
+    if not notify.queue(s, user.email, message, None, now):
+        raise InvalidData(
+            {"email": [Message(N_("La dirección de correo no es válida."))]}
         )
-        return InvitationSent(user.username, user.email, expires)
+    state = {"password_set": has_password(user)}
+    record(
+        s,
+        p,
+        actor.username,
+        "user_invited",
+        target=user.username,
+        before=state,
+        after={**state, "invitation_expires_at": expires.isoformat()},
+    )
+    return InvitationSent(user.username, user.email, expires)
 
 
 def request_password_reset(p: Platform, address: str, *, client: str) -> None:

@@ -609,3 +609,20 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class DirectoryUpload(Base):
+    """A directory file (CSV) checked by a dry run, kept for its apply.
+
+    Web processes are stateless, so the text an admin checked waits here,
+    by its SHA-256, until the "Aplicar" button names that hash (the applied
+    file is the one checked) or it expires (``uploaded_at``).
+    """
+
+    __tablename__ = "directory_upload"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    uploaded_by: Mapped[str] = mapped_column(String(80))
+    uploaded_at: Mapped[datetime] = mapped_column(index=True)

@@ -80,4 +80,4 @@ def form_errors(exc: InvalidData, fields: dict[str, str]) -> dict[str, list[str]
 
 
 # The areas' views register on ``bp`` when imported.
-from webapp.admin import audit, entities, people  # noqa: E402, F401
+from webapp.admin import audit, directory, entities, people  # noqa: E402, F401
