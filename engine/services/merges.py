@@ -64,19 +64,10 @@ def merge_cases(
     ]
     wanted = [n for n in dict.fromkeys(wanted) if n != parent_number]
     if not wanted:
-        raise InvalidData(
-            {"duplicados": [Message(N_("Elija al menos un caso para unir."))]}
-        )
+        raise _invalid("duplicados", N_("Elija al menos un caso para unir."))
     if len(wanted) > MERGE_LIMIT:
-        raise InvalidData(
-            {
-                "duplicados": [
-                    Message(
-                        N_("Se unen como máximo %(n)s casos a la vez."),
-                        {"n": MERGE_LIMIT},
-                    )
-                ]
-            }
+        raise _invalid(
+            "duplicados", N_("Se unen como máximo %(n)s casos a la vez."), n=MERGE_LIMIT
         )
     note = _checked_note(note)
     try:
@@ -109,17 +100,17 @@ def _checked_note(note: str) -> str:
     """The note to the duplicates' citizens, stripped and within bounds."""
     note = note.strip()
     if len(note) > MAX_NOTE_CHARS:
-        raise InvalidData(
-            {
-                "nota": [
-                    Message(
-                        N_("La nota es demasiado larga (máximo %(n)s caracteres)."),
-                        {"n": MAX_NOTE_CHARS},
-                    )
-                ]
-            }
+        raise _invalid(
+            "nota",
+            N_("La nota es demasiado larga (máximo %(n)s caracteres)."),
+            n=MAX_NOTE_CHARS,
         )
     return note
+
+
+def _invalid(field: str, text: str, **params: object) -> InvalidData:
+    """One message under one field of the merge or separation form."""
+    return InvalidData({field: [Message(text, params)]})
 
 
 def _locked(s: Session, numbers: list[str]) -> dict[str, Case]:
@@ -241,15 +232,10 @@ def unmerge_case(p: Platform, actor: Actor, child_number: str, reason: str) -> M
     check_merger(actor)
     reason = reason.strip()
     if len(reason) < MIN_REASON_CHARS:
-        raise InvalidData(
-            {
-                "motivo": [
-                    Message(
-                        N_("Explique el motivo (al menos %(limit)s caracteres)."),
-                        {"limit": MIN_REASON_CHARS},
-                    )
-                ]
-            }
+        raise _invalid(
+            "motivo",
+            N_("Explique el motivo (al menos %(limit)s caracteres)."),
+            limit=MIN_REASON_CHARS,
         )
     try:
         with p.db.transaction() as s:
