@@ -105,12 +105,13 @@ def _member(case: Case) -> MergedCase:
 
 
 def _candidates(s: Session, case: Case, window: int) -> list[DuplicateCandidate]:
-    """Open cases of the same category (or, without one, the same type),
-    filed within ``window`` days of ``case``, assigned to no other entity,
-    sharing words with it; the closest texts first.
+    """Open cases of the same category (or, for a case filed without one,
+    the uncategorised cases of its type), filed within ``window`` days of
+    ``case``, assigned to no other entity, sharing words with it; the
+    closest texts first.
 
-    The dates narrow the rows first, through the open cases' category
-    index, and only those are compared by text.
+    The dates narrow the rows first, through the open cases' category (or
+    type) index, and only those are compared by text.
     """
     words = search_index.describing_words(s, case.id)
     if not words:
@@ -124,8 +125,8 @@ def _candidates(s: Session, case: Case, window: int) -> list[DuplicateCandidate]
     )
     if case.category:
         query = query.where(Case.category == case.category)
-    else:
-        query = query.where(Case.case_type == case.case_type)
+    else:  # literal IS NULL: the partial index's predicate
+        query = query.where(Case.category.is_(None), Case.case_type == case.case_type)
     if case.entity_code:
         query = query.where(
             or_(Case.entity_code.is_(None), Case.entity_code == case.entity_code)

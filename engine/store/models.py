@@ -225,6 +225,13 @@ class Case(Base):
             "created_at",
             **_where("status = 'open'"),
         ),
+        # ... and, for a case type whose intake has no category, of one type.
+        Index(
+            "ix_case_open_type",
+            "case_type",
+            "created_at",
+            **_where("status = 'open' AND category IS NULL"),
+        ),
         Index("ix_case_parent", "parent_id", **_where("parent_id IS NOT NULL")),
     )
 

@@ -111,6 +111,21 @@ def test_candidates_share_category_and_words_closest_first(center):
     assert other_water not in [c.number for c in found]
 
 
+def test_without_a_category_candidates_are_uncategorised_cases_of_the_type(center):
+    """A case filed with no category (a case type whose intake has none) is
+    compared with the uncategorised open cases of its type only."""
+    first = file(center, LEAK)
+    same = file(center, SAME_LEAK)
+    categorised = file(center, dict(SAME_LEAK, asunto="Tubería rota, calle 50"))
+    with center.db.transaction() as s:
+        for case in s.scalars(select(Case).where(Case.number.in_([first, same]))):
+            case.category = None
+    agent = login(center, "agente")
+    found = services.duplicate_candidates(center, agent, first)
+    assert [c.number for c in found] == [same]
+    assert categorised not in [c.number for c in found]
+
+
 def test_candidates_stay_within_the_window(center):
     """A report filed more days away than the window is not a candidate."""
     first = file(center, LEAK)
