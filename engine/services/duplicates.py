@@ -33,8 +33,9 @@ from engine.store.models import Case, CaseEvent
 
 #: Candidates shown at triage, closest text first.
 CANDIDATES = 10
-#: Open cases of the category compared by text, nearest in date first: the
-#: comparison costs the same at ten thousand cases or a million.
+#: Open cases of the category compared by text, the nearest in date before
+#: and after the case: the comparison costs the same at ten thousand cases
+#: or a million.
 COMPARED = 500
 #: What the parent's timeline shows the duplicates' citizens: staff's work,
 #: never another citizen's words or files.
@@ -117,21 +118,29 @@ def _candidates(s: Session, case: Case, window: int) -> list[DuplicateCandidate]
     if not words:
         return []
     span = timedelta(days=window)
-    query = select(Case.id).where(
-        Case.status == "open",  # literal: the partial index's predicate
+    query = select(Case.id, Case.created_at).where(
+        Case.status == "open",  # the partial index's predicate
         Case.id != case.id,
-        Case.created_at >= case.created_at - span,
-        Case.created_at <= case.created_at + span,
     )
     if case.category:
         query = query.where(Case.category == case.category)
-    else:  # literal IS NULL: the partial index's predicate
+    else:  # IS NULL: the type index's predicate
         query = query.where(Case.category.is_(None), Case.case_type == case.case_type)
     if case.entity_code:
         query = query.where(
             or_(Case.entity_code.is_(None), Case.entity_code == case.entity_code)
         )
-    ids = list(s.scalars(query.order_by(Case.created_at.desc()).limit(COMPARED)))
+    # The nearest in date on each side, each an ordered walk of the index
+    # from the case's date outwards; then the nearest of both.
+    at = case.created_at
+    before = query.where(Case.created_at >= at - span, Case.created_at <= at)
+    after = query.where(Case.created_at > at, Case.created_at <= at + span)
+    near = [
+        *s.execute(before.order_by(Case.created_at.desc()).limit(COMPARED)),
+        *s.execute(after.order_by(Case.created_at).limit(COMPARED)),
+    ]
+    near.sort(key=lambda row: abs(row.created_at - at))
+    ids = [row.id for row in near[:COMPARED]]
     scores = search_index.similarity(s, s.get_bind().dialect.name, words, ids)
     if not scores:
         return []

@@ -219,10 +219,13 @@ class Case(Base):
         Index("ix_case_errored", "id", **_where("error IS NOT NULL")),
         # Likely duplicates: open cases of one category, newest first; and
         # the duplicates merged under a parent.
+        # (with the id and entity in the index, PostgreSQL answers from the
+        # index alone, without reading cases scattered over the table).
         Index(
             "ix_case_open_category",
             "category",
             "created_at",
+            postgresql_include=["id", "entity_code"],
             **_where("status = 'open'"),
         ),
         # ... and, for a case type whose intake has no category, of one type.
@@ -230,6 +233,7 @@ class Case(Base):
             "ix_case_open_type",
             "case_type",
             "created_at",
+            postgresql_include=["id", "entity_code"],
             **_where("status = 'open' AND category IS NULL"),
         ),
         Index("ix_case_parent", "parent_id", **_where("parent_id IS NOT NULL")),

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine import services
 from engine.domain.clock import FrozenClock
 from engine.domain.errors import Conflict, InvalidData, NotAllowed, NotFound
-from engine.services import accounts
+from engine.services import accounts, duplicates
 from engine.services.common import PANAMA
 from engine.services.platform import Platform
 from engine.store.models import AuditLog, Case, CaseEvent, HumanTask, Outbox
@@ -109,6 +109,19 @@ def test_candidates_share_category_and_words_closest_first(center):
     assert found[0].subject == SAME_LEAK["asunto"]
     assert found[0].days_apart == 0
     assert other_water not in [c.number for c in found]
+
+
+def test_the_cases_compared_are_the_nearest_in_date_on_either_side(center, monkeypatch):
+    """Only the nearest cases in date are compared by text: one filed two
+    days before is nearer than one filed five days after."""
+    before = file(center, SAME_LEAK)
+    center.clock.advance(days=2)
+    case = file(center, LEAK)
+    center.clock.advance(days=5)
+    file(center, SAME_LEAK)
+    monkeypatch.setattr(duplicates, "COMPARED", 1)
+    found = services.duplicate_candidates(center, login(center, "agente"), case)
+    assert [(c.number, c.days_apart) for c in found] == [(before, -2)]
 
 
 def test_without_a_category_candidates_are_uncategorised_cases_of_the_type(center):
