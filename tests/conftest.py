@@ -25,7 +25,7 @@ from engine.services.accounts import (
 )
 from engine.services.platform import Platform
 from engine.store import db as dbmod
-from engine.store.models import Base, User, UserRole
+from engine.store.models import Base, User, UserEntity, UserRole
 
 ROOT = Path(__file__).resolve().parent.parent
 ON_POSTGRES = os.environ.get("C311_TEST_ON_POSTGRES") == "1"
@@ -139,16 +139,16 @@ def seed(p: Platform, password_hash: str) -> None:
     for code, name in DEMO_ENTITIES.items():
         upsert_entity(p, code, name)
     with p.db.transaction() as s:
-        for username, (name, roles, entity) in DEMO_USERS.items():
+        for username, (name, roles, entities) in DEMO_USERS.items():
             user = User(
                 username=username,
                 full_name=name,
                 password_hash=password_hash,
-                entity_code=entity,
                 created_at=p.clock(),
                 active=True,
             )
             user.roles = [UserRole(role_key=r) for r in roles]
+            user.entities = [UserEntity(entity_code=e) for e in entities]
             s.add(user)
 
 

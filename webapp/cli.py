@@ -22,6 +22,7 @@ from engine.services import (
     design,
     directory,
     mail,
+    people,
     schema,
     second_factor,
     signin,
@@ -227,15 +228,20 @@ def register_cli(app: Flask) -> None:
         password = current_app.config["DEMO_PASSWORD"]
         accounts.seed_demo(platform(), password)
         click.echo(f"Usuarios de demostración (contraseña: {password}):")
-        for username, (name, roles, entity) in accounts.DEMO_USERS.items():
-            extra = f" · {entity}" if entity else ""
+        for username, (name, roles, entities) in accounts.DEMO_USERS.items():
+            extra = f" · {', '.join(entities)}" if entities else ""
             click.echo(f"  {username:<14} {', '.join(roles)}{extra} — {name}")
 
     @app.cli.command("create-user")
     @click.argument("username")
     @click.option("--name", "full_name", required=True)
     @click.option("--role", "roles", multiple=True, required=True)
-    @click.option("--entity", default=None)
+    @click.option(
+        "--entity",
+        "entities",
+        multiple=True,
+        help="Entidad de un enlace; repetida o separada por comas si son varias",
+    )
     @click.option("--email", default=None)
     @click.option("--password", default=None, help="Contraseña (si no, se pide)")
     @click.option(
@@ -247,7 +253,7 @@ def register_cli(app: Flask) -> None:
         username: str,
         full_name: str,
         roles: tuple[str, ...],
-        entity: str | None,
+        entities: tuple[str, ...],
         email: str | None,
         password: str | None,
         invite: bool,
@@ -266,7 +272,7 @@ def register_cli(app: Flask) -> None:
                 full_name,
                 None if invite else password,
                 roles,
-                entity_code=entity,
+                entity_codes=people.split_entities(";".join(entities)),
                 email=email,
             )
             if invite:

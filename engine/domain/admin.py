@@ -58,7 +58,8 @@ class Person:
     full_name: str
     email: str | None
     roles: tuple[str, ...]
-    entity_code: str | None
+    #: The entities an enlace represents, by acronym (empty for the rest).
+    entity_codes: tuple[str, ...]
     active: bool
     created_at: datetime
     held_tasks: int = 0

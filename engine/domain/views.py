@@ -44,6 +44,18 @@ def acting_role(roles: frozenset[str] | set[str] | list[str]) -> str | None:
     return None
 
 
+def acting_entity(entity_codes: frozenset[str], case_entity: str | None) -> str | None:
+    """The entity an enlace of ``entity_codes`` acts for on a case of
+    ``case_entity``: the case's, when the enlace represents it; else the
+    enlace's only entity; None when that does not tell (several entities,
+    none of them the case's, or none at all)."""
+    if case_entity is not None and case_entity in entity_codes:
+        return case_entity
+    if len(entity_codes) == 1:
+        return next(iter(entity_codes))
+    return None
+
+
 #: Roles that include the powers of others (a supervisor can do agent work).
 ROLE_IMPLIES: dict[str, frozenset[str]] = {
     Role.SUPERVISOR: frozenset({Role.AGENT}),
@@ -91,7 +103,8 @@ class Actor:
     username: str
     name: str
     roles: frozenset[str]
-    entity_code: str | None = None
+    #: The entities an enlace represents (an enlace may represent several).
+    entity_codes: frozenset[str] = frozenset()
     #: The user's session epoch when loaded: the web layer writes it into the
     #: session so that logout or a password change (which bump it) revoke
     #: every copy of the cookie. Not part of who the actor *is*.
@@ -362,7 +375,8 @@ class UserChoice:
 
     id: int
     name: str
-    entity_code: str | None = None
+    #: The entities an enlace represents, by acronym (none for 311 staff).
+    entity_codes: tuple[str, ...] = ()
 
 
 #: Inbox tabs: URL value → label, in the order shown.
@@ -470,7 +484,8 @@ class Dashboard:
     survey_count: int
     overdue: list[CaseRow]
     errored: list[CaseRow]
-    entity_code: str | None
+    #: The entities an enlace's dashboard covers (None: the whole center).
+    entity_codes: tuple[str, ...] | None
     #: ``closed_cases`` counts the cases closed in this many last days.
     closed_days: int = 30
 

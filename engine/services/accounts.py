@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.domain.enums import Role
 from engine.domain.errors import (
@@ -19,7 +20,7 @@ from engine.domain.passwords import policy_problems
 from engine.domain.security import check_password, dummy_password_hash, hash_password
 from engine.domain.views import ROLES, Actor, EntityView
 from engine.services.platform import Platform
-from engine.store.models import Entity, User, UserRole
+from engine.store.models import Entity, User, UserEntity, UserRole
 from engine.store.models import Role as RoleRow
 from engine.store.throttle import check_rate, count_failure
 
@@ -51,15 +52,21 @@ DEMO_ENTITIES: dict[str, str] = {
     "MUPA": "Municipio de Panamá",
 }
 
-#: Demo users: username → (full name, roles, entity).
-DEMO_USERS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
-    "agente": ("Ana Agente", (Role.AGENT,), None),
-    "supervisor": ("Sergio Supervisor", (Role.SUPERVISOR,), None),
-    Role.DESIGNER: ("Diana Diseñadora", (Role.DESIGNER,), None),
-    Role.ADMIN: ("Admin Sistema", (Role.ADMIN,), None),
-    "enlace.minsa": ("Elena Enlace (MINSA)", (Role.LIAISON,), "MINSA"),
-    "enlace.mop": ("Mario Enlace (MOP)", (Role.LIAISON,), "MOP"),
-    "enlace.mupa": ("Marta Enlace (MUPA)", (Role.LIAISON,), "MUPA"),
+#: Demo users: username → (full name, roles, entities of an enlace).
+DEMO_USERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "agente": ("Ana Agente", (Role.AGENT,), ()),
+    "supervisor": ("Sergio Supervisor", (Role.SUPERVISOR,), ()),
+    Role.DESIGNER: ("Diana Diseñadora", (Role.DESIGNER,), ()),
+    Role.ADMIN: ("Admin Sistema", (Role.ADMIN,), ()),
+    "enlace.minsa": ("Elena Enlace (MINSA)", (Role.LIAISON,), ("MINSA",)),
+    "enlace.mop": ("Mario Enlace (MOP)", (Role.LIAISON,), ("MOP",)),
+    "enlace.mupa": ("Marta Enlace (MUPA)", (Role.LIAISON,), ("MUPA",)),
+    # One enlace of two entities: she answers the cases of both.
+    "enlace.vivienda": (
+        "Irene Enlace (IDAAN y MIVIOT)",
+        (Role.LIAISON,),
+        ("IDAAN", "MIVIOT"),
+    ),
 }
 
 
@@ -90,9 +97,10 @@ def list_entities(p: Platform) -> list[EntityView]:
 
 
 def role_errors(
-    roles: Iterable[str], entity_code: str | None
+    roles: Iterable[str], entity_codes: Iterable[str]
 ) -> dict[str, list[Message]]:
-    """What is wrong with a set of roles: unknown keys, an enlace without entity."""
+    """What is wrong with a set of roles: unknown keys, an enlace without
+    any entity."""
     roles = tuple(roles)
     errors: dict[str, list[Message]] = {}
     unknown = [r for r in roles if r not in ROLES]
@@ -100,11 +108,35 @@ def role_errors(
         errors["roles"] = [
             Message(N_("Rol desconocido: %(role)s"), {"role": unknown[0]})
         ]
-    if Role.LIAISON in roles and not entity_code:
-        errors["entity_code"] = [
-            Message(N_("Un enlace debe pertenecer a una entidad."))
+    if Role.LIAISON in roles and not tuple(entity_codes):
+        errors["entity_codes"] = [
+            Message(N_("Un enlace debe representar al menos a una entidad."))
         ]
     return errors
+
+
+def entity_errors(s: Session, entity_codes: Iterable[str]) -> dict[str, list[Message]]:
+    """A message under ``entity_codes`` naming the first code that is not an
+    active entity (none when every one is)."""
+    codes = sorted(set(entity_codes))
+    active = set(
+        s.scalars(
+            select(Entity.code).where(Entity.code.in_(codes), Entity.active.is_(True))
+        )
+    )
+    wrong = [c for c in codes if c not in active]
+    if not wrong:
+        return {}
+    return {
+        "entity_codes": [
+            Message(N_("%(code)s no es una entidad activa."), {"code": wrong[0]})
+        ]
+    }
+
+
+def entity_rows(codes: Iterable[str]) -> list[UserEntity]:
+    """The ``user_entity`` rows of an enlace of ``codes``, by acronym."""
+    return [UserEntity(entity_code=c) for c in sorted(set(codes))]
 
 
 def password_errors(
@@ -145,11 +177,12 @@ def create_user(
     password: str | None,
     roles: Iterable[str],
     *,
-    entity_code: str | None = None,
+    entity_codes: Iterable[str] = (),
     email: str | None = None,
     min_password: int | None = None,
 ) -> Actor:
-    """Create a user with hashed password; an enlace must name its entity.
+    """Create a user with hashed password; an enlace must name one or more
+    active entities (others hold none).
 
     The password follows the policy (``Platform.signin.password_policy``)
     unless ``min_password`` asks for a length check only (the demo data and
@@ -157,7 +190,12 @@ def create_user(
     through an invitation (``signin.invite_user``).
     """
     roles = tuple(roles)
-    errors = role_errors(roles, entity_code)
+    codes = (
+        tuple(sorted({c.strip().upper() for c in entity_codes if c.strip()}))
+        if Role.LIAISON in roles
+        else ()
+    )
+    errors = role_errors(roles, codes)
     errors.update(
         password_errors(
             p,
@@ -174,6 +212,9 @@ def create_user(
             raise InvalidData(
                 {"username": [Message(N_("Ese nombre de usuario ya existe."))]}
             )
+        errors = entity_errors(s, codes)
+        if errors:
+            raise InvalidData(errors)
         user = User(
             username=username,
             full_name=full_name,
@@ -181,11 +222,11 @@ def create_user(
             password_hash=(
                 NO_PASSWORD if password is None else hash_password(password)
             ),
-            entity_code=entity_code,
             created_at=p.clock(),
             active=True,
         )
         user.roles = [UserRole(role_key=r) for r in roles]
+        user.entities = entity_rows(codes)
         s.add(user)
         s.flush()
         return actor_from_user(user)
@@ -198,7 +239,7 @@ def actor_from_user(user: User) -> Actor:
         username=user.username,
         name=user.full_name,
         roles=frozenset(r.role_key for r in user.roles),
-        entity_code=user.entity_code,
+        entity_codes=user.entity_codes,
         session_epoch=user.session_epoch,
     )
 
@@ -298,12 +339,18 @@ def seed_demo(p: Platform, password: str) -> list[str]:
     for code, name in DEMO_ENTITIES.items():
         upsert_entity(p, code, name)
     created = []
-    for username, (name, roles, entity) in DEMO_USERS.items():
+    for username, (name, roles, entities) in DEMO_USERS.items():
         with p.db.read() as s:
             exists = s.scalars(select(User).where(User.username == username)).first()
         if exists is None:
             create_user(
-                p, username, name, password, roles, entity_code=entity, min_password=1
+                p,
+                username,
+                name,
+                password,
+                roles,
+                entity_codes=entities,
+                min_password=1,
             )
             created.append(username)
     return created
@@ -320,6 +367,8 @@ __all__ = [
     "create_user",
     "end_sessions",
     "ensure_roles",
+    "entity_errors",
+    "entity_rows",
     "list_entities",
     "load_actor",
     "password_errors",

@@ -289,18 +289,18 @@ def may_do(actor: Actor, role: str, entity_code: str | None) -> bool:
     if not actor.has(role):
         return False
     if role == Role.LIAISON:
-        return actor.entity_code is not None and actor.entity_code == entity_code
+        return entity_code is not None and entity_code in actor.entity_codes
     return True
 
 
 def may_see_case(_s: Session, actor: Actor, case: Case) -> bool:
-    """311 staff see every case; an enlace sees the cases of its entity."""
+    """311 staff see every case; an enlace sees the cases of its entities."""
     if actor.has(*STAFF_ROLES):
         return True
-    if actor.has(Role.LIAISON) and actor.entity_code:
+    if actor.has(Role.LIAISON) and case.entity_code is not None:
         # Only the entity the case is assigned to now: a transfer ends the
         # former entity's access (and so its sight of the citizen's contact).
-        return case.entity_code == actor.entity_code
+        return case.entity_code in actor.entity_codes
     return False
 
 

@@ -47,7 +47,7 @@ _ROW = (
 )
 
 
-def _figures(s: Session, entity_code: str | None, now: datetime) -> Any:
+def _figures(s: Session, entity_codes: tuple[str, ...] | None, now: datetime) -> Any:
     """Open, on time, closed lately and the survey figures, in one statement.
 
     One statement, so every figure comes from the same snapshot (read
@@ -57,7 +57,7 @@ def _figures(s: Session, entity_code: str | None, now: datetime) -> Any:
     condition itself (flagged *or* past its deadline) is an OR that no one
     index serves and sent the database to the table's pages.
     """
-    scope = [] if entity_code is None else [Case.entity_code == entity_code]
+    scope = [] if entity_codes is None else [Case.entity_code.in_(entity_codes)]
 
     def count(*where: ColumnElement[bool]) -> Any:
         return (
@@ -68,8 +68,8 @@ def _figures(s: Session, entity_code: str | None, now: datetime) -> Any:
         func.avg(SurveyResponse.rating).label("survey_average"),
         func.count().label("surveys"),
     )
-    if entity_code is not None:
-        survey = survey.where(SurveyResponse.entity_code == entity_code)
+    if entity_codes is not None:
+        survey = survey.where(SurveyResponse.entity_code.in_(entity_codes))
     surveys = survey.subquery()
     return s.execute(
         select(
@@ -88,22 +88,23 @@ def _figures(s: Session, entity_code: str | None, now: datetime) -> Any:
 
 
 def dashboard(p: Platform, actor: Actor) -> Dashboard:
-    """Figures and lists for supervisors (all cases) and enlaces (their entity)."""
+    """Figures and lists for supervisors (all cases) and enlaces (their
+    entities)."""
     if not actor.has(Role.SUPERVISOR, Role.LIAISON, Role.ADMIN):
         raise NotAllowed(N_("El tablero es para supervisores y enlaces."))
     now = p.clock()
     scoped = not actor.has(Role.SUPERVISOR, Role.ADMIN)
-    entity_code = actor.entity_code if scoped else None
+    entity_codes = tuple(sorted(actor.entity_codes)) if scoped else None
     with p.db.read() as s:
         base = select(*_ROW).where(_OPEN)
-        if scoped:
-            base = base.where(Case.entity_code == actor.entity_code)
+        if entity_codes is not None:
+            base = base.where(Case.entity_code.in_(entity_codes))
         overdue_q = base.where(
             or_(Case.overdue_at.is_not(None), Case.due_at < now)
         ).order_by(Case.due_at)
         overdue = s.execute(overdue_q.limit(50)).all()
         errored = s.execute(base.where(Case.error.is_not(None)).limit(50)).all()
-        figures = _figures(s, entity_code, now)
+        figures = _figures(s, entity_codes, now)
 
     def row(c: Any) -> CaseRow:
         return CaseRow(
@@ -127,6 +128,6 @@ def dashboard(p: Platform, actor: Actor) -> Dashboard:
         survey_count=int(figures.surveys or 0),
         overdue=[row(c) for c in overdue],
         errored=[row(c) for c in errored],
-        entity_code=entity_code,
+        entity_codes=entity_codes,
         closed_days=CLOSED_WINDOW_DAYS,
     )

@@ -206,11 +206,20 @@ def _apply(
             else:
                 people.update_user(directory.users[plan.key], plan.values)
     s.flush()
+    # A person who lost a role or an entity gives back the tasks they may
+    # no longer do, as an edit on the people page does.
+    released = {
+        plan.key: people.release_lost_tasks(s, p, actor, directory.users[plan.key])
+        for plan in changed
+        if plan.kind == PERSON_ROW and plan.before is not None
+    }
     ids = {u.username: u.id for u in [*made, *directory.users.values()]}
     for plan in changed:
         detail: dict[str, Any] = {"target": plan.key}
         if plan.kind == PERSON_ROW:
             detail["user_id"] = ids[plan.key]
+            if released.get(plan.key):
+                detail["released"] = released[plan.key]
         if plan.before is not None:
             detail["before"] = plan.before
         detail.update(after=plan.after, directory_import=mark)
@@ -306,7 +315,7 @@ def directory_rows(p: Platform, actor: Actor) -> list[list[str]]:
                 "nombre": snap["full_name"],
                 "correo": snap["email"] or "",
                 "roles": ", ".join(snap["roles"]),
-                "entidad": snap["entity"] or "",
+                "entidad": "; ".join(snap["entities"]),
             }
             rows.append([cells.get(c, "") for c in COLUMNS])
         record(

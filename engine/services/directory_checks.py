@@ -45,7 +45,7 @@ _PERSON_COLUMNS = {
     "full_name": "nombre",
     "email": "correo",
     "roles": "roles",
-    "entity_code": "entidad",
+    "entity_codes": "entidad",
 }
 
 
@@ -232,17 +232,17 @@ def _person_row(
         "full_name": _cell(row, columns, "nombre", kept.get("full_name")),
         "email": _cell(row, columns, "correo", kept.get("email")),
         "roles": _split(raw_roles) if isinstance(raw_roles, str) else raw_roles,
-        "entity_code": _cell(row, columns, "entidad", kept.get("entity")),
+        "entity_codes": _cell(row, columns, "entidad", kept.get("entities")),
     }
 
     def entity_problem(code: str) -> Message | None:
-        """Why an enlace may not belong to ``code`` (None: it may)."""
+        """Why an enlace may not represent ``code`` (None: it may)."""
         entity = directory.entities.get(code)
         if entity is not None:
-            current = existing is not None and existing.entity_code == code
+            current = existing is not None and code in existing.entity_codes
             if entity.active or current:
                 return None
-            return Message(N_("Elija una entidad activa."))
+            return Message(N_("%(code)s no es una entidad activa."), {"code": code})
         if code in directory.codes:
             return None  # created by an earlier row of the file
         return Message(
@@ -274,7 +274,7 @@ def _person_row(
         "full_name": values["full_name"],
         "email": values["email"],
         "roles": sorted(values["roles"]),
-        "entity": values["entity"],
+        "entities": values["entities"],
         "active": active,
     }
     return Plan(PERSON_ROW, username, values, stored, after)

@@ -32,7 +32,7 @@ from engine.domain.errors import (
 from engine.domain.views import Actor
 from engine.services.auditing import record
 from engine.services.platform import Platform
-from engine.store.models import Case, Entity, EntityCategory, User
+from engine.store.models import Case, Entity, EntityCategory, User, UserEntity
 
 #: An acronym: capital letters and digits, maybe with a dash or dot.
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9.-]{0,19}$")
@@ -110,9 +110,10 @@ def list_entities_admin(p: Platform, actor: Actor) -> list[EntityAdmin]:
         open_cases = _open_cases(s)
         people = dict(
             s.execute(
-                select(User.entity_code, func.count())
-                .where(User.active.is_(True), User.entity_code.is_not(None))
-                .group_by(User.entity_code)
+                select(UserEntity.entity_code, func.count())
+                .join(User, User.id == UserEntity.user_id)
+                .where(User.active.is_(True))
+                .group_by(UserEntity.entity_code)
             ).all()
         )
         rows = s.scalars(select(Entity).order_by(Entity.active.desc(), Entity.code))

@@ -61,16 +61,16 @@ _READERS = (*STAFF_ROLES, Role.LIAISON)
 def may_write(actor: Actor | None, entity_code: str | None = None) -> bool:
     """Whether ``actor`` writes articles (of ``entity_code`` when given).
 
-    Supervisors write every article; an enlace only its entity's (never a
+    Supervisors write every article; an enlace only its entities' (never a
     general 311 article).
     """
     if actor is None:
         return False
     if actor.has(Role.SUPERVISOR):
         return True
-    if not actor.has(Role.LIAISON) or not actor.entity_code:
+    if not actor.has(Role.LIAISON) or not actor.entity_codes:
         return False
-    return entity_code is None or entity_code == actor.entity_code
+    return entity_code is None or entity_code in actor.entity_codes
 
 
 def _may_edit(actor: Actor | None, article: KbArticle) -> bool:
@@ -81,8 +81,8 @@ def _may_edit(actor: Actor | None, article: KbArticle) -> bool:
         return True
     return (
         actor.has(Role.LIAISON)
-        and actor.entity_code is not None
-        and article.entity_code == actor.entity_code
+        and article.entity_code is not None
+        and article.entity_code in actor.entity_codes
     )
 
 
@@ -138,7 +138,7 @@ def search_articles(
         elif not actor.has(Role.SUPERVISOR):
             found = found.where(
                 KbArticle.published.is_(True)
-                | (KbArticle.entity_code == actor.entity_code)
+                | KbArticle.entity_code.in_(sorted(actor.entity_codes))
             )
         matching = search_index.matching_rows(
             s.get_bind().dialect.name, query.text, "kb_article"
@@ -338,8 +338,9 @@ def _stale(article: KbArticle) -> Conflict:
 def _checked(s: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
     """The article fields of ``data``, validated (InvalidData naming each).
 
-    An enlace's article is always its entity's; a supervisor's names an
-    active entity or none (a general 311 article).
+    An enlace's article is always one of its entities' (the only one, or
+    the one it chose); a supervisor's names an active entity or none (a
+    general 311 article).
     """
     errors: dict[str, list[Message]] = {}
     values: dict[str, Any] = {}
@@ -354,7 +355,11 @@ def _checked(s: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any
         values[key] = value
     entity = str(data.get("entity_code") or "").strip().upper() or None
     if not actor.has(Role.SUPERVISOR):
-        entity = actor.entity_code
+        own = sorted(actor.entity_codes)
+        if len(own) == 1:
+            entity = own[0]
+        elif entity not in own:
+            errors["entity_code"] = [Message(N_("Elija una de sus entidades."))]
     elif entity is not None and not s.scalar(
         select(Entity.code).where(Entity.code == entity, Entity.active.is_(True))
     ):

@@ -31,7 +31,7 @@ from engine.domain.enums import Role
 from engine.services import mail
 from engine.services.common import parsed_by_id
 from engine.services.platform import Platform
-from engine.store.models import Case, User, UserRole
+from engine.store.models import Case, User, UserEntity, UserRole
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "mail_templates"
 #: Languages with a full set of templates; the first one is the fallback.
@@ -227,6 +227,10 @@ def staff_emails(s: Session, role: str, entity: str | None) -> list[str]:
             )
         )
         if role == Role.LIAISON:
-            query = query.where(User.entity_code == entity)
+            query = query.where(
+                User.id.in_(
+                    select(UserEntity.user_id).where(UserEntity.entity_code == entity)
+                )
+            )
         cache[(role, entity)] = [str(e) for (e,) in s.execute(query)]
     return cache[(role, entity)]

@@ -2,11 +2,13 @@
 
 Admins only, each change one transaction with its audit record (actor,
 target, before and after). A person holds one or more roles; an enlace
-belongs to one entity (``user.entity_code``). Deactivating someone ends
-every session they have at once (their session epoch is bumped and an
-inactive user loads nobody) and gives the tasks they held back to their
-queues (:func:`engine.services.queues.release_held_tasks`). Nobody removes
-the last active admin, by deactivation or by taking the role away.
+represents one or more entities (``user_entity``). Deactivating someone
+ends every session they have at once (their session epoch is bumped and
+an inactive user loads nobody) and gives the tasks they held back to
+their queues (:func:`engine.services.queues.release_held_tasks`); taking a
+role or an entity away gives back the tasks they may no longer do, in the
+same transaction. Nobody removes the last active admin, by deactivation
+or by taking the role away.
 """
 
 from __future__ import annotations
@@ -31,11 +33,17 @@ from engine.domain.errors import (
 )
 from engine.domain.security import hash_password
 from engine.domain.views import ROLES, Actor
-from engine.services.accounts import NO_PASSWORD, password_errors, role_errors
+from engine.services.accounts import (
+    NO_PASSWORD,
+    actor_from_user,
+    entity_rows,
+    password_errors,
+    role_errors,
+)
 from engine.services.auditing import record
 from engine.services.platform import Platform
 from engine.services.queues import release_held_tasks
-from engine.store.models import Entity, HumanTask, User, UserRole
+from engine.store.models import Entity, HumanTask, User, UserEntity, UserRole
 
 #: Roles an admin gives staff (citizens have accounts of their own kind).
 STAFF_ROLE_KEYS = tuple(r for r in ROLES if r != Role.CITIZEN)
@@ -61,7 +69,7 @@ def _person(user: User, held: int = 0) -> Person:
         roles=tuple(
             r for r in STAFF_ROLE_KEYS if r in {x.role_key for x in user.roles}
         ),
-        entity_code=user.entity_code,
+        entity_codes=tuple(sorted(user.entity_codes)),
         active=user.active,
         created_at=user.created_at,
         held_tasks=held,
@@ -76,7 +84,7 @@ def snapshot(user: User) -> dict[str, Any]:
         "full_name": user.full_name,
         "email": user.email,
         "roles": sorted(r.role_key for r in user.roles),
-        "entity": user.entity_code,
+        "entities": sorted(user.entity_codes),
         "active": user.active,
     }
 
@@ -108,12 +116,7 @@ def get_person(p: Platform, actor: Actor, user_id: int) -> Person:
         user = s.get(User, user_id)
         if user is None:
             raise NotFound(N_("Ese usuario no existe."))
-        held = s.scalar(
-            select(func.count()).where(
-                HumanTask.state == TaskState.READY, HumanTask.assignee_id == user_id
-            )
-        )
-        return _person(user, int(held or 0))
+        return _person(user, held_count(s, user_id))
 
 
 def checked_username(raw: Any) -> str:
@@ -136,17 +139,32 @@ def checked_username(raw: Any) -> str:
     return username
 
 
-def _checked(s: Session, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The person's fields from a form, the entity looked up in ``s``."""
+def _checked(
+    s: Session, data: Mapping[str, Any], user: User | None = None
+) -> dict[str, Any]:
+    """The person's fields from a form, the entities looked up in ``s``
+    (an entity deactivated since ``user`` got it may stay theirs)."""
+    kept = user.entity_codes if user is not None else frozenset()
 
     def entity_problem(code: str) -> Message | None:
         """Why ``code`` is not an entity to choose (None: it is)."""
         row = s.get(Entity, code)
-        if row is None or not row.active:
-            return Message(N_("Elija una entidad activa."))
+        if row is None or not (row.active or code in kept):
+            return Message(N_("%(code)s no es una entidad activa."), {"code": code})
         return None
 
     return checked_fields(data, entity_problem)
+
+
+def split_entities(value: Any) -> list[str]:
+    """Entity acronyms from a list (the form's checkboxes) or from one text
+    (an import's cell: separated by semicolons; commas and spaces are taken
+    too), upper case, each once, in the order given."""
+    if isinstance(value, str):
+        parts: list[str] = re.split(r"[\s,;]+", value)
+    else:
+        parts = [str(v) for v in value or ()]
+    return list(dict.fromkeys(c.strip().upper() for c in parts if c.strip()))
 
 
 def checked_fields(
@@ -154,14 +172,15 @@ def checked_fields(
 ) -> dict[str, Any]:
     """The person's fields from a form or an imported row, or
     :class:`InvalidData` naming each bad one (the same rules on create, edit
-    and import). ``entity_problem`` says what is wrong with an enlace's
-    entity code (None: nothing), so an import can accept an entity created
-    earlier in its own file."""
+    and import). ``entity_codes`` is a list of acronyms or one text of them
+    (:func:`split_entities`); ``entity_problem`` says what is wrong with one
+    of an enlace's entity codes (None: nothing), so an import can accept an
+    entity created earlier in its own file."""
     errors: dict[str, list[Message]] = {}
     full_name = str(data.get("full_name") or "").strip()[:200]
     email = str(data.get("email") or "").strip()[:254] or None
     roles = tuple(dict.fromkeys(str(r) for r in data.get("roles") or ()))
-    entity = str(data.get("entity_code") or "").strip().upper() or None
+    entities = split_entities(data.get("entity_codes"))
     if not full_name:
         errors["full_name"] = [Message(N_("Este campo es obligatorio."))]
     if email and not _EMAIL.match(email):
@@ -172,23 +191,28 @@ def checked_fields(
         errors["roles"] = [
             Message(N_("Rol desconocido: %(role)s"), {"role": "ciudadano"})
         ]
-    errors.update(role_errors(roles, entity))
+    errors.update(role_errors(roles, entities))
     if Role.LIAISON not in roles:
-        entity = None  # only enlaces belong to an entity
-    elif entity is not None:
-        problem = entity_problem(entity)
-        if problem is not None:
-            errors["entity_code"] = [problem]
+        entities = []  # only enlaces represent entities
+    else:
+        problems = [m for m in map(entity_problem, entities) if m is not None]
+        if problems:
+            errors["entity_codes"] = problems
     if errors:
         raise InvalidData(errors)
-    return {"full_name": full_name, "email": email, "roles": roles, "entity": entity}
+    return {
+        "full_name": full_name,
+        "email": email,
+        "roles": roles,
+        "entities": sorted(entities),
+    }
 
 
 def create_person(p: Platform, actor: Actor, data: Mapping[str, Any]) -> Person:
     """A new staff account with its roles and a first password; audited.
 
     ``data``: ``username``, ``full_name``, ``email``, ``roles`` (a list),
-    ``entity_code`` (enlaces), ``password``. Without a password the account
+    ``entity_codes`` (an enlace's, a list), ``password``. Without a password the account
     has none until the person follows an invitation (then it needs an
     email; the caller sends it: ``signin.invite_user``).
     """
@@ -242,14 +266,17 @@ def create_person(p: Platform, actor: Actor, data: Mapping[str, Any]) -> Person:
 def edit_person(
     p: Platform, actor: Actor, user_id: int, data: Mapping[str, Any]
 ) -> Person:
-    """Change a person's name, mail, roles and entity; audited.
+    """Change a person's name, mail, roles and entities; audited.
 
-    Taking the admin role from the last active admin is refused.
+    Taking the admin role from the last active admin is refused. The tasks
+    they hold that their new roles and entities no longer let them do go
+    back to their queues in the same transaction (each release audited,
+    and the case numbers in the edit's record under ``released``).
     """
     require_admin(actor)
     with p.db.transaction() as s:
-        values = _checked(s, data)
         user = _locked_user(s, user_id)
+        values = _checked(s, data, user)
         before = snapshot(user)
         was_admin = Role.ADMIN in before["roles"]
         if was_admin and Role.ADMIN not in values["roles"] and user.active:
@@ -257,6 +284,7 @@ def edit_person(
         update_user(user, values)
         s.flush()
         after = snapshot(user)
+        released = release_lost_tasks(s, p, actor, user)
         if after != before:
             record(
                 s,
@@ -268,9 +296,28 @@ def edit_person(
                     "user_id": user.id,
                     "before": before,
                     "after": after,
+                    "released": released,
                 },
             )
-        return _person(user)
+        return _person(user, held_count(s, user.id))
+
+
+def release_lost_tasks(s: Session, p: Platform, actor: Actor, user: User) -> list[str]:
+    """Give back the tasks ``user`` holds that their roles and entities
+    (as just changed, flushed) no longer let them do; the case numbers."""
+    return release_held_tasks(s, p, actor, user.id, now_as=actor_from_user(user))
+
+
+def held_count(s: Session, user_id: int) -> int:
+    """How many ready tasks the person holds."""
+    return int(
+        s.scalar(
+            select(func.count()).where(
+                HumanTask.state == TaskState.READY, HumanTask.assignee_id == user_id
+            )
+        )
+        or 0
+    )
 
 
 def new_user(
@@ -282,22 +329,25 @@ def new_user(
         full_name=values["full_name"],
         email=values["email"],
         password_hash=password_hash,
-        entity_code=values["entity"],
         created_at=now,
         active=True,
     )
     user.roles = [UserRole(role_key=r) for r in values["roles"]]
+    user.entities = entity_rows(values["entities"])
     return user
 
 
 def update_user(user: User, values: Mapping[str, Any]) -> None:
-    """Give ``user`` the name, mail, entity and roles of ``values`` (roles
-    they keep stay the same rows)."""
+    """Give ``user`` the name, mail, entities and roles of ``values`` (roles
+    and entities they keep stay the same rows)."""
     user.full_name = values["full_name"]
     user.email = values["email"]
-    user.entity_code = values["entity"]
     kept = {r.role_key: r for r in user.roles}
     user.roles = [kept.get(r) or UserRole(role_key=r) for r in values["roles"]]
+    entities = {e.entity_code: e for e in user.entities}
+    user.entities = [
+        entities.get(c) or UserEntity(entity_code=c) for c in values["entities"]
+    ]
 
 
 def set_person_active(

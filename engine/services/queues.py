@@ -52,7 +52,7 @@ from engine.services.common import (
 )
 from engine.services.platform import Platform
 from engine.services.steps import add_event
-from engine.store.models import Case, HumanTask, User, UserRole
+from engine.store.models import Case, HumanTask, User, UserEntity, UserRole
 
 #: Tasks per page.
 PAGE_SIZE = 25
@@ -89,33 +89,33 @@ def _lanes(actor: Actor, tab: str) -> list[dict[str, Any]] | None:
     ``holder`` (a user id), ``unclaimed``, ``overdue``.
     """
     center = [r for r in _CENTER_ROLES if r in actor.effective_roles]
-    liaison = actor.has(Role.LIAISON) and actor.entity_code is not None
+    # An enlace's entities, one lane each (each lane walks its own index
+    # range; the tab merges their first rows).
+    entities = sorted(actor.entity_codes) if actor.has(Role.LIAISON) else []
     supervisor = actor.has(Role.SUPERVISOR)
     lanes: list[dict[str, Any]] = []
     if tab == "mine":
-        if center or liaison:
+        if center or entities:
             lanes.append({"holder": actor.id})
     elif tab == "role":
         lanes += [{"role": r, "unclaimed": True} for r in center]
-        if liaison:
-            lanes.append(
-                {"role": Role.LIAISON, "entity": actor.entity_code, "unclaimed": True}
-            )
+        lanes += [
+            {"role": Role.LIAISON, "entity": e, "unclaimed": True} for e in entities
+        ]
     elif tab == "entity":
         if supervisor:
             lanes.append({"role": Role.LIAISON})
-        elif liaison:
-            lanes.append({"role": Role.LIAISON, "entity": actor.entity_code})
+        else:
+            lanes += [{"role": Role.LIAISON, "entity": e} for e in entities]
     elif tab == "overdue":
         if supervisor:
             roles = [*_CENTER_ROLES, Role.LIAISON]
             lanes += [{"role": r, "overdue": True} for r in roles]
         else:
             lanes += [{"role": r, "overdue": True} for r in center]
-            if liaison:
-                lanes.append(
-                    {"role": Role.LIAISON, "entity": actor.entity_code, "overdue": True}
-                )
+            lanes += [
+                {"role": Role.LIAISON, "entity": e, "overdue": True} for e in entities
+            ]
     return lanes or None
 
 
@@ -286,7 +286,7 @@ def eligible_users(s: Session, role: str, entity_code: str | None) -> list[UserC
     """Active users who may do a task of ``role`` (and ``entity_code``)."""
     holders = [role, *(r for r in _CENTER_ROLES if r != role and role == Role.AGENT)]
     query = (
-        select(User.id, User.full_name, User.entity_code)
+        select(User)
         .where(
             User.active.is_(True),
             User.id.in_(select(UserRole.user_id).where(UserRole.role_key.in_(holders))),
@@ -296,10 +296,23 @@ def eligible_users(s: Session, role: str, entity_code: str | None) -> list[UserC
     if role == Role.LIAISON:
         if entity_code is None:
             return []
-        query = query.where(User.entity_code == entity_code)
-    return [
-        UserChoice(row.id, row.full_name, row.entity_code) for row in s.execute(query)
-    ]
+        query = query.where(
+            User.id.in_(
+                select(UserEntity.user_id).where(UserEntity.entity_code == entity_code)
+            )
+        )
+    return [_choice(u) for u in s.scalars(query)]
+
+
+def _choice(user: User) -> UserChoice:
+    """A user as a choice to hand tasks to (with the entities of an enlace)."""
+    return UserChoice(
+        user.id,
+        user.full_name,
+        tuple(e.entity_code for e in user.entities)
+        if any(r.role_key == Role.LIAISON for r in user.roles)
+        else (),
+    )
 
 
 def assignable_users(s: Session, actor: Actor) -> list[UserChoice]:
@@ -307,17 +320,13 @@ def assignable_users(s: Session, actor: Actor) -> list[UserChoice]:
     if not actor.has(Role.SUPERVISOR):
         return []
     roles = [*_CENTER_ROLES, Role.LIAISON]
-    query = (
-        select(User.id, User.full_name, User.entity_code)
-        .where(
-            User.active.is_(True),
-            User.id.in_(select(UserRole.user_id).where(UserRole.role_key.in_(roles))),
-        )
-        .order_by(User.entity_code.is_not(None), User.entity_code, User.full_name)
+    query = select(User).where(
+        User.active.is_(True),
+        User.id.in_(select(UserRole.user_id).where(UserRole.role_key.in_(roles))),
     )
-    return [
-        UserChoice(row.id, row.full_name, row.entity_code) for row in s.execute(query)
-    ]
+    choices = [_choice(u) for u in s.scalars(query)]
+    # 311 staff first, then enlaces by their entities; each group by name.
+    return sorted(choices, key=lambda c: (bool(c.entity_codes), c.entity_codes, c.name))
 
 
 def claim_task(p: Platform, actor: Actor, task_id: str) -> Handover:
@@ -354,21 +363,30 @@ def release_task(p: Platform, actor: Actor, task_id: str) -> Handover:
 
 
 def release_held_tasks(
-    s: Session, p: Platform, actor: Actor, holder_id: int
+    s: Session,
+    p: Platform,
+    actor: Actor,
+    holder_id: int,
+    *,
+    now_as: Actor | None = None,
 ) -> list[str]:
-    """Give every ready task ``holder_id`` holds back to its queue.
+    """Give the ready tasks ``holder_id`` holds back to their queues: every
+    one (deactivating a person), or with ``now_as`` (the holder with the
+    roles and entities an admin just gave them) those they may no longer do.
 
-    Runs in the caller's transaction (deactivating a person): each case is
-    locked in id order, as a bulk assignment does, and each release writes
-    its timeline event and audit record. Returns the case numbers.
+    Runs in the caller's transaction: each case is locked in id order, as
+    a bulk assignment does, and each release writes its timeline event and
+    audit record. Returns the case numbers.
     """
     held = s.execute(
-        select(HumanTask.id, HumanTask.case_id)
+        select(HumanTask.id, HumanTask.case_id, HumanTask.role, HumanTask.entity_code)
         .where(_READY, HumanTask.assignee_id == holder_id)
         .order_by(HumanTask.case_id, HumanTask.id)
     ).all()
     numbers = []
-    for task_id, _case_id in held:
+    for task_id, _case_id, role, entity_code in held:
+        if now_as is not None and may_do(now_as, role, entity_code):
+            continue
         case, task = _locked(s, task_id)
         _hand(s, p, actor, case, task, None, None, EventKind.TASK_RELEASED)
         numbers.append(case.number)

@@ -100,12 +100,12 @@ def _visible(actor: Actor | None) -> ColumnElement[bool] | None:
     """The cases ``actor`` may see, as a condition (None: all of them).
 
     The rule of ``may_see_case``: 311 staff see every case, an enlace the
-    cases of its entity now; anybody else is refused.
+    cases of its entities now; anybody else is refused.
     """
     if actor is not None and actor.has(*STAFF_ROLES):
         return None
-    if actor is not None and actor.has(Role.LIAISON) and actor.entity_code:
-        return Case.entity_code == actor.entity_code
+    if actor is not None and actor.has(Role.LIAISON) and actor.entity_codes:
+        return Case.entity_code.in_(sorted(actor.entity_codes))
     raise NotAllowed(
         N_("La búsqueda de casos es para el personal del 311 y los enlaces.")
     )
@@ -160,13 +160,13 @@ def _conditions(
 def search_options(p: Platform, actor: Actor | None) -> SearchOptions:
     """The choices of the search form: entities, case types, export.
 
-    An enlace is offered only its own entity.
+    An enlace is offered only its own entities.
     """
     scope = _visible(actor)
     with p.db.read() as s:
         query = select(Entity).order_by(Entity.code)
         if scope is not None and actor is not None:
-            query = query.where(Entity.code == actor.entity_code)
+            query = query.where(Entity.code.in_(sorted(actor.entity_codes)))
         entities = [EntityView(e.code, e.name, e.active) for e in s.scalars(query)]
         titles = type_titles(s)
     return SearchOptions(

@@ -20,6 +20,7 @@ from engine.domain.errors import (
 )
 from engine.domain.views import (
     Actor,
+    acting_entity,
     acting_role,
 )
 from engine.services import notify
@@ -478,8 +479,9 @@ def add_event(
         role = acting_role(actor.roles)
     if role is not None:
         data = {**(data or {}), "role": role}
-        if role == Role.LIAISON and actor is not None and actor.entity_code:
-            data["role_entity"] = actor.entity_code
+        entity = acting_entity(actor.entity_codes, case.entity_code) if actor else None
+        if role == Role.LIAISON and entity is not None:
+            data["role_entity"] = entity
     hold_row(
         s,
         CaseEvent,

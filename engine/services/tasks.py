@@ -93,10 +93,10 @@ def list_tasks(p: Platform, actor: Actor, *, limit: int = 200) -> list[TaskSumma
         conditions: list[Any] = []
         if roles:
             conditions.append(HumanTask.role.in_(roles))
-        if actor.has(Role.LIAISON) and actor.entity_code:
+        if actor.has(Role.LIAISON) and actor.entity_codes:
             conditions.append(
                 (HumanTask.role == Role.LIAISON)
-                & (HumanTask.entity_code == actor.entity_code)
+                & HumanTask.entity_code.in_(sorted(actor.entity_codes))
             )
         if not conditions:
             return []

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.bundles.registry import ParsedVersion
 from engine.domain.enums import EventKind, Role
-from engine.domain.views import acting_role
+from engine.domain.views import acting_entity, acting_role
 from engine.store.models import CaseEvent, User
 
 #: Events that record a task's answers: done in the role of the task's lane.
@@ -26,8 +26,8 @@ def event_roles(
     (``role``, ``role_entity``). Older ones are read as well as can be
     without rewriting history: a task's answers in the role of its lane;
     anything else someone did in that person's role now (and an enlace's
-    entity now); a filing nobody signed in for is the citizen's; the rest
-    is the system's (empty role).
+    entity now, when it has one only); a filing nobody signed in for is the
+    citizen's; the rest is the system's (empty role).
     """
     unknown = {e.actor_id for e in events if not _recorded(e) and e.actor_id}
     people = (
@@ -36,7 +36,7 @@ def event_roles(
             for u in s.scalars(
                 select(User)
                 .where(User.id.in_(unknown))
-                .options(selectinload(User.roles))
+                .options(selectinload(User.roles), selectinload(User.entities))
             )
         }
         if unknown
@@ -57,7 +57,12 @@ def event_roles(
             role = acting_role({r.role_key for r in user.roles}) or ""
         elif e.kind == EventKind.CREATED and e.actor_id is None:
             role = Role.CITIZEN
-        entity = user.entity_code if user and role == Role.LIAISON else None
+        # Several entities now: which one it acted for is not known.
+        entity = (
+            acting_entity(user.entity_codes, None)
+            if user and role == Role.LIAISON
+            else None
+        )
         roles[e.id] = (role, entity or "")
     return roles
 

@@ -134,8 +134,25 @@ class UserRole(Base):
     role_key: Mapped[str] = mapped_column(ForeignKey("role.key"), primary_key=True)
 
 
+class UserEntity(Base):
+    """An entity an enlace represents (an enlace may represent several)."""
+
+    __tablename__ = "user_entity"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    entity_code: Mapped[str] = mapped_column(
+        ForeignKey("entity.code"), primary_key=True
+    )
+
+
 class User(Base):
-    """A staff member or a citizen with an account."""
+    """A staff member or a citizen with an account.
+
+    ``entities`` are the entities an enlace represents (none for anybody
+    else); :attr:`entity_codes` reads them as a set of acronyms.
+    """
 
     __tablename__ = "user"
 
@@ -145,7 +162,6 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    entity_code: Mapped[str | None] = mapped_column(ForeignKey("entity.code"))
     created_at: Mapped[datetime]
     # Bumped on logout and password change: a session cookie names the epoch
     # it was issued in, so every copy of an older cookie stops working.
@@ -154,6 +170,14 @@ class User(Base):
     roles: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
+    entities: Mapped[list[UserEntity]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by=UserEntity.entity_code
+    )
+
+    @property
+    def entity_codes(self) -> frozenset[str]:
+        """The acronyms of the entities the user represents."""
+        return frozenset(e.entity_code for e in self.entities)
 
 
 class ProcessVersion(Base):

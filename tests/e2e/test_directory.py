@@ -10,7 +10,7 @@ from typing import Any
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from engine.store.models import Entity, User
+from engine.store.models import Entity, UserEntity
 from tests.directory_fixture import directory_csv
 from tests.e2e.conftest import check_a11y, shot
 
@@ -65,7 +65,7 @@ def test_an_admin_imports_a_country_fixing_a_flagged_row(
     shot(page, "admin-import-applied")
     with app.extensions["centro311"].db.read() as s:
         assert s.scalar(select(func.count()).select_from(Entity)) == 161
-        enlaces = select(func.count()).where(User.entity_code.like("ENT%"))
+        enlaces = select(func.count()).where(UserEntity.entity_code.like("ENT%"))
         assert s.scalar(enlaces) == 300
 
     page.get_by_role("link", name="Personas").click()

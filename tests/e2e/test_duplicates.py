@@ -103,7 +103,7 @@ def test_three_reports_merged_one_answer_reaches_three_reporters(
         "Iris Idaan",
         "demo311",
         ["enlace"],
-        entity_code="IDAAN",
+        entity_codes=["IDAAN"],
         min_password=1,
     )
     login(page, base, "enlace.idaan")

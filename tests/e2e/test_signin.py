@@ -58,7 +58,7 @@ def test_invited_enlace_sets_password_enrols_totp_and_signs_in(
         "Nora Enlace (MOP)",
         None,
         ["enlace"],
-        entity_code="MOP",
+        entity_codes=["MOP"],
         email="nora@mop.gob.pa",
     )
     admin = accounts.authenticate(p, "admin", DEMO_PASSWORD, client="e2e")

@@ -153,16 +153,16 @@ def test_an_admin_creates_an_enlace_with_several_roles(seeded) -> None:
             "full_name": "Luis Pérez",
             "email": "luis@minsa.gob.pa",
             "roles": ["enlace", "agente_311"],
-            "entity_code": "minsa",
+            "entity_codes": ["minsa"],
             "password": "Tres-ranas-verdes-2026",
         },
     )
-    assert made.username == "luis.perez" and made.entity_code == "MINSA"
+    assert made.username == "luis.perez" and made.entity_codes == ("MINSA",)
     assert set(made.roles) == {"enlace", "agente_311"}
     actor = accounts.authenticate(
         seeded, "luis.perez", "Tres-ranas-verdes-2026", client="t"
     )
-    assert actor.entity_code == "MINSA"
+    assert actor.entity_codes == {"MINSA"}
     record = last_audit(seeded)
     assert record.action == "user_created" and "clave" not in str(record.detail)
     assert "password" not in record.detail["after"]
@@ -188,16 +188,16 @@ def test_bad_person_data_is_named_per_field(seeded) -> None:
                 "password": "Tres-ranas-verdes-2026",
             },
         )
-    assert set(err.value.errors) == {"entity_code"}
+    assert set(err.value.errors) == {"entity_codes"}
     entities.set_entity_active(seeded, admin_of(seeded), "ATTT", False)
     with pytest.raises(InvalidData) as err:
         people.edit_person(
             seeded,
             admin_of(seeded),
             user_id(seeded, "agente"),
-            {"full_name": "Ana", "roles": ["enlace"], "entity_code": "ATTT"},
+            {"full_name": "Ana", "roles": ["enlace"], "entity_codes": ["ATTT"]},
         )
-    assert set(err.value.errors) == {"entity_code"}
+    assert set(err.value.errors) == {"entity_codes"}
 
 
 def test_deactivating_ends_sessions_and_releases_held_tasks(seeded) -> None:

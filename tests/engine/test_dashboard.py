@@ -64,7 +64,7 @@ def test_overdue_is_flagged_or_past_the_deadline_per_scope(seeded):
     mop = services.dashboard(
         p, authenticate(p, "enlace.mop", "demo311", client="tests")
     )
-    assert (mop.open_cases, mop.overdue_cases, mop.entity_code) == (3, 2, "MOP")
+    assert (mop.open_cases, mop.overdue_cases, mop.entity_codes) == (3, 2, ("MOP",))
     minsa = services.dashboard(
         p, authenticate(p, "enlace.minsa", "demo311", client="tests")
     )

@@ -108,7 +108,7 @@ def test_imported_people_wait_for_their_invitation(seeded) -> None:
     assert not check_password(stored, "")
     listed = {x.username: x for x in people.list_people(seeded, admin)}
     assert listed["enlace1.ent001"].invitation_pending
-    assert listed["enlace1.ent001"].entity_code == "ENT001"
+    assert listed["enlace1.ent001"].entity_codes == ("ENT001",)
     assert not listed["admin"].invitation_pending
     # Their invitation went out with the import, to the address in the file.
     with seeded.db.read() as s:
@@ -180,7 +180,7 @@ def test_every_rule_names_its_line_and_column(seeded) -> None:
         (9, "usuario", "El usuario ana ya aparece en la línea 8."),
         (10, "roles", "Rol desconocido: jefa"),
         (11, "correo", "Escriba el correo: la invitación para entrar llega ahí."),
-        (11, "entidad", "Un enlace debe pertenecer a una entidad."),
+        (11, "entidad", "Un enlace debe representar al menos a una entidad."),
         (
             12,
             "entidad",
@@ -216,7 +216,7 @@ def test_an_inactive_entity_is_refused_to_new_enlaces(seeded) -> None:
     entities.set_entity_active(seeded, admin, "MUPA", False)
     row = {"tipo": "persona", "usuario": "nuevo", "nombre": "N", "correo": "n@b.pa"}
     found = problems(seeded, rows_csv([{**row, "roles": "enlace", "entidad": "MUPA"}]))
-    assert found == [(2, "entidad", "Elija una entidad activa.")]
+    assert found == [(2, "entidad", "MUPA no es una entidad activa.")]
     # Its current enlace, unchanged, is no problem (a download re-imported).
     same = {"tipo": "persona", "usuario": "enlace.mupa", "roles": "enlace"}
     check = directory.check_directory(
@@ -372,4 +372,4 @@ def test_the_download_imports_back_unchanged(seeded) -> None:
     assert again.applicable
     assert again.entities.created == again.people.created == 0
     assert again.entities.updated == again.people.updated == 0
-    assert again.entities.unchanged == 14 and again.people.unchanged == 10
+    assert again.entities.unchanged == 14 and again.people.unchanged == 11

@@ -250,7 +250,9 @@ def test_failed_messages_are_for_supervisors_with_the_case(db_url, clock, demo_h
     assert by_case[None].to == INJECTED and by_case[None].failed_at == clock()
     assert mail.failed_messages(p, supervisor, limit=1).count == 2
     assert len(mail.failed_messages(p, supervisor, limit=1).messages) == 1
-    enlace = Actor(2, "enlace.minsa", "Elena", frozenset({"enlace"}), "MINSA")
+    enlace = Actor(
+        2, "enlace.minsa", "Elena", frozenset({"enlace"}), frozenset({"MINSA"})
+    )
     with pytest.raises(NotAllowed):
         mail.failed_messages(p, enlace)
     agente = Actor(3, "agente", "Ana", frozenset({"agente_311"}))

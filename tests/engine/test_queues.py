@@ -35,7 +35,7 @@ def add_user(p: Platform, username: str, role: str, entity: str | None = None):
         username.title(),
         "demo311",
         [role],
-        entity_code=entity,
+        entity_codes=[entity] if entity else [],
         min_password=1,
     )
 

@@ -81,7 +81,7 @@ def idaan_enlace(p: Platform) -> None:
         "Iván Enlace (IDAAN)",
         DEMO_PASSWORD,
         [Role.LIAISON],
-        entity_code="IDAAN",
+        entity_codes=["IDAAN"],
         min_password=len(DEMO_PASSWORD),
     )
 

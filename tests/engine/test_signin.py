@@ -50,7 +50,7 @@ def p(db_url, demo_hash, clock):
         "Nora Nueva",
         None,
         ["enlace"],
-        entity_code="MOP",
+        entity_codes=["MOP"],
         email="Nora@Example.pa",
     )
     yield platform

@@ -95,7 +95,7 @@ def test_forgot_password_answers_alike_and_needs_csrf(app, client):
     """Known and unknown addresses get the same page; only one gets mail."""
     p = app.extensions["centro311"]
     accounts.create_user(
-        p, "nora", "Nora", None, ["enlace"], entity_code="MOP", email="nora@mop.pa"
+        p, "nora", "Nora", None, ["enlace"], entity_codes=["MOP"], email="nora@mop.pa"
     )
     answers = []
     for address in ("nadie@mop.pa", "nora@mop.pa"):
@@ -114,7 +114,13 @@ def test_invitation_page_sets_a_password_once(app, client):
     """Mismatch and weak passwords are named; the good one signs in."""
     p = app.extensions["centro311"]
     created = accounts.create_user(
-        p, "nora", "Nora Nueva", None, ["enlace"], entity_code="MOP", email="n@mop.pa"
+        p,
+        "nora",
+        "Nora Nueva",
+        None,
+        ["enlace"],
+        entity_codes=["MOP"],
+        email="n@mop.pa",
     )
     admin = accounts.authenticate(p, "admin", "demo311", client="t")
     signin.invite_user(p, admin, created.id)

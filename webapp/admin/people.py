@@ -19,7 +19,7 @@ FIELDS = {
     "nombre": "full_name",
     "correo": "email",
     "roles": "roles",
-    "entidad": "entity_code",
+    "entidad": "entity_codes",
     "clave": "password",
 }
 
@@ -27,7 +27,7 @@ FIELDS = {
 @bp.get("/usuarios")
 @login_required
 def people_list() -> Any:
-    """Every staff account with roles, entity and held tasks (admins)."""
+    """Every staff account with roles, entities and held tasks (admins)."""
     actor = require_actor()
     rows = people.list_people(platform(), actor)
     return render_template("admin/people.html", people=rows)
@@ -43,7 +43,7 @@ def person_new() -> Any:
 @bp.route("/usuarios/<int:user_id>", methods=["GET", "POST"])
 @login_required
 def person_edit(user_id: int) -> Any:
-    """Edit a person's name, mail, roles and entity."""
+    """Edit a person's name, mail, roles and entities."""
     return _person_form(user_id)
 
 
@@ -55,20 +55,21 @@ def _person_form(user_id: int | None) -> Any:
     people.require_admin(actor)
     values: dict[str, Any] = {name: "" for name in FIELDS}
     values["roles"] = []
+    values["entidad"] = []
     if current is not None:
         values.update(
             usuario=current.username,
             nombre=current.full_name,
             correo=current.email or "",
             roles=list(current.roles),
-            entidad=current.entity_code or "",
+            entidad=list(current.entity_codes),
         )
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
         for name in FIELDS:
-            if name == "roles":
-                values[name] = request.form.getlist("roles")
+            if name in ("roles", "entidad"):
+                values[name] = request.form.getlist(name)
             elif not (current is not None and name == "usuario"):
                 values[name] = request.form.get(name, "")
         data = {key: values[name] for name, key in FIELDS.items()}
@@ -105,7 +106,12 @@ def _person_form(user_id: int | None) -> Any:
         values=values,
         errors=errors,
         roles=people.STAFF_ROLE_KEYS,
-        entities=[e for e in accounts.list_entities(p) if e.active],
+        # Active entities, and any the person keeps since it was deactivated.
+        entities=[
+            e
+            for e in accounts.list_entities(p)
+            if e.active or e.code in values["entidad"]
+        ],
     )
     return page, status
 

@@ -146,7 +146,7 @@ def _edit_form(article_id: int | None) -> Any:
         entities=form.entities,
         topics=form.topics,
         is_supervisor=actor.has("supervisor_311"),
-        entity_code=actor.entity_code,
+        own_entities=sorted(actor.entity_codes),
     )
     return page, status
 
