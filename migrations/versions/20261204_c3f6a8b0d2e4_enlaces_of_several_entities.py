@@ -7,7 +7,7 @@ user's first entity by acronym (the others are lost: the old schema holds
 one) and drops the table.
 
 Revision ID: c3f6a8b0d2e4
-Revises: b2e5d7f9a1c3
+Revises: f6c9d1e3a5b7
 Create Date: 2026-12-04 12:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c3f6a8b0d2e4"
-down_revision = "b2e5d7f9a1c3"
+down_revision = "f6c9d1e3a5b7"
 branch_labels = None
 depends_on = None
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from engine.store import db as dbmod
 from tests.conftest import drop_schema, migration_url
 
-BEFORE = "b2e5d7f9a1c3"
+BEFORE = "f6c9d1e3a5b7"
 REVISION = "c3f6a8b0d2e4"
 SCHEMA = "user_entity_mig_test"
 AT = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
