@@ -19,6 +19,7 @@ from engine.domain.directory import ImportCheck, ImportRefused
 from engine.domain.errors import BundleInvalid, InvalidData, Message, ServiceError
 from engine.services import (
     accounts,
+    api_keys,
     design,
     directory,
     mail,
@@ -313,6 +314,42 @@ def register_cli(app: Flask) -> None:
         except ServiceError as exc:
             raise click.ClickException(_text(exc.message)) from None
         click.echo(f"Verificación en dos pasos de {username} restablecida.")
+
+    @app.cli.group("open311")
+    def open311() -> None:
+        """Open311: keys of the outside systems that file cases."""
+
+    @open311.command("create-key")
+    @click.argument("name")
+    @click.option("--by", "admin", default=None, help="Administrador que la crea")
+    def create_key(name: str, admin: str | None) -> None:
+        """Create an API key for system NAME; the key is printed this once."""
+        p = platform()
+        try:
+            created = api_keys.create_key(p, signin.administrator(p, admin), name)
+        except InvalidData as exc:
+            _print_invalid(exc)
+            raise SystemExit(1) from exc
+        except ServiceError as exc:
+            raise click.ClickException(_text(exc.message)) from None
+        click.echo(f"Clave de «{created.view.name}» (no se volverá a mostrar):")
+        click.echo(created.key)
+
+    @open311.command("revoke-key")
+    @click.argument("name")
+    @click.option("--by", "admin", default=None, help="Administrador que la revoca")
+    def revoke_key(name: str, admin: str | None) -> None:
+        """Revoke the API key of system NAME at once."""
+        p = platform()
+        try:
+            actor = signin.administrator(p, admin)
+            found = [k for k in api_keys.list_keys(p, actor) if k.name == name]
+            if not found:
+                raise click.ClickException(f"No hay una clave llamada «{name}».")
+            api_keys.revoke_key(p, actor, found[0].id)
+        except ServiceError as exc:
+            raise click.ClickException(_text(exc.message)) from None
+        click.echo(f"Clave de «{name}» revocada.")
 
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Una pasada y salir")

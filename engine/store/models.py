@@ -633,3 +633,22 @@ class DirectoryUpload(Base):
     content: Mapped[str] = mapped_column(Text)
     uploaded_by: Mapped[str] = mapped_column(String(80))
     uploaded_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ApiKey(Base):
+    """A key an outside system files Open311 requests with.
+
+    Only the SHA-256 of the key is kept (keys are 32 random bytes, so a
+    fast hash is enough); ``prefix`` is its first characters, for people to
+    tell keys apart. A revoked key stays, for the audit trail.
+    """
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
