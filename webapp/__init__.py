@@ -125,6 +125,7 @@ def create_app(
         filters,
         knowledge,
         open311,
+        opendata,
         public,
         search,
         tasks,
@@ -143,6 +144,7 @@ def create_app(
     # Outside systems post without a session: the API key is their proof.
     csrf.exempt(open311.bp)
     app.register_blueprint(open311.bp)
+    app.register_blueprint(opendata.bp)
     filters.register(app)
     register_cli(app)
     _register_errors(app)

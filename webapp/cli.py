@@ -23,6 +23,7 @@ from engine.services import (
     design,
     directory,
     mail,
+    open_data,
     schema,
     second_factor,
     signin,
@@ -398,12 +399,13 @@ def mail_settings(app: Flask) -> mail.MailSettings:
 
 
 def worker_pass(app: Flask) -> tuple[int, int]:
-    """One pass of background work: due timers, then queued mail.
+    """One pass of background work: due timers, queued mail, and once a day
+    the open-data files.
 
     Mail does not wait on timers: if firing timers fails, the outbox is still
     sent, and then the timers' error is raised for the loop to log and back
     off. A database error skips the mail too, since it needs the same
-    database.
+    database. A failed open-data build is logged and tried again next pass.
     """
     p = app.extensions["centro311"]
     fired = sent = 0
@@ -420,6 +422,15 @@ def worker_pass(app: Flask) -> tuple[int, int]:
         if failure is None:
             raise
         log.exception("mail delivery failed as well")
+    try:
+        published = open_data.publish_due(p)
+    except DBAPIError:
+        raise
+    except Exception:  # noqa: BLE001 - the day's files wait for the next pass
+        log.exception("publishing the open-data files failed")
+    else:
+        if published is not None:
+            log.info("open data published: %s cases", published)
     if failure is not None:
         raise failure
     return fired, sent

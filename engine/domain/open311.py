@@ -7,7 +7,7 @@ the web layer writes them out as they are, in JSON or in XML.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 #: Datatypes of a service definition's attributes (GeoReport v2).
 DATATYPES = frozenset(
@@ -149,3 +149,14 @@ class RequestQuery:
     page: int = 1
     page_size: int = 1000
     extensions: bool = False
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """An open-data file on offer, as ``/datos`` lists it."""
+
+    day: date
+    format: str
+    rows: int
+    size: int
+    built_at: datetime

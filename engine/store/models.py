@@ -652,3 +652,20 @@ class ApiKey(Base):
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class OpenDataFile(Base):
+    """One day's open-data file of cases (gzip), built by the worker.
+
+    A row without ``content`` is a build under way (its ``started_at`` says
+    since when): the unique key lets one worker claim a day's build.
+    """
+
+    __tablename__ = "open_data_file"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    format: Mapped[str] = mapped_column(String(8), primary_key=True)
+    started_at: Mapped[datetime]
+    built_at: Mapped[datetime | None]
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
