@@ -172,7 +172,7 @@ def test_admin_creates_shows_once_and_revokes_a_key(app, client):
     page = post_form(client, "/admin/claves-api", {"nombre": "Portal municipal"})
     assert page.status_code == 201
     html = page.get_data(as_text=True)
-    key = must_search(r'<code id="clave">(c311_[^<]+)</code>', html).group(1)
+    key = must_search(r'<code id="clave"[^>]*>(c311_[^<]+)</code>', html).group(1)
     listing = client.get("/admin/claves-api").get_data(as_text=True)
     assert key not in listing and "Portal municipal" in listing
     ok = client.post(f"{API}/requests.json", data={**LEAK, "api_key": key})
