@@ -160,3 +160,33 @@ class PublishedFile:
     rows: int
     size: int
     built_at: datetime
+
+
+@dataclass(frozen=True)
+class EntityFigures:
+    """How one entity answered over the transparency page's period."""
+
+    code: str
+    name: str
+    received: int
+    closed: int
+    closed_on_time: int
+    overdue_open: int
+    median_days: float | None
+    surveys: int
+    satisfaction: float | None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Closed on time ÷ (closed + overdue still open); None without cases."""
+        counted = self.closed + self.overdue_open
+        return self.closed_on_time / counted if counted else None
+
+
+@dataclass(frozen=True)
+class Transparency:
+    """The figures of every entity, as of ``day``, since ``since``."""
+
+    day: date
+    since: date
+    entities: tuple[EntityFigures, ...]

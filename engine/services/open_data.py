@@ -1,4 +1,5 @@
-"""Open data: every day, a CSV and a JSON file of the cases, for anyone.
+"""Open data: every day, a CSV and a JSON file of the cases, for anyone
+(and the transparency page's figures, computed in the same daily build).
 
 The worker builds them once a day (Panama's date; :func:`publish_due`),
 gzip-compressed, and keeps the last :data:`KEEP_DAYS` days; ``/datos``
@@ -26,6 +27,7 @@ from engine.domain.cells import neutralise
 from engine.domain.enums import CaseStatus
 from engine.domain.errors import N_, NotFound
 from engine.domain.open311 import PublishedFile
+from engine.services import transparency
 from engine.services.common import PANAMA
 from engine.services.open311_catalog import offered
 from engine.services.open311_requests import iso
@@ -165,11 +167,12 @@ def publish_due(p: Platform) -> int | None:
         s.execute(delete(OpenDataFile).where(OpenDataFile.day == today))
     try:
         with p.db.transaction() as s:
-            for fmt in FORMATS:
+            for fmt in (*FORMATS, transparency.FORMAT):
                 s.add(OpenDataFile(day=today, format=fmt, started_at=now, rows=0))
     except IntegrityError:
         return None  # another worker claimed it first
     files, rows = build(p, now)
+    files[transparency.FORMAT] = json.dumps(transparency.figures(p, now)).encode()
     with p.db.transaction() as s:
         for fmt, content in files.items():
             row = s.get(OpenDataFile, (today, fmt), with_for_update=True)
@@ -195,7 +198,7 @@ def published(p: Platform) -> list[PublishedFile]:
                 OpenDataFile.built_at,
                 func.length(OpenDataFile.content).label("size"),
             )
-            .where(OpenDataFile.built_at.is_not(None))
+            .where(OpenDataFile.built_at.is_not(None), OpenDataFile.format.in_(FORMATS))
             .order_by(OpenDataFile.day.desc(), OpenDataFile.format)
         ).all()
     return [
@@ -213,7 +216,7 @@ def published(p: Platform) -> list[PublishedFile]:
 def published_file(p: Platform, day: date, fmt: str) -> bytes:
     """The gzip bytes of one published file (NotFound otherwise)."""
     with p.db.read() as s:
-        row = s.get(OpenDataFile, (day, fmt))
+        row = s.get(OpenDataFile, (day, fmt)) if fmt in FORMATS else None
         if row is None or row.content is None:
             raise NotFound(N_("Ese archivo no existe."))
         return row.content

@@ -123,4 +123,4 @@ def test_one_build_a_day_and_a_week_kept(center):
     assert open_data.publish_due(center) == 1
     with center.db.read() as s:
         built = s.scalars(select(OpenDataFile).where(OpenDataFile.day == today)).all()
-    assert {f.format for f in built if f.content} == {"csv", "json"}
+    assert {f.format for f in built if f.content} == {"csv", "json", "figures"}

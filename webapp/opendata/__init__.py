@@ -1,4 +1,5 @@
-"""Open data (``/datos``): the daily files of cases, and what each column holds."""
+"""Open data (``/datos``): the daily files of cases, and what each column
+holds; the transparency page (``/transparencia``): how each entity answers."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template
 
-from engine.services import open_data
+from engine.services import open_data, transparency
 from webapp.helpers import platform
 
 bp = Blueprint("opendata", __name__, template_folder="templates")
@@ -45,3 +46,16 @@ def download(day: str, fmt: str) -> Response:
     )
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+#: Bars of the transparency chart, in SVG user units.
+BAR_WIDTH = 300
+
+
+@bp.get("/transparencia")
+def transparency_page() -> Any:
+    """Each entity's figures over the last twelve months, chart and table."""
+    found = transparency.latest(platform())
+    return render_template(
+        "opendata/transparency.html", figures=found, bar_width=BAR_WIDTH
+    )
