@@ -82,6 +82,8 @@ def create_app(
             duplicate_window_days=int(app.config["DUPLICATE_WINDOW_DAYS"]),
             import_max_rows=int(app.config["IMPORT_MAX_ROWS"]),
             import_max_bytes=int(app.config["IMPORT_MAX_BYTES"]),
+            open311_requests=int(app.config["OPEN311_MAX_REQUESTS"]),
+            open311_window_s=int(app.config["OPEN311_WINDOW_S"]),
         ),
         bounds=ScriptBounds(
             time_s=float(app.config["SCRIPT_TIME_S"]),
@@ -122,6 +124,8 @@ def create_app(
         designer,
         filters,
         knowledge,
+        open311,
+        opendata,
         public,
         search,
         tasks,
@@ -137,6 +141,10 @@ def create_app(
     app.register_blueprint(board.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(designer.bp)
+    # Outside systems post without a session: the API key is their proof.
+    csrf.exempt(open311.bp)
+    app.register_blueprint(open311.bp)
+    app.register_blueprint(opendata.bp)
     filters.register(app)
     register_cli(app)
     _register_errors(app)

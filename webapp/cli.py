@@ -19,9 +19,11 @@ from engine.domain.directory import ImportCheck, ImportRefused
 from engine.domain.errors import BundleInvalid, InvalidData, Message, ServiceError
 from engine.services import (
     accounts,
+    api_keys,
     design,
     directory,
     mail,
+    open_data,
     people,
     schema,
     second_factor,
@@ -320,6 +322,42 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(_text(exc.message)) from None
         click.echo(f"Verificación en dos pasos de {username} restablecida.")
 
+    @app.cli.group("open311")
+    def open311() -> None:
+        """Open311: keys of the outside systems that file cases."""
+
+    @open311.command("create-key")
+    @click.argument("name")
+    @click.option("--by", "admin", default=None, help="Administrador que la crea")
+    def create_key(name: str, admin: str | None) -> None:
+        """Create an API key for system NAME; the key is printed this once."""
+        p = platform()
+        try:
+            created = api_keys.create_key(p, signin.administrator(p, admin), name)
+        except InvalidData as exc:
+            _print_invalid(exc)
+            raise SystemExit(1) from exc
+        except ServiceError as exc:
+            raise click.ClickException(_text(exc.message)) from None
+        click.echo(f"Clave de «{created.view.name}» (no se volverá a mostrar):")
+        click.echo(created.key)
+
+    @open311.command("revoke-key")
+    @click.argument("name")
+    @click.option("--by", "admin", default=None, help="Administrador que la revoca")
+    def revoke_key(name: str, admin: str | None) -> None:
+        """Revoke the API key of system NAME at once."""
+        p = platform()
+        try:
+            actor = signin.administrator(p, admin)
+            found = [k for k in api_keys.list_keys(p, actor) if k.name == name]
+            if not found:
+                raise click.ClickException(f"No hay una clave llamada «{name}».")
+            api_keys.revoke_key(p, actor, found[0].id)
+        except ServiceError as exc:
+            raise click.ClickException(_text(exc.message)) from None
+        click.echo(f"Clave de «{name}» revocada.")
+
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Una pasada y salir")
     def worker(once: bool) -> None:
@@ -367,12 +405,13 @@ def mail_settings(app: Flask) -> mail.MailSettings:
 
 
 def worker_pass(app: Flask) -> tuple[int, int]:
-    """One pass of background work: due timers, then queued mail.
+    """One pass of background work: due timers, queued mail, and once a day
+    the open-data files.
 
     Mail does not wait on timers: if firing timers fails, the outbox is still
     sent, and then the timers' error is raised for the loop to log and back
     off. A database error skips the mail too, since it needs the same
-    database.
+    database. A failed open-data build is logged and tried again next pass.
     """
     p = app.extensions["centro311"]
     fired = sent = 0
@@ -389,6 +428,15 @@ def worker_pass(app: Flask) -> tuple[int, int]:
         if failure is None:
             raise
         log.exception("mail delivery failed as well")
+    try:
+        published = open_data.publish_due(p)
+    except DBAPIError:
+        raise
+    except Exception:  # noqa: BLE001 - the day's files wait for the next pass
+        log.exception("publishing the open-data files failed")
+    else:
+        if published is not None:
+            log.info("open data published: %s cases", published)
     if failure is not None:
         raise failure
     return fired, sent

@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     # or byte past the limit, without being read whole.
     "IMPORT_MAX_ROWS": 5_000,
     "IMPORT_MAX_BYTES": 2 * 1024 * 1024,
+    # Open311: requests one API key may make per window (every call counts).
+    "OPEN311_MAX_REQUESTS": 120,
+    "OPEN311_WINDOW_S": 60,
     # Run the background worker (timers, mail) inside the web process.
     "WORKER_IN_PROCESS": False,
     # Seconds between worker polls.

@@ -32,6 +32,9 @@ AUDIT_ACTIONS: dict[str, str] = {
     "user_reactivated": N_("Persona reactivada"),
     "directory_imported": N_("Directorio importado"),
     "export_directory": N_("Exportación del directorio"),
+    "api_key_created": N_("Clave de la API creada"),
+    "api_key_revoked": N_("Clave de la API revocada"),
+    "open311_request": N_("Caso recibido por Open311"),
 }
 
 

@@ -20,6 +20,7 @@ from engine.domain.errors import (
     ProcessFailed,
     ServiceError,
 )
+from engine.domain.open311 import ApiClient
 from engine.domain.security import hash_access_code, new_access_code
 from engine.domain.views import (
     CHANNELS,
@@ -46,6 +47,7 @@ from engine.services.platform import Platform
 from engine.services.steps import add_event, record_step
 from engine.store import search_index
 from engine.store.models import (
+    AuditLog,
     Case,
     Entity,
     ProcessVersion,
@@ -88,6 +90,8 @@ def open_case(
     language: str | None = None,
     entity_code: str | None = None,
     files: Sequence[Upload] = (),
+    api_client: ApiClient | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> OpenedCase:
     """File a new case from its intake form and run it to its first wait.
 
@@ -106,11 +110,17 @@ def open_case(
     the diagram as ``entidad_indicada`` (which then skips classification).
     ``files`` are checked by content before anything runs and stored with
     the case (the citizen may download them when tracking it); identifying
-    ones of a reserved identity are sealed with it.
+    ones of a reserved identity are sealed with it. ``api_client`` is the
+    outside system filing through Open311 (channel ``open311``; audited
+    with the key's name in the same transaction); ``links`` are addresses
+    it sent along (``media_url``), kept on the ``created`` event.
     """
     if channel not in CHANNELS:
         raise InvalidData({"canal": [Message(N_("Canal desconocido."))]})
-    if channel != Channel.WEB and not (actor and actor.has(*STAFF_ROLES)):
+    if channel == Channel.OPEN311:
+        if api_client is None:
+            raise NotAllowed(N_("Solo un sistema con clave registra casos Open311."))
+    elif channel != Channel.WEB and not (actor and actor.has(*STAFF_ROLES)):
         raise NotAllowed(
             N_("Solo el personal del 311 registra casos de otros canales.")
         )
@@ -197,6 +207,10 @@ def open_case(
             created: dict[str, Any] = {"channel": channel, "data": wf_data}
             if stored:
                 created["attachments"] = stored
+            if links:
+                created["links"] = dict(links)
+            if api_client is not None:
+                created["api_key"] = api_client.name
             add_event(
                 s,
                 case,
@@ -224,6 +238,16 @@ def open_case(
                 )
             search_index.index_new_case(s, case, forms.free_text(schema, wf_data))
             record_step(s, p, case, parsed, workflow, actor, now, state=None)
+            if api_client is not None:
+                s.add(
+                    AuditLog(
+                        at=now,
+                        actor=f"open311:{api_client.name}"[:80],
+                        action="open311_request",
+                        detail={"case": number, "key": api_client.name},
+                        client=(api_client.client or None) and api_client.client[:64],
+                    )
+                )
             if email:
                 notify.case_received(
                     s, p, case, to=email, title=row.title, access_code=code, now=now

@@ -44,6 +44,9 @@ class Limits:
     #: refused at the first row or byte past the limit).
     import_max_rows: int = 5_000
     import_max_bytes: int = 2 * 1024 * 1024
+    #: Open311: requests one API key may make in the window (each counts).
+    open311_requests: int = 120
+    open311_window_s: int = 60
 
 
 #: Roles that must sign in with a second factor unless configured otherwise:

@@ -661,3 +661,39 @@ class DirectoryUpload(Base):
     content: Mapped[str] = mapped_column(Text)
     uploaded_by: Mapped[str] = mapped_column(String(80))
     uploaded_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ApiKey(Base):
+    """A key an outside system files Open311 requests with.
+
+    Only the SHA-256 of the key is kept (keys are 32 random bytes, so a
+    fast hash is enough); ``prefix`` is its first characters, for people to
+    tell keys apart. A revoked key stays, for the audit trail.
+    """
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class OpenDataFile(Base):
+    """One day's open-data file of cases (gzip), built by the worker.
+
+    A row without ``content`` is a build under way (its ``started_at`` says
+    since when): the unique key lets one worker claim a day's build.
+    """
+
+    __tablename__ = "open_data_file"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    format: Mapped[str] = mapped_column(String(8), primary_key=True)
+    started_at: Mapped[datetime]
+    built_at: Mapped[datetime | None]
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from engine import services
 from engine.domain.clock import FrozenClock
 from engine.domain.enums import TaskState
-from engine.services import accounts
+from engine.services import accounts, api_keys
 from engine.store.models import Case, HumanTask
 from tests.conftest import DEMO_PASSWORD, work
 from tests.e2e.conftest import check_a11y
@@ -121,6 +121,7 @@ def worked(app: Any) -> dict[str, Any]:
     )
     admin = accounts.authenticate(p, "admin", DEMO_PASSWORD, client="test")
     services.add_day_off(p, admin, date(2026, 12, 24), "Nochebuena")
+    api_keys.create_key(p, admin, "Portal municipal")
     p.clock = FrozenClock(READ_AT)
     return {
         "answered": answered,
@@ -145,7 +146,7 @@ def pages(role: str, base: str, page: Any, worked: dict[str, Any]) -> list[str]:
             "/diseno/queja/formularios/atencion.json",
         ]
     if role == "admin":
-        return ["/admin/dias-libres"]
+        return ["/admin/dias-libres", "/admin/claves-api"]
     tabs = {
         "agente": ["mine", "role", "overdue"],
         "supervisor": ["mine", "role", "entity", "overdue"],

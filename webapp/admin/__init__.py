@@ -80,4 +80,10 @@ def form_errors(exc: InvalidData, fields: dict[str, str]) -> dict[str, list[str]
 
 
 # The areas' views register on ``bp`` when imported.
-from webapp.admin import audit, directory, entities, people  # noqa: E402, F401
+from webapp.admin import (  # noqa: E402, F401
+    api_keys,
+    audit,
+    directory,
+    entities,
+    people,
+)
