@@ -27,6 +27,7 @@ from webapp.config import (
     DEFAULTS,
     PRODUCTION_TOTP_ROLES,
     MissingSecret,
+    map_tiles_origin,
     missing_secret,
     phone_hours,
 )
@@ -78,6 +79,7 @@ def create_app(
             attachment_max_bytes=int(app.config["ATTACHMENT_MAX_BYTES"]),
             attachment_case_bytes=int(app.config["ATTACHMENT_CASE_BYTES"]),
             attachment_files=int(app.config["ATTACHMENT_FILES"]),
+            intake_files=int(app.config["ATTACHMENT_INTAKE_FILES"]),
             attachment_max_pixels=int(app.config["ATTACHMENT_MAX_PIXELS"]),
             duplicate_window_days=int(app.config["DUPLICATE_WINDOW_DAYS"]),
             import_max_rows=int(app.config["IMPORT_MAX_ROWS"]),
@@ -156,18 +158,22 @@ def create_app(
             return jsonify(db="ok")
         return jsonify(db="error"), 503
 
+    # Map tiles are images the browser loads from the tile server, and
+    # nothing else of it: its origin joins img-src only.
+    tiles = map_tiles_origin(str(app.config["MAP_TILE_URL"]))
+    policy = (
+        f"default-src 'self'; img-src 'self' data:{' ' + tiles if tiles else ''}; "
+        "style-src 'self'; script-src 'self'; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+
     @app.after_request
     def security_headers(response: Any) -> Any:
         """Headers every response carries."""
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            "script-src 'self'; object-src 'none'; base-uri 'none'; "
-            "frame-ancestors 'none'; form-action 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", policy)
         if app.config["ENV"] == "production":
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"

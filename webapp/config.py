@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from engine.domain.phone_hours import (
     DEFAULT_HOURS,
@@ -42,7 +43,17 @@ DEFAULTS: dict[str, Any] = {
     "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
     "ATTACHMENT_CASE_BYTES": 30 * 1024 * 1024,
     "ATTACHMENT_FILES": 5,
+    # Files attached when filing a case (at most ATTACHMENT_FILES).
+    "ATTACHMENT_INTAKE_FILES": 3,
     "ATTACHMENT_MAX_PIXELS": 40_000_000,
+    # The intake page's optional map: the tile URL template the browser
+    # loads images from (its origin joins the Content-Security-Policy's
+    # img-src; empty: no tiles, the coordinates are typed) and the
+    # attribution the tiles' licence asks for (HTML, shown on the map).
+    "MAP_TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "MAP_ATTRIBUTION": (
+        '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+    ),
     # Where attachments' bytes are kept: "database" (default: in the case's
     # transaction, seen by every process) or "module:factory", a callable
     # returning an engine.store.files.FileStore (e.g. object storage).
@@ -177,3 +188,17 @@ def missing_secret(config: Mapping[str, Any]) -> str | None:
             "sellar las identidades reservadas antes de arrancar en producción."
         )
     return None
+
+
+def map_tiles_origin(url: str) -> str:
+    """The origin (``https://host``) of the map tiles' URL template, or ''.
+
+    Only an https (or, for a local tile server, http) URL with a host counts;
+    anything else leaves the map without tiles rather than widen the policy.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return ""
+    if any(ch in parts.netloc for ch in "{}*; '\"\n"):
+        return ""  # a template placeholder or garbage in the host
+    return f"{parts.scheme}://{parts.netloc}"

@@ -160,6 +160,20 @@ class IntakeView:
     #: The form offers reserving the identity (``x-reserva-identidad``): the
     #: citizen may mark attached files as identifying.
     reservable: bool = False
+    #: The address field (``x-location``) the optional map pin goes with;
+    #: None: the form asks for no place.
+    location_field: str | None = None
+    #: Most files the intake form takes (all its file inputs together).
+    max_files: int = 3
+
+
+@dataclass(frozen=True)
+class LocationView:
+    """Where a case is: the address typed at intake and the optional pin."""
+
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -286,6 +300,8 @@ class PublicCase:
     #: The case this one was merged into as a duplicate, as the citizen
     #: sees it (None: not merged).
     merged_into: MergedParent | None = None
+    #: The address and map pin given at intake (None: neither).
+    location: LocationView | None = None
 
 
 @dataclass(frozen=True)
@@ -339,6 +355,8 @@ class CaseView:
     #: Field → stored value → label, for fields with ``x-enum-labels``.
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     attachments: list[AttachmentView] = field(default_factory=list)
+    #: The address and map pin given at intake (None: neither).
+    location: LocationView | None = None
 
 
 @dataclass(frozen=True)

@@ -71,21 +71,25 @@ class Checked:
         return sum(len(f.content) for _, f in self.files)
 
 
-def check_uploads(p: Platform, uploads: Sequence[Upload]) -> Checked:
+def check_uploads(
+    p: Platform, uploads: Sequence[Upload], *, max_files: int | None = None
+) -> Checked:
     """Check each upload by content; :class:`InvalidData` lists every refusal.
 
     Errors are keyed by the upload's form field, so the form shows them
-    next to its file input and keeps what was typed.
+    next to its file input and keeps what was typed. ``max_files`` is a
+    lower count than ``limits.attachment_files`` for this step (intake).
     """
     limits = p.limits
     uploads = [u for u in uploads if u.filename or u.content]
     errors: dict[str, list[Message]] = {}
-    if len(uploads) > limits.attachment_files:
+    most = min(limits.attachment_files, max_files or limits.attachment_files)
+    if len(uploads) > most:
         field = uploads[0].field
         errors[field] = [
             Message(
                 N_("Adjunte como máximo %(limit)s archivos a la vez."),
-                {"limit": limits.attachment_files},
+                {"limit": most},
             )
         ]
         raise InvalidData(errors)

@@ -29,6 +29,7 @@ from engine.services.common import (
     unsealing_reason,
     visible_case,
 )
+from engine.services.location import location_view
 from engine.services.platform import Platform
 from engine.services.steps import add_event
 from engine.services.timeline import event_roles
@@ -155,6 +156,7 @@ def case_view(
         identity_reserved=case.identity_reserved,
         value_labels=value_labels,
         attachments=attachment_views(s, case.id),
+        location=location_view(case, parsed.form(parsed.start_form), data),
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.bundles import forms
-from engine.domain import sealing
+from engine.domain import geo, sealing
 from engine.domain.enums import CaseStatus, Channel, EventKind, Role
 from engine.domain.errors import (
     N_,
@@ -43,6 +43,7 @@ from engine.services.common import (
     public_note,
     sources_for,
 )
+from engine.services.location import location_field
 from engine.services.platform import Platform
 from engine.services.steps import add_event, record_step
 from engine.store import search_index
@@ -76,6 +77,8 @@ def get_intake(
         reservable=any(
             spec.get("x-reserva-identidad") for spec in forms.fields(schema).values()
         ),
+        location_field=location_field(schema),
+        max_files=p.limits.intake_files,
     )
 
 
@@ -90,6 +93,8 @@ def open_case(
     language: str | None = None,
     entity_code: str | None = None,
     files: Sequence[Upload] = (),
+    latitude: object = None,
+    longitude: object = None,
     api_client: ApiClient | None = None,
     links: Mapping[str, str] | None = None,
 ) -> OpenedCase:
@@ -110,10 +115,15 @@ def open_case(
     the diagram as ``entidad_indicada`` (which then skips classification).
     ``files`` are checked by content before anything runs and stored with
     the case (the citizen may download them when tracking it); identifying
-    ones of a reserved identity are sealed with it. ``api_client`` is the
-    outside system filing through Open311 (channel ``open311``; audited
-    with the key's name in the same transaction); ``links`` are addresses
-    it sent along (``media_url``), kept on the ``created`` event.
+    ones of a reserved identity are sealed with it. At most
+    ``limits.intake_files`` files come with a filing.
+    ``latitude`` and ``longitude`` are the optional map pin (numbers, or
+    text as typed): both or neither, inside Panama; stored on the case, not
+    in the workflow data, and their messages come with the form's.
+    ``api_client`` is the outside system filing through Open311 (channel
+    ``open311``; audited with the key's name in the same transaction);
+    ``links`` are addresses it sent along (``media_url``), kept on the
+    ``created`` event.
     """
     if channel not in CHANNELS:
         raise InvalidData({"canal": [Message(N_("Canal desconocido."))]})
@@ -133,10 +143,10 @@ def open_case(
         parsed = parsed_latest(p, s, row)
         schema = _form_for(parsed.form(parsed.start_form), actor)
         sources = sources_for(s, schema)
-        forms.check(schema, data, allowed_values(sources))
+        point = _check_form(schema, data, allowed_values(sources), latitude, longitude)
         indicated = _indicated_entity(s, actor, channel, entity_code)
         calendar = business_calendar(p, s)
-    checked = attachments.check_uploads(p, files)
+    checked = attachments.check_uploads(p, files, max_files=p.limits.intake_files)
     personal = forms.personal_fields(schema)
     contact = {k: data[k] for k in personal if k in data} or None
     wf_data = {k: v for k, v in data.items() if k not in personal}
@@ -189,6 +199,8 @@ def open_case(
                 language=language if language in notify.LANGUAGES else None,
                 status=CaseStatus.OPEN,
                 reopen_count=0,
+                latitude=point.latitude if point else None,
+                longitude=point.longitude if point else None,
                 lock_version=1,
             )
             # The case row is inserted by record_step, once, with the
@@ -207,6 +219,11 @@ def open_case(
             created: dict[str, Any] = {"channel": channel, "data": wf_data}
             if stored:
                 created["attachments"] = stored
+            if point:
+                created["location"] = {
+                    "latitude": point.latitude,
+                    "longitude": point.longitude,
+                }
             if links:
                 created["links"] = dict(links)
             if api_client is not None:
@@ -275,6 +292,33 @@ def open_case(
             raise  # an outage, not this filing's fault
         raise _process_failed(exc) from exc
     return result
+
+
+def _check_form(
+    schema: forms.Schema,
+    data: Mapping[str, Any],
+    allowed: Mapping[str, Sequence[str]],
+    latitude: object,
+    longitude: object,
+) -> geo.Point | None:
+    """Check the form's data and the map pin; returns the pin.
+
+    One :class:`InvalidData` carries the messages of both, so the citizen
+    sees every problem at once and the page keeps all that was typed.
+    """
+    errors: dict[str, list[Message]] = {}
+    point = None
+    try:
+        forms.check(schema, data, allowed)
+    except InvalidData as exc:
+        errors.update(exc.errors)
+    try:
+        point = geo.check_point(latitude, longitude)
+    except InvalidData as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise InvalidData(errors)
+    return point
 
 
 def _form_for(schema: forms.Schema, actor: Actor | None) -> forms.Schema:

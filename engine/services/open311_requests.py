@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bundles import forms
+from engine.domain import geo
 from engine.domain.enums import CaseStatus, Channel, EventKind
 from engine.domain.errors import N_, InvalidData, Message, NotAllowed, NotFound
 from engine.domain.open311 import (
@@ -251,8 +252,8 @@ def _request(
         address=str(filed.get(fields.address or "", "") or ""),
         address_id="",
         zipcode="",
-        lat="",
-        long="",
+        lat=_coordinate(case.latitude),
+        long=_coordinate(case.longitude),
         media_url=str(links.get("media_url", "")),
         extended_attributes=(
             {"channel": case.channel, "public_status": case.public_status}
@@ -261,6 +262,11 @@ def _request(
         ),
         notes=notes if extensions else None,
     )
+
+
+def _coordinate(value: float | None) -> str:
+    """A stored coordinate as the specification's decimal degrees, or ''."""
+    return "" if value is None else f"{value:.5f}"
 
 
 def _note_text(e: CaseEvent) -> str:
@@ -350,6 +356,8 @@ def file_request(
             kind.case_type,
             data,
             channel=Channel.OPEN311,
+            latitude=one("lat") or None,
+            longitude=one("long") or None,
             api_client=api_client,
             links=links,
         )
@@ -368,6 +376,7 @@ def _param_names(kind: Offered) -> dict[str, str]:
     """Form field → the POST parameter that fills it, for error lists."""
     fields = form_map(kind.schema)
     names = {name: f"attribute[{name}]" for name in forms.fields(kind.schema)}
+    names[geo.LATITUDE_FIELD], names[geo.LONGITUDE_FIELD] = "lat", "long"
     for field_name, param in (
         (fields.description, "description"),
         (fields.address, "address_string"),

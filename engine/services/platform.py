@@ -35,6 +35,8 @@ class Limits:
     attachment_case_bytes: int = 30 * 1024 * 1024
     #: Files sent at once (one filing, one task, one note).
     attachment_files: int = 5
+    #: Files a citizen or an agent may attach when filing a case.
+    intake_files: int = 3
     #: Largest image, in pixels (checked from its header, before decoding).
     attachment_max_pixels: int = 40_000_000
     #: Likely duplicates are looked for among cases filed this many days

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import select
 
 from engine.domain.enums import EventKind, Role, TaskState
@@ -20,6 +23,7 @@ from engine.services.attachments import attachment_of, attachment_views, file_of
 from engine.services.common import form_view, parsed_version, sources_for
 from engine.services.duplicates import parent_view
 from engine.services.knowledge import linked_articles
+from engine.services.location import location_view
 from engine.services.platform import Platform
 from engine.services.progress import milestones
 from engine.services.timeline import event_roles
@@ -146,6 +150,9 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
             articles=articles,
             attachments=attachment_views(s, case.id, citizen=True),
             merged_into=parent,
+            location=location_view(
+                case, parsed.form(parsed.start_form), _intake_data(events)
+            ),
         )
 
 
@@ -159,6 +166,16 @@ def citizen_attachment(
         if not row.public or row.sealed:
             raise NotFound(N_("El archivo no existe."))
         return file_of(p, s, row, None)
+
+
+def _intake_data(events: Sequence[CaseEvent]) -> dict[str, Any]:
+    """What the intake form held (the ``created`` event's data), for the
+    case's address; empty when there is none."""
+    for e in events:
+        if e.kind == EventKind.CREATED:
+            data = (e.data or {}).get("data")
+            return dict(data) if isinstance(data, dict) else {}
+    return {}
 
 
 def _public_event(e: CaseEvent, role: tuple[str, str]) -> EventView:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -305,6 +306,11 @@ class Case(Base):
     # a parent counts its merged duplicates, whose reporters it informs.
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     merged_children: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The map pin set at intake (WGS 84 degrees, both or neither, inside
+    # Panama: engine.domain.geo): case data for Open311 and dashboards, not
+    # the citizen's personal data. The address is the intake form's text.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": lock_version}

@@ -1,7 +1,7 @@
 """open311: API keys of outside systems
 
 Revision ID: a7d0e2f4b6c8
-Revises: f6c9d1e3a5b7
+Revises: c3f6a8b0d2e4
 Create Date: 2026-12-05 19:00:00
 
 Keys are stored as their SHA-256 only; a revoked key keeps its row.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a7d0e2f4b6c8"
-down_revision = "f6c9d1e3a5b7"
+down_revision = "c3f6a8b0d2e4"
 branch_labels = None
 depends_on = None
 

@@ -35,6 +35,8 @@ LEAK = {
     "last_name": ["Pérez"],
     "phone": ["6123-4567"],
     "media_url": ["https://fotos.example.com/fuga.jpg"],
+    "lat": ["8.98412"],
+    "long": ["-79.51987"],
 }
 
 
@@ -169,6 +171,14 @@ def test_bad_requests_name_the_parameters(center, key):
     with pytest.raises(InvalidData) as bad:
         open311_requests.file_request(center, key, short)
     assert set(bad.value.errors) == {"description", "email"}
+    far = dict(LEAK, lat=["40.4"])  # north of Panama
+    with pytest.raises(InvalidData) as outside:
+        open311_requests.file_request(center, key, far)
+    assert set(outside.value.errors) == {"lat"}
+    half = dict(LEAK, long=[])
+    with pytest.raises(InvalidData) as alone:
+        open311_requests.file_request(center, key, half)
+    assert set(alone.value.errors) <= {"lat", "long"} and alone.value.errors
     with pytest.raises(InvalidData):
         open311_requests.file_request(center, key, {"description": ["x" * 20]})
 
@@ -192,6 +202,7 @@ def test_listing_shows_public_facts_never_contact_or_reserved_cases(center, key)
     assert "ana@example.com" not in text and "6123" not in text
     assert listed[0].address.startswith("Calle 50")
     assert listed[0].media_url == "https://fotos.example.com/fuga.jpg"
+    assert (listed[0].lat, listed[0].long) == ("8.98412", "-79.51987")
     assert listed[0].requested_datetime == "2026-11-02T10:00:00-05:00"
     assert listed[0].extended_attributes == {
         "channel": "open311",

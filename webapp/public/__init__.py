@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import get_locale, gettext
 
 from engine import services
+from engine.domain import geo
 from engine.domain.enums import Channel
 from engine.domain.errors import (
     Conflict,
@@ -36,6 +37,7 @@ from engine.domain.views import (
 )
 from engine.services.accounts import list_entities
 from engine.services.common import submitted_values
+from webapp.config import map_tiles_origin
 from webapp.helpers import (
     client_key,
     current_actor,
@@ -63,6 +65,13 @@ LOOKUP_PARAM, USE_PARAM = "llamante", "usar"
 #: File inputs: attachments, and (reserved-identity forms) identifying ones.
 FILES_FIELD = "adjuntos"
 IDENTIFYING_FILES_FIELD = "adjuntos_identificantes"
+#: South-west and north-east corners of the map pin's area (the engine's).
+MAP_BOUNDS = (
+    geo.PANAMA_MIN_LATITUDE,
+    geo.PANAMA_MIN_LONGITUDE,
+    geo.PANAMA_MAX_LATITUDE,
+    geo.PANAMA_MAX_LONGITUDE,
+)
 
 
 @bp.get("/")
@@ -115,6 +124,14 @@ def intake(tipo: str) -> Any:
                     language=None if is_agent else str(get_locale()),
                     entity_code=entity_code,
                     files=files,
+                    # The optional map pin (or typed coordinates): only on
+                    # forms with an address field, checked by the engine.
+                    latitude=request.form.get(geo.LATITUDE_FIELD)
+                    if view.location_field
+                    else None,
+                    longitude=request.form.get(geo.LONGITUDE_FIELD)
+                    if view.location_field
+                    else None,
                 )
             except InvalidData as exc:
                 errors = field_errors(exc.errors)
@@ -142,6 +159,9 @@ def intake(tipo: str) -> Any:
             entities=_active_entities() if is_agent else [],
             case_statuses=CASE_STATUSES,
             lookup=lookup,
+            map_tiles=map_tiles_origin(current_app.config["MAP_TILE_URL"])
+            and current_app.config["MAP_TILE_URL"],
+            map_bounds=MAP_BOUNDS,
         ),
         status,
     )
