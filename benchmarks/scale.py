@@ -57,7 +57,8 @@ from sqlalchemy import func, select
 
 from engine import services
 from engine.domain.clock import FrozenClock
-from engine.domain.views import Actor, CaseQuery
+from engine.domain.views import Actor
+from engine.domain.workspace import CaseQuery
 from engine.services.accounts import authenticate, seed_demo
 from engine.services.platform import Platform
 from engine.store import db as dbmod

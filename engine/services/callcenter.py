@@ -18,7 +18,8 @@ from typing import Any
 from engine.bundles import forms
 from engine.domain.errors import N_, NotAllowed, NotFound
 from engine.domain.phone_hours import PhoneLine, line_status
-from engine.domain.views import Actor, Caller, CallerLookup, CaseQuery, SearchHit
+from engine.domain.views import Actor
+from engine.domain.workspace import Caller, CallerLookup, CaseQuery, SearchHit
 from engine.services.common import (
     STAFF_ROLES,
     business_calendar,

@@ -13,11 +13,8 @@ from engine.domain.errors import (
     N_,
     NotAllowed,
 )
-from engine.domain.views import (
-    Actor,
-    CaseRow,
-    Dashboard,
-)
+from engine.domain.views import Actor
+from engine.domain.workspace import CaseRow, Dashboard
 from engine.services.platform import Platform
 from engine.store.models import (
     Case,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from engine.bundles import changes as bundle_changes
 from engine.bundles import read_files
 from engine.bundles.registry import safe_xml_parser
+from engine.domain.design import DiagramElements
 from engine.domain.enums import CaseStatus, EventKind
 from engine.domain.errors import (
     N_,
@@ -19,7 +20,7 @@ from engine.domain.errors import (
     NotAllowed,
     NotFound,
 )
-from engine.domain.views import Actor, DiagramElements, VersionInfo
+from engine.domain.views import Actor, VersionInfo
 from engine.services.common import (
     business_calendar,
     parsed_version,

@@ -14,16 +14,15 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine.domain.enums import CaseStatus, EventKind, Role
-from engine.domain.errors import N_, NotAllowed
-from engine.domain.views import (
-    Actor,
+from engine.domain.duplicates import (
     DuplicateCandidate,
-    EventView,
     MergedCase,
     MergedParent,
     MergeFamily,
 )
+from engine.domain.enums import CaseStatus, EventKind, Role
+from engine.domain.errors import N_, NotAllowed
+from engine.domain.views import Actor, EventView
 from engine.services.common import parsed_by_id, visible_case
 from engine.services.platform import Platform
 from engine.services.progress import milestones as tracking_milestones

@@ -33,13 +33,8 @@ from engine.domain.errors import (
     NotAllowed,
     NotFound,
 )
-from engine.domain.views import (
-    Actor,
-    ArticleForm,
-    ArticleList,
-    ArticleQuery,
-    ArticleView,
-)
+from engine.domain.knowledge import ArticleForm, ArticleList, ArticleQuery, ArticleView
+from engine.domain.views import Actor
 from engine.services.common import STAFF_ROLES
 from engine.services.platform import Platform
 from engine.store import search_index

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.domain.duplicates import Merged
 from engine.domain.enums import CaseStatus, EventKind, TaskState
 from engine.domain.errors import (
     N_,
@@ -27,7 +28,7 @@ from engine.domain.errors import (
     Message,
     NotFound,
 )
-from engine.domain.views import Actor, Merged
+from engine.domain.views import Actor
 from engine.services import notify
 from engine.services.common import parsed_by_id
 from engine.services.duplicates import check_merger

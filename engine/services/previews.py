@@ -12,8 +12,9 @@ import json
 from typing import Any
 
 from engine.bundles import forms
+from engine.domain.design import FormPreview
 from engine.domain.errors import N_, Message, NotAllowed
-from engine.domain.views import Actor, FormPreview
+from engine.domain.views import Actor
 from engine.services.common import allowed_values, form_view, sources_for
 from engine.services.platform import Platform
 from engine.services.versions import DESIGN_ROLES

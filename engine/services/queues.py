@@ -34,14 +34,8 @@ from sqlalchemy.orm import Session
 
 from engine.domain.enums import EventKind, Role, TaskState
 from engine.domain.errors import N_, Conflict, NotAllowed, NotFound
-from engine.domain.views import (
-    QUEUE_TABS,
-    Actor,
-    Handover,
-    QueuePage,
-    TaskSummary,
-    UserChoice,
-)
+from engine.domain.views import Actor, TaskSummary, UserChoice
+from engine.domain.workspace import QUEUE_TABS, Handover, QueuePage
 from engine.services.accounts import actor_from_user
 from engine.services.auditing import record
 from engine.services.common import (

@@ -27,15 +27,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engine.domain.enums import CaseStatus, Role
 from engine.domain.errors import N_, NotAllowed
-from engine.domain.views import (
-    CASE_STATUSES,
-    Actor,
-    CaseQuery,
-    EntityView,
-    SearchHit,
-    SearchOptions,
-    SearchPage,
-)
+from engine.domain.views import CASE_STATUSES, Actor, EntityView
+from engine.domain.workspace import CaseQuery, SearchHit, SearchOptions, SearchPage
 from engine.services.common import PANAMA, STAFF_ROLES, type_titles
 from engine.services.platform import Platform
 from engine.services.search_criteria import COUNT_LIMIT, PAGE_SIZE

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from datetime import date
 
 from engine.domain.errors import N_, InvalidData, Message
-from engine.domain.views import CASE_STATUSES, CHANNELS, SEARCH_SORTS, CaseQuery
+from engine.domain.views import CASE_STATUSES, CHANNELS
+from engine.domain.workspace import SEARCH_SORTS, CaseQuery
 
 #: Results per page.
 PAGE_SIZE = 25

@@ -13,7 +13,7 @@ from engine import services
 from engine.domain.clock import FrozenClock
 from engine.domain.enums import CaseStatus, Channel, EventKind
 from engine.domain.errors import Conflict, InvalidData, NotAllowed, NotFound
-from engine.domain.views import ArticleQuery
+from engine.domain.knowledge import ArticleQuery
 from engine.services.platform import Platform
 from engine.store.models import AuditLog, Case, CaseEvent, HumanTask
 from tests.conftest import ON_POSTGRES

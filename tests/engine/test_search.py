@@ -15,7 +15,7 @@ from engine import services
 from engine.domain.clock import FrozenClock
 from engine.domain.enums import Role
 from engine.domain.errors import InvalidData, NotAllowed
-from engine.domain.views import CaseQuery, SearchPage
+from engine.domain.workspace import CaseQuery, SearchPage
 from engine.services import accounts, search
 from engine.services.platform import Platform
 from engine.store import db as dbmod

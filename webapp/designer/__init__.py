@@ -29,8 +29,9 @@ from flask import (
 )
 from flask_babel import gettext, ngettext
 
+from engine.domain.design import FormPreview
 from engine.domain.errors import BundleInvalid, Conflict, NotFound, Problem
-from engine.domain.views import FormPreview, VersionInfo
+from engine.domain.views import VersionInfo
 from engine.services import design, previews
 from engine.services.versions import DESIGN_ROLES
 from webapp.helpers import current_actor, field_errors, platform, translate

@@ -10,7 +10,7 @@ from flask_login import login_required
 
 from engine import services
 from engine.domain.errors import Conflict, InvalidData
-from engine.domain.views import ArticleList, ArticleQuery
+from engine.domain.knowledge import ArticleList, ArticleQuery
 from webapp.helpers import field_errors, platform, require_actor, translate
 
 bp = Blueprint("knowledge", __name__, template_folder="templates")

@@ -30,11 +30,11 @@ from engine.domain.errors import (
 from engine.domain.views import (
     CASE_STATUSES,
     STAFF_CHANNELS,
-    CallerLookup,
     EntityView,
     OpenedCase,
     PublicCase,
 )
+from engine.domain.workspace import CallerLookup
 from engine.services.accounts import list_entities
 from engine.services.common import submitted_values
 from webapp.config import map_tiles_origin

@@ -16,7 +16,8 @@ from flask_login import login_required
 
 from engine import services
 from engine.domain.errors import InvalidData
-from engine.domain.views import CASE_STATUSES, CHANNELS, SEARCH_SORTS, SearchHit
+from engine.domain.views import CASE_STATUSES, CHANNELS
+from engine.domain.workspace import SEARCH_SORTS, SearchHit
 from webapp.csvfile import csv_download
 from webapp.filters import PANAMA
 from webapp.helpers import field_errors, platform, require_actor

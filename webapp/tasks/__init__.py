@@ -17,9 +17,11 @@ from flask_babel import gettext, ngettext
 from flask_login import login_required
 
 from engine import services
+from engine.domain.duplicates import MergeFamily
 from engine.domain.enums import Role
 from engine.domain.errors import Conflict, InvalidData, ProcessFailed
-from engine.domain.views import QUEUE_TABS, Actor, MergeFamily
+from engine.domain.views import Actor
+from engine.domain.workspace import QUEUE_TABS
 from engine.services.common import submitted_values
 from webapp.helpers import (
     field_errors,
