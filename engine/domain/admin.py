@@ -26,6 +26,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "entity_edited": N_("Entidad editada"),
     "entity_deactivated": N_("Entidad desactivada"),
     "entity_reactivated": N_("Entidad reactivada"),
+    "case_transferred": N_("Caso transferido de entidad"),
     "user_created": N_("Persona creada"),
     "user_edited": N_("Persona editada"),
     "user_deactivated": N_("Persona desactivada"),
@@ -50,6 +51,25 @@ class EntityAdmin:
     categories: tuple[str, ...]
     open_cases: int = 0
     people: int = 0
+
+
+@dataclass(frozen=True)
+class TransferChoice:
+    """An active entity that may receive another's open cases, with the
+    categories both answer (the closest matches are offered first)."""
+
+    code: str
+    name: str
+    shared: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EntityDeactivated:
+    """What deactivating an entity did: its open cases moved to ``to``."""
+
+    entity: EntityAdmin
+    to: str | None = None
+    moved: int = 0
 
 
 @dataclass(frozen=True)

@@ -2,24 +2,28 @@
 
 Admins only, each change one transaction with its audit record (actor,
 target, before and after). An entity is never deleted (its cases keep its
-code); it is deactivated, and only while it has no open case: moving a
-case to another entity is the diagram's own transfer (an enlace sends the
-case back to the 311 to be classified again), so the admin is told how
-many cases are open and where to find them instead. The categories each
-entity answers are stored here for the routing table's choices
-(:func:`category_entities`); the routing DMN itself stays the designers'.
+code); it is deactivated. One with open cases is deactivated only by
+moving them to another active entity the admin chooses
+(:func:`deactivate_entity`; the entities answering the same categories are
+offered first, :func:`transfer_choices`): each case is transferred as a
+staff transfer would, in the same transaction. The categories each entity
+answers are stored here for the routing table's choices
+(:func:`category_entities`, and the deploy's warnings about the routing
+table, :func:`routing_warnings`); the routing DMN itself stays the
+designers'.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.domain.admin import EntityAdmin
+from engine.bundles import routing
+from engine.domain.admin import EntityAdmin, EntityDeactivated, TransferChoice
 from engine.domain.enums import CaseStatus, Role
 from engine.domain.errors import (
     N_,
@@ -28,8 +32,10 @@ from engine.domain.errors import (
     Message,
     NotAllowed,
     NotFound,
+    Problem,
 )
 from engine.domain.views import Actor
+from engine.services import entity_transfer
 from engine.services.auditing import record
 from engine.services.platform import Platform
 from engine.store.models import Case, Entity, EntityCategory, User, UserEntity
@@ -49,8 +55,8 @@ class OpenCasesRemain(Conflict):
         """Keep the entity and the count, for a link to those cases."""
         super().__init__(
             N_(
-                "%(code)s tiene %(n)s casos abiertos: transfiéralos o ciérrelos"
-                " antes de desactivarla."
+                "%(code)s tiene %(n)s casos abiertos: elija la entidad que los"
+                " recibirá al desactivarla."
             ),
             code=code,
             n=count,
@@ -270,31 +276,136 @@ def set_entity_active(
 
     A deactivated entity is no longer offered at intake nor in the routing
     choices; its closed cases keep it. With open cases the deactivation is
-    refused with :class:`OpenCasesRemain`.
+    refused with :class:`OpenCasesRemain` (see :func:`deactivate_entity`,
+    which moves them).
     """
+    if not active:
+        return deactivate_entity(p, actor, code).entity
     require_admin(actor)
     with p.db.transaction() as s:
         row = _locked(s, code)
-        if row.active == active:
+        if row.active:
             return _view(row)
-        if not active:
-            count = _open_cases(s, [row.code]).get(row.code, 0)
-            if count:
-                raise OpenCasesRemain(row.code, count)
-        row.active = active
+        row.active = True
         s.flush()
         record(
             s,
             p.clock(),
             actor,
-            "entity_reactivated" if active else "entity_deactivated",
+            "entity_reactivated",
             {
                 "target": row.code,
-                "before": {"active": not active},
-                "after": {"active": active},
+                "before": {"active": False},
+                "after": {"active": True},
             },
         )
         return _view(row)
+
+
+def deactivate_entity(
+    p: Platform, actor: Actor, code: str, transfer_to: str | None = None
+) -> EntityDeactivated:
+    """Deactivate an entity, first moving its open cases to ``transfer_to``.
+
+    One transaction: each open case is transferred as a staff transfer
+    would (public events, the new entity's queue, claims released) with an
+    audit record of its own, then the entity is deactivated (one more).
+    Without open cases ``transfer_to`` is not needed; with them and no
+    ``transfer_to``, :class:`OpenCasesRemain`. The same entity or an
+    inactive or unknown one is refused under ``transfer_to``.
+    """
+    require_admin(actor)
+    target_code = (transfer_to or "").strip().upper() or None
+    with p.db.transaction() as s:
+        row, target = _locked_pair(s, code, target_code)
+        if not row.active:
+            return EntityDeactivated(_view(row))
+        count = _open_cases(s, [row.code]).get(row.code, 0)
+        if count and target_code is None:
+            raise OpenCasesRemain(row.code, count)
+        moved: list[str] = []
+        now = p.clock()
+        if target_code is not None:
+            target = _transfer_target(row, target, target_code)
+            # A case assigned to the entity while the first round ran (a step
+            # committed meanwhile) is moved by the next one.
+            for _round in range(3):
+                batch = entity_transfer.transfer_open_cases(s, actor, row, target, now)
+                moved += batch
+                if not batch:
+                    break
+        row.active = False
+        s.flush()
+        detail: dict[str, Any] = {
+            "target": row.code,
+            "before": {"active": True},
+            "after": {"active": False},
+        }
+        if moved:
+            detail["transferred"] = {"to": target_code, "cases": len(moved)}
+        record(s, now, actor, "entity_deactivated", detail)
+        return EntityDeactivated(_view(row), target_code if moved else None, len(moved))
+
+
+def _locked_pair(
+    s: Session, code: str, other: str | None
+) -> tuple[Entity, Entity | None]:
+    """The entity and the one receiving its cases, locked in acronym order
+    (two admins moving cases between the same two never deadlock)."""
+    code = code.strip().upper()
+    rows = {
+        r.code: r
+        for r in s.scalars(
+            select(Entity)
+            .where(Entity.code.in_({code, other or code}))
+            .order_by(Entity.code)
+            .with_for_update()
+        )
+    }
+    if code not in rows:
+        raise NotFound(N_("Esa entidad no existe."))
+    return rows[code], rows.get(other or "")
+
+
+def _transfer_target(row: Entity, target: Entity | None, code: str) -> Entity:
+    """The entity receiving ``row``'s cases, or :class:`InvalidData`."""
+    if code == row.code:
+        message = N_("Elija otra entidad: los casos no pueden quedarse en %(code)s.")
+    elif target is None:
+        message = N_("La entidad %(code)s no existe.")
+    elif not target.active:
+        message = N_("La entidad %(code)s está inactiva: elija una entidad activa.")
+    else:
+        return target
+    raise InvalidData({"transfer_to": [Message(message, {"code": code})]})
+
+
+def transfer_choices(p: Platform, actor: Actor, code: str) -> list[TransferChoice]:
+    """The active entities that may receive ``code``'s open cases: those
+    answering more of its categories first, then the rest, by acronym."""
+    require_admin(actor)
+    with p.db.read() as s:
+        row = s.get(Entity, code.strip().upper())
+        if row is None:
+            raise NotFound(N_("Esa entidad no existe."))
+        own = {c.category for c in row.categories}
+        shared: dict[str, list[str]] = {}
+        for entity, category in s.execute(
+            select(EntityCategory.entity_code, EntityCategory.category)
+            .where(EntityCategory.category.in_(own))
+            .order_by(EntityCategory.category)
+        ):
+            shared.setdefault(entity, []).append(category)
+        others = s.execute(
+            select(Entity.code, Entity.name)
+            .where(Entity.active.is_(True), Entity.code != row.code)
+            .order_by(Entity.code)
+        )
+        choices = [
+            TransferChoice(other, name, tuple(shared.get(other, ())))
+            for other, name in others
+        ]
+    return sorted(choices, key=lambda c: -len(c.shared))
 
 
 def _locked(s: Session, code: str) -> Entity:
@@ -305,16 +416,93 @@ def _locked(s: Session, code: str) -> Entity:
     return row
 
 
-def category_entities(p: Platform) -> dict[str, list[str]]:
-    """Category → the active entities that answer it (the routing choices)."""
+def category_entities(p: Platform, category: str | None = None) -> dict[str, list[str]]:
+    """Category → the active entities that answer it (the routing choices);
+    only ``category``'s when given."""
+    query = (
+        select(EntityCategory.category, EntityCategory.entity_code)
+        .join(Entity, Entity.code == EntityCategory.entity_code)
+        .where(Entity.active.is_(True))
+        .order_by(EntityCategory.category, EntityCategory.entity_code)
+    )
+    if category is not None:
+        query = query.where(EntityCategory.category == category)
     with p.db.read() as s:
-        rows = s.execute(
-            select(EntityCategory.category, EntityCategory.entity_code)
-            .join(Entity, Entity.code == EntityCategory.entity_code)
-            .where(Entity.active.is_(True))
-            .order_by(EntityCategory.category, EntityCategory.entity_code)
-        ).all()
+        rows = s.execute(query).all()
     found: dict[str, list[str]] = {}
-    for category, code in rows:
-        found.setdefault(category, []).append(code)
+    for key, code in rows:
+        found.setdefault(key, []).append(code)
     return found
+
+
+def answering_first(
+    p: Platform, choices: Sequence[tuple[str, str]], category: str | None
+) -> list[tuple[str, str]]:
+    """Entity choices (code, label) with those answering ``category`` first.
+
+    For the pickers that send a case to an entity (classifying it,
+    transferring it): each group keeps its order (by acronym).
+    """
+    if not category:
+        return list(choices)
+    answering = set(category_entities(p, category).get(category, ()))
+    return sorted(choices, key=lambda choice: choice[0] not in answering)
+
+
+def routing_warnings(p: Platform, files: dict[str, str]) -> list[Problem]:
+    """Warnings about where a bundle's routing table sends categories.
+
+    A rule naming an entity that does not exist or is inactive, or one
+    whose categories (when it lists any) leave the rule's category out:
+    the deploy goes on, and the designer is told which rule and why.
+    """
+    rules = routing.routing_rules(files)
+    if not rules:
+        return []
+    with p.db.read() as s:
+        known: dict[str, tuple[bool, set[str]]] = {
+            code: (active, set())
+            for code, active in s.execute(select(Entity.code, Entity.active))
+        }
+        for code, category in s.execute(
+            select(EntityCategory.entity_code, EntityCategory.category)
+        ):
+            known[code][1].add(category)
+    problems: list[Problem] = []
+    for rule in rules:
+        found = known.get(rule.entity)
+        for category in rule.categories:
+            if found is None:
+                text = N_(
+                    "La tabla de enrutamiento envía «%(category)s» a %(entity)s,"
+                    " que no existe: los casos de esa categoría quedarán sin"
+                    " entidad sugerida."
+                )
+            elif not found[0]:
+                text = N_(
+                    "La tabla de enrutamiento envía «%(category)s» a %(entity)s,"
+                    " que está inactiva."
+                )
+            elif found[1] and category not in found[1]:
+                text = N_(
+                    "La tabla de enrutamiento envía «%(category)s» a %(entity)s,"
+                    " que no atiende esa categoría (atiende: %(answers)s)."
+                )
+            else:
+                continue
+            problems.append(
+                Problem(
+                    rule.file,
+                    rule.rule,
+                    Message(
+                        text,
+                        {
+                            "category": category,
+                            "entity": rule.entity,
+                            "answers": ", ".join(sorted(found[1])) if found else "",
+                        },
+                    ),
+                    "warning",
+                )
+            )
+    return problems

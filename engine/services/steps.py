@@ -214,17 +214,7 @@ def _store_unflushed(
         and entity != case.entity_code
         and (entity_name := entity_name_of(s, entity)) is not None
     ):
-        case.entity_code = entity
-        add_event(
-            s,
-            case,
-            now,
-            EventKind.ASSIGNED,
-            actor,
-            N_("Caso asignado a una entidad"),
-            {"entity": entity, "name": entity_name},
-            public=True,
-        )
+        assign_entity(s, case, entity, entity_name, actor, now)
 
     ready_ids = {t.id for t in snap.ready}
     # Task rows change by Core UPDATEs (a completed task was written so
@@ -420,16 +410,46 @@ def _apply_mark(
             public=False,
         )
     elif mark == "transferido":
-        add_event(
-            s,
-            case,
-            now,
-            EventKind.TRANSFERRED,
-            actor,
-            N_("Caso transferido a otra entidad"),
-            {"from": case.entity_code, "to": data.get("entidad")},
-            public=True,
-        )
+        transfer_event(s, case, data.get("entidad"), actor, now)
+
+
+def transfer_event(
+    s: Session, case: Case, to: Any, actor: Actor | None, now: datetime
+) -> None:
+    """The public event of a case leaving its entity for entity ``to``.
+
+    Recorded against the entity it leaves: the diagram's ``transferido``
+    mark writes it before the new entity's task assigns the case (see
+    :func:`assign_entity`); an admin's transfer (deactivating an entity)
+    writes both at once.
+    """
+    add_event(
+        s,
+        case,
+        now,
+        EventKind.TRANSFERRED,
+        actor,
+        N_("Caso transferido a otra entidad"),
+        {"from": case.entity_code, "to": to},
+        public=True,
+    )
+
+
+def assign_entity(
+    s: Session, case: Case, entity: str, name: str, actor: Actor | None, now: datetime
+) -> None:
+    """Give the case to entity ``entity`` (named ``name``), with a public event."""
+    case.entity_code = entity
+    add_event(
+        s,
+        case,
+        now,
+        EventKind.ASSIGNED,
+        actor,
+        N_("Caso asignado a una entidad"),
+        {"entity": entity, "name": name},
+        public=True,
+    )
 
 
 def _record_survey(

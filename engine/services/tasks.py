@@ -26,7 +26,7 @@ from engine.domain.views import (
     TaskView,
     Upload,
 )
-from engine.services import attachments
+from engine.services import attachments, entities
 from engine.services.cases import case_view
 from engine.services.common import (
     CASE_OF_TASK,
@@ -147,6 +147,11 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
         assert version is not None
         parsed = parsed_version(p, version)
         sources = sources_for(s, parsed.form(task.form))
+        if "entidades" in sources:
+            # Sending the case somewhere: its category's entities first.
+            sources["entidades"] = entities.answering_first(
+                p, sources["entidades"], case.category
+            )
         data: dict[str, Any] = {}
         if task.state == TaskState.READY:
             stored = s.connection().execute(_STATE, {"case_id": case.id}).one()

@@ -30,6 +30,7 @@ from engine.domain.views import (
     CaseTypeInfo,
     VersionInfo,
 )
+from engine.services import entities
 from engine.services.accounts import actor_from_user
 from engine.services.common import latest_versions, parsed_version, version_info
 from engine.services.platform import Platform
@@ -73,7 +74,9 @@ def deploy(
 
     Only designers and admins deploy (:class:`NotAllowed` otherwise). With any
     error nothing is deployed and :class:`BundleInvalid` lists every problem;
-    warnings do not block the deploy and come back with it. The audit record
+    warnings do not block the deploy and come back with it: the bundle's
+    own, and where its routing table sends categories to entities unknown,
+    inactive or not answering them (:func:`entities.routing_warnings`). The audit record
     names the actor and ``source`` (``web``, ``cli`` or ``seed``).
     """
     if not actor.has(*DESIGN_ROLES):
@@ -99,7 +102,7 @@ def deploy(
         )
         raise
     parsed = p.specs.get(info.content_hash, lambda: files)
-    return Deployed(info, list(parsed.warnings))
+    return Deployed(info, [*parsed.warnings, *entities.routing_warnings(p, files)])
 
 
 def deployer(p: Platform, username: str | None = None) -> Actor:

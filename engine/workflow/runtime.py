@@ -218,6 +218,79 @@ def all_tasks(workflow: Any) -> Iterator[Any]:
         yield from subprocess.tasks.values()
 
 
+#: The task-data variable naming the entity a case's enlace tasks go to.
+ENTITY_VARIABLE = "entidad"
+#: Task states whose data no longer flows anywhere.
+_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
+_ABSENT = object()
+
+
+def move_entity(state: str, format_version: int, old: str, new: str) -> str:
+    """Stored state whose pending tasks name entity ``new`` instead of ``old``.
+
+    Every task not finished (ready, waiting, future) whose ``entidad`` is
+    ``old`` gets ``new``: the ready ones go to the new entity's queue and
+    the data they pass on names it, so the steps that follow (a timer's
+    escalation, the answer after an acknowledgement) stay with it. What
+    finished tasks recorded is history and stays.
+
+    Works on the stored JSON, without restoring the workflow (a tenth of
+    the time, for an entity's thousands of cases): the serializer stores a
+    task's data as its changes from its parent's (``delta``), so a task
+    whose value changes gets it written out, and a finished task under a
+    changed one gets its old value written out, so it keeps it.
+    """
+    dct = json.loads(state)
+    for step in range(format_version, FORMAT_VERSION):
+        dct = STATE_MIGRATIONS[step](dct)
+    workflows = [dct, *dct.get("subprocesses", {}).values()]
+    for workflow in workflows:
+        _move_in(workflow.get("tasks", {}), old, new)
+    return json.dumps(dct, separators=(",", ":"))
+
+
+def _move_in(tasks: dict[str, Any], old: str, new: str) -> None:
+    """:func:`move_entity` on one (sub)workflow's serialized tasks."""
+    before: dict[str, Any] = {}
+
+    def value(task_id: str) -> Any:
+        """The entity a task's restored data would hold (before the move)."""
+        if task_id not in before:
+            task = tasks[task_id]
+            delta, parent = task.get("delta"), task.get("parent")
+            if delta and parent in tasks:
+                if ENTITY_VARIABLE in delta.get("updates", {}):
+                    found = delta["updates"][ENTITY_VARIABLE]
+                elif ENTITY_VARIABLE in delta.get("deletions", []):
+                    found = _ABSENT
+                else:
+                    found = value(parent)
+            else:
+                found = task.get("data", {}).get(ENTITY_VARIABLE, _ABSENT)
+            before[task_id] = found
+        return before[task_id]
+
+    def after(task_id: str) -> Any:
+        """The entity the task holds after the move."""
+        moves = not tasks[task_id]["state"] & _FINISHED and value(task_id) == old
+        return new if moves else value(task_id)
+
+    for task_id, task in tasks.items():
+        wanted = after(task_id)
+        delta, parent = task.get("delta"), task.get("parent")
+        if delta and parent in tasks:
+            inherits = after(parent) != value(parent)
+            if wanted == value(task_id) and not inherits:
+                continue
+            if wanted is _ABSENT:
+                continue  # it was deleted here, and stays so
+            explicit = ENTITY_VARIABLE in delta.get("updates", {})
+            if wanted != value(task_id) or not explicit:
+                delta.setdefault("updates", {})[ENTITY_VARIABLE] = wanted
+        elif wanted != value(task_id):
+            task.setdefault("data", {})[ENTITY_VARIABLE] = wanted
+
+
 def snapshot(
     version: ParsedVersion, workflow: Any, before: frozenset[str] = frozenset()
 ) -> Snapshot:

@@ -115,3 +115,248 @@ def shot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# --- Steps several browser tests take (the onboarding chain joins them) ------
+
+
+@pytest.fixture
+def smtp(app: Any) -> Iterator[Any]:
+    """A local SMTP server the app's worker sends to; yields its inbox."""
+    from aiosmtpd.controller import Controller
+
+    from tests.engine.test_mail_delivery import Inbox, free_port
+
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    yield inbox
+    controller.stop()
+
+
+def send_all_mail(app: Any) -> int:
+    """Run worker passes until the outbox is empty; how many were sent."""
+    from webapp.cli import worker_pass
+
+    total = 0
+    while (sent := worker_pass(app)[1]) > 0:
+        total += sent
+    return total
+
+
+def mailed_link(inbox: Any, base: str, recipient: str) -> str:
+    """The sign-in link of the one message ``recipient`` received, on the
+    live server."""
+    from email import message_from_string
+    from email.policy import default as default_policy
+
+    from tests.conftest import must_search
+
+    (raw,) = [raw for to, raw in inbox.messages if to == [recipient]]
+    part = message_from_string(raw, policy=default_policy).get_body()
+    assert part is not None
+    body = part.get_content()
+    path = must_search(r"https?://[^/\s]+(/ingresar/invitacion/\S+)", body).group(1)
+    return base + path
+
+
+def admin_signs_in(page: Any, base: str) -> None:
+    """The demo admin signs in (and lands on the entities page)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/ingresar")
+    page.get_by_label("Usuario").fill("admin")
+    page.get_by_label("Contraseña").fill("demo311")
+    page.get_by_role("button", name="Ingresar").click()
+    expect(page).to_have_url(f"{base}/admin/entidades")
+
+
+def import_country(page: Any, csv_path: Path, good: str) -> None:
+    """The signed-in admin imports ``good`` (a directory of 150 entities
+    and 300 enlaces) from the import page: first with a bad address on
+    line 8, which the dry run names and which offers no Aplicar; then the
+    fixed file, whose counts are shown and which is applied. The page
+    passes axe and fits 390 px."""
+    from playwright.sync_api import expect
+
+    csv_path.write_text(good.replace("buzon7@ent7.gob.pa", "buzon7 en ent7"))
+    name = csv_path.name
+    page.get_by_role("link", name="Importar").click()
+    expect(page.get_by_role("heading", name="Importar el directorio")).to_be_visible()
+    check_a11y(page, "admin-import")
+
+    page.get_by_label("Archivo CSV").set_input_files(str(csv_path))
+    page.get_by_role("button", name="Revisar el archivo").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "1 problema: no se importará nada"
+    )
+    row = page.locator("#tabla-problemas tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("8")
+    expect(row).to_contain_text("correo")
+    expect(row).to_contain_text("Escriba un correo electrónico válido.")
+    expect(page.get_by_role("button", name=f"Aplicar {name}")).to_have_count(0)
+    check_a11y(page, "admin-import-problems")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "admin-import-problems-390")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1200, "height": 900})
+
+    csv_path.write_text(good)  # the admin fixes line 8 and uploads again
+    page.get_by_label("Archivo CSV").set_input_files(str(csv_path))
+    page.get_by_role("button", name="Revisar el archivo").click()
+    review = page.locator("#revision")
+    expect(review).to_contain_text("450 filas.")
+    expect(review).to_contain_text("Entidades: 150 nuevas, 0 con cambios")
+    expect(review).to_contain_text("Personas: 300 nuevas, 0 con cambios")
+    check_a11y(page, "admin-import-clean")
+    page.get_by_role("button", name=f"Aplicar {name}").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Entidades: 150 creadas, 0 actualizadas, 0 sin cambios."
+        " Personas: 300 creadas, 0 actualizadas, 0 sin cambios."
+    )
+    shot(page, "admin-import-applied")
+
+
+def accept_invitation_and_enrol(
+    page: Any, base: str, link: str, username: str, name: str, password: str
+) -> Any:
+    """From the invitation ``link``: a too-common password is refused, a
+    good one saved; the person signs in, enrols TOTP from the secret the
+    page shows (a code the test computes), keeps the recovery codes, signs
+    out and in again with the next code. Every page passes axe. Returns
+    the TOTP (a ``pyotp.TOTP``)."""
+    import time
+
+    import pyotp
+    from playwright.sync_api import expect
+
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Bienvenida al Centro 311"
+    )
+    check_a11y(page, "signin-invitation")
+    page.get_by_label("Contraseña nueva", exact=True).fill("password1234")
+    page.get_by_label("Repita la contraseña nueva").fill("password1234")
+    page.get_by_role("button", name="Guardar la contraseña").click()
+    expect(page.locator("#nueva-error")).to_contain_text("más usadas")
+    check_a11y(page, "signin-invitation-error")
+    page.get_by_label("Contraseña nueva", exact=True).fill(password)
+    page.get_by_label("Repita la contraseña nueva").fill(password)
+    page.get_by_role("button", name="Guardar la contraseña").click()
+    expect(page).to_have_url(f"{base}/ingresar")
+    expect(page.get_by_role("status").first).to_contain_text("Contraseña guardada")
+
+    page.get_by_label("Usuario").fill(username)
+    page.get_by_label("Contraseña", exact=True).fill(password)
+    page.get_by_role("button", name="Ingresar").click()
+    expect(page).to_have_url(f"{base}/tareas")
+    page.get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mi cuenta")
+    check_a11y(page, "signin-account")
+    page.get_by_role("link", name="Activar la verificación en dos pasos").click()
+    secret = page.locator("#clave-secreta").inner_text()
+    expect(page.locator(".qr svg")).to_be_visible()
+    check_a11y(page, "signin-enrol")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "signin-enrol-390")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1200, "height": 900})
+    totp = pyotp.TOTP(secret)
+    page.get_by_label("Código de la aplicación").fill(totp.now())
+    page.get_by_role("button", name="Activar").click()
+    expect(page).to_have_url(f"{base}/cuenta/codigos")
+    expect(page.locator("#codigos-recuperacion li")).to_have_count(10)
+    check_a11y(page, "signin-recovery-codes")
+    page.get_by_role("link", name="Ya los guardé").click()
+    page.get_by_role("button", name="Salir").click()
+
+    page.goto(f"{base}/ingresar")
+    page.get_by_label("Usuario").fill(username)
+    page.get_by_label("Contraseña", exact=True).fill(password)
+    page.get_by_role("button", name="Ingresar").click()
+    expect(page).to_have_url(f"{base}/ingresar/codigo")
+    check_a11y(page, "signin-code")
+    # The enrolment used the current step's code: a replay would be
+    # refused, so sign in with the next step's (phones run a little ahead).
+    page.get_by_label("Código").fill(totp.at(time.time() + 30))
+    page.get_by_role("button", name="Verificar").click()
+    expect(page).to_have_url(f"{base}/tareas")
+    expect(page.get_by_role("link", name=name)).to_be_visible()
+    return totp
+
+
+def deactivate_signed_in_supervisor(
+    browser: Any, base: str, number: str, admin_page: Any | None = None
+) -> None:
+    """The supervisor, signed in in a browser of their own, sees case
+    ``number`` (whose task they hold); the admin (``admin_page``, or a new
+    browser) deactivates them on /admin/usuarios; the supervisor's next
+    click lands on the login page; the audit log lists the deactivation and
+    the released task. The admin pages pass axe."""
+    from playwright.sync_api import expect
+
+    from tests.e2e.test_queja_flow import login
+
+    contexts = [
+        browser.new_context(
+            bypass_csp=True, viewport={"width": 1200, "height": 900}, locale="es-PA"
+        )
+        for _ in range(1 if admin_page else 2)
+    ]
+    try:
+        sup_page = contexts[0].new_page()
+        login(sup_page, base, "supervisor")
+        expect(sup_page.get_by_role("row").filter(has_text=number)).to_be_visible()
+
+        if admin_page is None:
+            admin_page = contexts[1].new_page()
+            admin_signs_in(admin_page, base)
+            check_a11y(admin_page, "admin-entities")
+        admin_page.goto(f"{base}/admin/entidades")
+        admin_page.get_by_role("link", name="Personas").click()
+        check_a11y(admin_page, "admin-people")
+        row = admin_page.get_by_role("row").filter(has_text="Sergio Supervisor")
+        expect(row).to_contain_text("1")  # the task they hold
+        row.get_by_role("link", name="Sergio Supervisor").click()
+        check_a11y(admin_page, "admin-person")
+        admin_page.get_by_role("button", name="Desactivar a Sergio Supervisor").click()
+        expect(admin_page.get_by_role("status").first).to_contain_text(
+            "sus sesiones terminaron y 1 tarea volvió a su cola"
+        )
+        shot(admin_page, "admin-people-deactivated")
+
+        sup_page.get_by_role("link", name="Buscar casos").click()
+        expect(sup_page).to_have_url(f"{base}/ingresar?next=%2Fbuscar")
+        expect(sup_page.get_by_role("link", name="Buscar casos")).to_have_count(0)
+
+        admin_page.get_by_role("link", name="Auditoría").first.click()
+        table = admin_page.locator("#auditoria")
+        expect(table).to_contain_text("Persona desactivada")
+        expect(table).to_contain_text("Tarea liberada")
+        check_a11y(admin_page, "admin-audit")
+        shot(admin_page, "admin-audit")
+    finally:
+        for c in contexts:
+            c.close()
+
+
+def supervisor_holds_a_case(p: Any, intake: dict[str, Any]) -> tuple[str, str]:
+    """A web filing whose classification task the demo supervisor claims:
+    (the case number, the task id)."""
+    from sqlalchemy import select
+
+    from engine import services
+    from engine.services import accounts
+    from engine.store.models import HumanTask, User
+
+    number = services.open_case(p, "queja", intake).number
+    with p.db.read() as s:
+        sup = accounts.actor_from_user(
+            s.scalars(select(User).where(User.username == "supervisor")).one()
+        )
+        task_id = s.scalars(select(HumanTask.id)).one()
+    services.claim_task(p, sup, task_id)
+    return number, task_id

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.sync_api import expect
-from sqlalchemy import select
-
-from engine import services
-from engine.services import accounts
-from engine.store.models import HumanTask, User
-from tests.e2e.conftest import check_a11y, shot
-from tests.e2e.test_queja_flow import login
+from engine.store.models import HumanTask
+from tests.e2e.conftest import (
+    deactivate_signed_in_supervisor,
+    supervisor_holds_a_case,
+)
 
 INTAKE = {
     "categoria": "agua",
@@ -28,56 +25,8 @@ def test_a_deactivated_supervisor_is_logged_out_at_once(
     """Two browsers: the supervisor holds a task; the admin deactivates them
     on /admin/usuarios; the supervisor's next click lands on the login page."""
     p = app.extensions["centro311"]
-    number = services.open_case(p, "queja", INTAKE).number
-    with p.db.read() as s:
-        sup = accounts.actor_from_user(
-            s.scalars(select(User).where(User.username == "supervisor")).one()
-        )
-        task_id = s.scalars(select(HumanTask.id)).one()
-    services.claim_task(p, sup, task_id)
-    base = live_server
-    contexts = [
-        browser.new_context(
-            bypass_csp=True, viewport={"width": 1200, "height": 900}, locale="es-PA"
-        )
-        for _ in range(2)
-    ]
-    try:
-        sup_page, admin_page = (c.new_page() for c in contexts)
-        login(sup_page, base, "supervisor")
-        expect(sup_page.get_by_role("row").filter(has_text=number)).to_be_visible()
-
-        admin_page.goto(f"{base}/ingresar")
-        admin_page.get_by_label("Usuario").fill("admin")
-        admin_page.get_by_label("Contraseña").fill("demo311")
-        admin_page.get_by_role("button", name="Ingresar").click()
-        expect(admin_page).to_have_url(f"{base}/admin/entidades")
-        check_a11y(admin_page, "admin-entities")
-        admin_page.get_by_role("link", name="Personas").click()
-        check_a11y(admin_page, "admin-people")
-        row = admin_page.get_by_role("row").filter(has_text="Sergio Supervisor")
-        expect(row).to_contain_text("1")  # the task they hold
-        row.get_by_role("link", name="Sergio Supervisor").click()
-        check_a11y(admin_page, "admin-person")
-        admin_page.get_by_role("button", name="Desactivar a Sergio Supervisor").click()
-        expect(admin_page.get_by_role("status").first).to_contain_text(
-            "sus sesiones terminaron y 1 tarea volvió a su cola"
-        )
-        shot(admin_page, "admin-people-deactivated")
-
-        sup_page.get_by_role("link", name="Buscar casos").click()
-        expect(sup_page).to_have_url(f"{base}/ingresar?next=%2Fbuscar")
-        expect(sup_page.get_by_role("link", name="Buscar casos")).to_have_count(0)
-
-        admin_page.get_by_role("link", name="Auditoría").first.click()
-        table = admin_page.locator("#auditoria")
-        expect(table).to_contain_text("Persona desactivada")
-        expect(table).to_contain_text("Tarea liberada")
-        check_a11y(admin_page, "admin-audit")
-        shot(admin_page, "admin-audit")
-    finally:
-        for c in contexts:
-            c.close()
+    number, task_id = supervisor_holds_a_case(p, INTAKE)
+    deactivate_signed_in_supervisor(browser, live_server, number)
     with p.db.read() as s:
         assert s.get(HumanTask, task_id).assignee_id is None
 

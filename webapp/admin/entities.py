@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_login import login_required
 
 from engine.domain.errors import InvalidData
@@ -52,15 +52,7 @@ def _entity_form(code: str | None) -> Any:
     p = platform()
     entities.require_admin(actor)
     current = entities.get_entity(p, actor, code) if code else None
-    values = {name: "" for name in FIELDS}
-    if current is not None:
-        values.update(
-            siglas=current.code,
-            nombre=current.name,
-            sector=current.sector,
-            correo=current.email or "",
-            categorias=", ".join(current.categories),
-        )
+    values = _values(current)
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
@@ -76,29 +68,81 @@ def _entity_form(code: str | None) -> Any:
         else:
             flash(gettext("Entidad %(code)s guardada.", code=saved.code), "success")
             return redirect(url_for("admin.entity_list"), code=303)
-    page = render_template(
-        "admin/entity_form.html", current=current, values=values, errors=errors
+    return _form_page(current, values, errors), status
+
+
+def _values(current: Any) -> dict[str, str]:
+    """The form's fields as an entity has them (empty for a new one)."""
+    values = {name: "" for name in FIELDS}
+    if current is not None:
+        values.update(
+            siglas=current.code,
+            nombre=current.name,
+            sector=current.sector,
+            correo=current.email or "",
+            categorias=", ".join(current.categories),
+        )
+    return values
+
+
+def _form_page(
+    current: Any,
+    values: dict[str, str],
+    errors: dict[str, list[str]],
+    destino: str = "",
+) -> str:
+    """The entity page; with open cases to move, the entities to receive
+    them (``destino``: the one chosen, its errors under ``destino``)."""
+    choices = []
+    if current is not None and current.active and current.open_cases:
+        choices = entities.transfer_choices(platform(), require_actor(), current.code)
+    return render_template(
+        "admin/entity_form.html",
+        current=current,
+        values=values,
+        errors=errors,
+        choices=choices,
+        destino=destino,
     )
-    return page, status
 
 
 @bp.post("/entidades/<codigo>/activa")
 @login_required
 def entity_active(codigo: str) -> Any:
-    """Deactivate (no open case left) or reactivate an entity.
+    """Deactivate or reactivate an entity.
 
-    With open cases the refusal says how many and the entity's page links
-    to a search of them.
+    Its open cases go to the entity chosen in ``destino`` (each a transfer);
+    with open cases and none chosen, the page says how many and asks.
     """
     actor = require_actor()
-    active = request.form.get("activa") == "1"
+    p = platform()
+    if request.form.get("activa") == "1":
+        saved = entities.set_entity_active(p, actor, codigo, True)
+        flash(gettext("Entidad %(code)s reactivada.", code=saved.code), "success")
+        return redirect(url_for("admin.entity_list"), code=303)
+    destino = request.form.get("destino", "").strip()[:20]
     try:
-        saved = entities.set_entity_active(platform(), actor, codigo, active)
+        done = entities.deactivate_entity(p, actor, codigo, destino or None)
     except entities.OpenCasesRemain as exc:
         flash(translate(exc.message), "error")
         return redirect(url_for("admin.entity_edit", codigo=exc.code), code=303)
-    if saved.active:
-        flash(gettext("Entidad %(code)s reactivada.", code=saved.code), "success")
+    except InvalidData as exc:
+        current = entities.get_entity(p, actor, codigo)
+        errors = form_errors(exc, {"destino": "transfer_to"})
+        return _form_page(current, _values(current), errors, destino), 422
+    if done.moved:
+        flash(
+            ngettext(
+                "Entidad %(code)s desactivada: %(num)s caso pasó a %(to)s.",
+                "Entidad %(code)s desactivada: %(num)s casos pasaron a %(to)s.",
+                done.moved,
+                code=done.entity.code,
+                to=done.to,
+            ),
+            "success",
+        )
     else:
-        flash(gettext("Entidad %(code)s desactivada.", code=saved.code), "success")
+        flash(
+            gettext("Entidad %(code)s desactivada.", code=done.entity.code), "success"
+        )
     return redirect(url_for("admin.entity_list"), code=303)
