@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from engine.store.models import HumanTask
 from tests.e2e.conftest import (
+    check_a11y,
     deactivate_signed_in_supervisor,
+    shot,
     supervisor_holds_a_case,
 )
 

@@ -13,7 +13,7 @@ from typing import Any
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from engine.store.models import Entity, HumanTask, User
+from engine.store.models import Entity, HumanTask, User, UserEntity
 from tests.directory_fixture import directory_csv
 from tests.e2e.conftest import (
     accept_invitation_and_enrol,
@@ -50,7 +50,12 @@ def test_import_invite_enrol_and_deactivate_in_one_chain(
     with p.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Entity)) == 161
         assert (
-            s.scalar(select(func.count()).where(User.entity_code.like("ENT%"))) == 300
+            s.scalar(
+                select(func.count())
+                .select_from(UserEntity)
+                .where(UserEntity.entity_code.like("ENT%"))
+            )
+            == 300
         )
     page.get_by_role("link", name="Personas").click()
     expect(page.locator("#persona-enlace1\\.ent042")).to_contain_text(
