@@ -35,6 +35,8 @@ $(VENDOR): $(NODESTAMP)
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js \
 	   node_modules/bpmn-js/dist/bpmn-modeler.production.min.js webapp/static/vendor/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets webapp/static/vendor/bpmn-js/assets
+	mkdir -p webapp/static/vendor/libphonenumber-js
+	cp node_modules/libphonenumber-js/bundle/libphonenumber-max.js webapp/static/vendor/libphonenumber-js/
 	touch $@
 
 $(MO): $(PO) $(PYSTAMP)
