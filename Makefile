@@ -39,6 +39,8 @@ $(VENDOR): $(NODESTAMP)
 	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
 	   webapp/static/vendor/leaflet/
 	cp -r node_modules/leaflet/dist/images webapp/static/vendor/leaflet/images
+	mkdir -p webapp/static/vendor/libphonenumber-js
+	cp node_modules/libphonenumber-js/bundle/libphonenumber-max.js webapp/static/vendor/libphonenumber-js/
 	touch $@
 
 $(MO): $(PO) $(PYSTAMP)

@@ -5,7 +5,8 @@ version list shows it, and :mod:`engine.workflow.migration` moves running
 cases across.
 
 * :func:`summarize` compares two parsed versions: elements added, removed,
-  renamed or changed, lanes, forms, and decision tables and diagrams.
+  renamed or changed, lanes, forms, decision tables and diagrams, and the
+  texts in other languages.
 * :func:`describe` turns a summary into Spanish sentences (translatable).
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 from lxml import etree
 
 from engine.bundles.registry import ParsedVersion, TaskInfo
+from engine.bundles.texts import overlay_target
 from engine.domain.errors import N_, Message
 
 __all__ = ["describe", "summarize"]
@@ -37,6 +39,7 @@ def summarize(old: ParsedVersion | None, new: ParsedVersion) -> dict[str, Any]:
           "forms": {"added": [...], "removed": [...], "changed": [...]},
           "dmn":   {"added": [...], "removed": [...], "changed": [...]},
           "bpmn":  {"added": [...], "removed": [...], "changed": [...]},
+          "texts": {"added": [...], "removed": [...], "changed": [...]},
         }
 
     Tasks are every BPMN element the engine knows (tasks, events, gateways),
@@ -61,9 +64,10 @@ def summarize(old: ParsedVersion | None, new: ParsedVersion) -> dict[str, Any]:
     old_files = old.files if old is not None else {}
     dmn = _file_changes(_xml_files(old_files, ".dmn"), _xml_files(new.files, ".dmn"))
     bpmn = _file_changes(_xml_files(old_files, ".bpmn"), _xml_files(new.files, ".bpmn"))
+    texts = _file_changes(_text_files(old_files), _text_files(new.files))
     unchanged = not any(
         values
-        for group in (tasks, lanes, forms, dmn, bpmn)
+        for group in (tasks, lanes, forms, dmn, bpmn, texts)
         for values in group.values()
     )
     return {
@@ -74,6 +78,7 @@ def summarize(old: ParsedVersion | None, new: ParsedVersion) -> dict[str, Any]:
         "forms": forms,
         "dmn": dmn,
         "bpmn": bpmn,
+        "texts": texts,
     }
 
 
@@ -125,6 +130,12 @@ def describe(summary: dict[str, Any]) -> list[Message]:
             N_("Nuevo diagrama %(file)s."),
             N_("Se quitó el diagrama %(file)s."),
             N_("Cambió el diagrama %(file)s."),
+        ),
+        (
+            "texts",
+            N_("Nuevos textos en otro idioma: %(file)s."),
+            N_("Se quitaron los textos en otro idioma %(file)s."),
+            N_("Cambiaron los textos en otro idioma %(file)s."),
         ),
     )
     for key, added, removed, changed in groups:
@@ -196,6 +207,19 @@ def _file_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[st
 def _json_key(value: Any) -> str:
     """A form's content in a canonical text form."""
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _text_files(files: dict[str, str]) -> dict[str, str]:
+    """The texts in other languages (:mod:`engine.bundles.texts`), canonicalized."""
+    found = {}
+    for name, text in files.items():
+        if overlay_target(name) is None:
+            continue
+        try:
+            found[name] = _json_key(json.loads(text))
+        except json.JSONDecodeError:
+            found[name] = text
+    return found
 
 
 def _xml_files(files: dict[str, str], suffix: str) -> dict[str, str]:

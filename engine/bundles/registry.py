@@ -25,7 +25,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine.bundles import forms, milestones
+from engine.bundles import forms, milestones, texts
 from engine.bundles.checks import (
     check_called_elements,
     check_decision_tables,
@@ -47,6 +47,7 @@ from engine.bundles.markup import (
     safe_xml_parser,
 )
 from engine.bundles.reading import bundle_from_path, read_bundle_dir, seed_bundles
+from engine.bundles.texts import LanguageTexts
 from engine.domain.enums import Role
 from engine.domain.errors import N_, BundleInvalid, Problem
 
@@ -110,12 +111,24 @@ class ParsedVersion:
     #: The citizen's milestones in order, (key, label), from the start
     #: event's ``hitos`` (see :mod:`engine.bundles.milestones`).
     milestones: list[tuple[str, str]] = field(default_factory=list)
+    #: The bundle's texts in other languages, by language
+    #: (:mod:`engine.bundles.texts`).
+    languages: dict[str, LanguageTexts] = field(default_factory=dict)
+
+    def in_language(self, language: str | None) -> LanguageTexts:
+        """The bundle's texts in ``language``; what it lacks stays Spanish."""
+        found = self.languages.get(language or "")
+        return found if found is not None else _SPANISH
 
     def form(self, name: str | None) -> Schema:
         """The schema of a form file of this bundle (empty form when none)."""
         if name is None:
             return {"type": "object", "properties": {}}
         return self.forms[name]
+
+
+#: The texts of a bundle in its own language: no overlay at all.
+_SPANISH = LanguageTexts(texts.BASE_LANGUAGE)
 
 
 def content_hash(files: dict[str, str]) -> str:
@@ -142,6 +155,7 @@ def parse_bundle(files: dict[str, str]) -> ParsedVersion:
     """
     problems: list[Problem] = []
     trees, schemas, unreadable = _read_files(files, problems)
+    languages = texts.read_overlays(files, schemas, problems)
     bpmn_names = sorted(n for n in trees if n.endswith(".bpmn"))
     dmn_names = sorted(n for n in trees if n.endswith(".dmn"))
     # A fatal problem keeps SpiffWorkflow from building the spec (or would make
@@ -229,6 +243,14 @@ def parse_bundle(files: dict[str, str]) -> ParsedVersion:
         spec.file or bpmn_names[0],
     )
     problems.extend(wrong)
+    problems.extend(
+        texts.check_messages(
+            languages,
+            statuses={i.estado for i in tasks.values() if i.estado},
+            milestones={key for key, _ in declared_milestones},
+            tasks=set(tasks),
+        )
+    )
     start_form = _start_form(spec)
     if start_form is None:
         starts = _start_events(spec)
@@ -256,6 +278,7 @@ def parse_bundle(files: dict[str, str]) -> ParsedVersion:
         warnings=[p for p in problems if p.severity == "warning"],
         files=dict(files),
         milestones=declared_milestones,
+        languages=languages,
     )
 
 
@@ -273,6 +296,8 @@ def _read_files(
     unreadable: list[str] = []
     for name, text in sorted(files.items()):
         is_xml = name.endswith((".bpmn", ".dmn"))
+        if texts.overlay_target(name) is not None:
+            continue  # texts in another language: read_overlays checks them
         if len(text.encode()) > MAX_FILE_BYTES:
             problems.append(problem(name, None, N_("El archivo es demasiado grande.")))
             if is_xml:

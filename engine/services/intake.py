@@ -58,20 +58,29 @@ from engine.workflow import runtime, timekeeping
 
 
 def get_intake(
-    p: Platform, case_type: str, *, actor: Actor | None = None
+    p: Platform,
+    case_type: str,
+    *,
+    actor: Actor | None = None,
+    language: str | None = None,
 ) -> IntakeView:
     """The intake form of the newest version of a case type.
 
-    ``x-staff`` fields are only in the form 311 staff (``actor``) get.
+    ``x-staff`` fields are only in the form 311 staff (``actor``) get. The
+    texts are in ``language`` where the bundle gives them
+    (:mod:`engine.bundles.texts`), Spanish otherwise.
     """
     with p.db.read() as s:
         row = latest_version(s, case_type)
         parsed = parsed_latest(p, s, row)
-        schema = _form_for(parsed.form(parsed.start_form), actor)
+        texts = parsed.in_language(language)
+        schema = _form_for(
+            texts.form(parsed.start_form, parsed.form(parsed.start_form)), actor
+        )
         sources = sources_for(s, schema)
     return IntakeView(
         case_type=case_type,
-        title=row.title,
+        title=texts.title or row.title,
         description=str(schema.get("description", "")),
         form=form_view(schema, sources),
         reservable=any(
@@ -109,7 +118,9 @@ def open_case(
     from the rendered intake form: a second submit of the same form returns
     the first case (``repeated=True``) instead of filing another one.
     ``language`` is the one the citizen filed in (web filings): the mail
-    sent to them uses it; an unknown or missing one means the default.
+    sent to them and the receipt returned use it (the bundle's texts in it,
+    :mod:`engine.bundles.texts`); an unknown or missing one means the
+    default.
     ``entity_code`` is the entity the caller named, given by 311 staff
     filing on a staff channel: it must be an active entity, and it reaches
     the diagram as ``entidad_indicada`` (which then skips classification).
@@ -265,16 +276,19 @@ def open_case(
                         client=(api_client.client or None) and api_client.client[:64],
                     )
                 )
+            # The citizen reads the receipt (and its mail) in their language.
+            texts = parsed.in_language(language)
+            title = texts.title or row.title
             if email:
                 notify.case_received(
-                    s, p, case, to=email, title=row.title, access_code=code, now=now
+                    s, p, case, to=email, title=title, access_code=code, now=now
                 )
             result = OpenedCase(
                 number=number,
                 access_code=code,
                 case_type=case_type,
-                title=row.title,
-                public_status=case.public_status,
+                title=title,
+                public_status=texts.status(case.public_status) or "",
                 email=email,
                 identity_reserved=reserved,
             )

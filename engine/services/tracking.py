@@ -7,6 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.bundles.forms import Schema
+from engine.bundles.registry import ParsedVersion
+from engine.bundles.texts import LanguageTexts
 from engine.domain.enums import EventKind, Role, TaskState
 from engine.domain.errors import (
     N_,
@@ -69,11 +72,15 @@ def verify_access(p: Platform, number: str, code: str, client: str) -> int:
     return int(row[0])
 
 
-def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCase:
+def track_case(
+    p: Platform, number: str, code: str, *, client: str, language: str | None = None
+) -> PublicCase:
     """A case's public view, by tracking number and access code.
 
     Includes the tasks waiting for the citizen (answer a question, rate the
-    answer) with their forms; never staff names or internal data.
+    answer) with their forms; never staff names or internal data. The
+    bundle's texts (title, statuses, milestones, the citizen's tasks and
+    forms) are in ``language`` where the case's version gives them.
     """
     case_id = verify_access(p, number, code, client)
     with p.db.read() as s:
@@ -88,8 +95,11 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
         ).all()
         entity = s.get(Entity, case.entity_code) if case.entity_code else None
         parsed = parsed_version(p, version)
+        texts = parsed.in_language(language)
         roles = event_roles(s, events, parsed)
-        everything = [_public_event(e, roles[e.id]) for e in events]
+        everything = [
+            _public_event(e, roles[e.id], texts, _form_of(parsed, e)) for e in events
+        ]
         # Milestone events place the step indicator; the story is the rest.
         timeline = [e for e in everything if e.kind != EventKind.MILESTONE]
         waiting = s.scalars(
@@ -104,12 +114,14 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
         tasks = []
         for t in waiting:
             info = parsed.tasks.get(t.bpmn_id)
-            schema = parsed.form(t.form)
+            schema = texts.form(t.form, parsed.form(t.form))
             tasks.append(
                 CitizenTask(
                     id=t.id,
-                    name=t.name,
-                    instructions=info.instructions if info else "",
+                    name=texts.task_name(t.bpmn_id, t.name),
+                    instructions=texts.instructions(
+                        t.bpmn_id, info.instructions if info else ""
+                    ),
                     due_at=t.due_at,
                     form=form_view(schema, sources_for(s, schema)),
                 )
@@ -127,9 +139,9 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
         return PublicCase(
             number=case.number,
             case_type=case.case_type,
-            title=version.title,
+            title=texts.title or version.title,
             status=case.status,
-            public_status=case.public_status,
+            public_status=texts.status(case.public_status) or "",
             created_at=case.created_at,
             updated_at=case.updated_at,
             closed_at=case.closed_at,
@@ -141,7 +153,10 @@ def track_case(p: Platform, number: str, code: str, *, client: str) -> PublicCas
             milestones=parent.milestones
             if parent is not None
             else milestones(
-                parsed.milestones,
+                [
+                    (key, texts.milestone(key, label))
+                    for key, label in parsed.milestones
+                ],
                 case.milestone,
                 case.status,
                 everything,
@@ -178,13 +193,38 @@ def _intake_data(events: Sequence[CaseEvent]) -> dict[str, Any]:
     return {}
 
 
-def _public_event(e: CaseEvent, role: tuple[str, str]) -> EventView:
+def _form_of(parsed: ParsedVersion, e: CaseEvent) -> tuple[str | None, Schema]:
+    """The form an event's answers came from (the intake form when no task)."""
+    info = parsed.tasks.get(e.task_bpmn_id or "")
+    name = info.form if info is not None else parsed.start_form
+    return name, parsed.forms.get(name or "", {})
+
+
+def _public_event(
+    e: CaseEvent,
+    role: tuple[str, str],
+    texts: LanguageTexts,
+    form: tuple[str | None, Schema],
+) -> EventView:
     """A public event without staff names or internal data.
 
     Who acted shows as their role (an enlace's with its entity), never as
-    the person's name.
+    the person's name. Statuses, task names and the titles of published
+    fields (of ``form``) are in the citizen's language where the bundle
+    gives them (``texts``).
     """
     data = dict(e.data or {})
+    if isinstance(data.get("status"), str):
+        data["status"] = texts.status(data["status"])
+    if isinstance(data.get("task"), str):
+        data["task"] = texts.task_name(e.task_bpmn_id, data["task"])
+    if e.kind == EventKind.PUBLIC_NOTE and isinstance(data.get("fields"), list):
+        data["fields"] = [
+            {**f, "label": texts.field_title(form[0], form[1], str(f["label"]))}
+            if isinstance(f, dict) and "label" in f
+            else f
+            for f in data["fields"]
+        ]
     if e.kind == EventKind.CREATED:
         data = {"channel": data.get("channel")}
     elif e.kind in (EventKind.MERGED, EventKind.UNMERGED):

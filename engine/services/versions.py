@@ -240,18 +240,23 @@ def deploy_seed(
     return deployed
 
 
-def list_case_types(p: Platform) -> list[CaseTypeInfo]:
-    """The case types on offer: the newest version of each."""
+def list_case_types(p: Platform, language: str | None = None) -> list[CaseTypeInfo]:
+    """The case types on offer: the newest version of each.
+
+    Titles and descriptions are in ``language`` where the bundle gives them
+    (its messages, else its intake form's overlay), Spanish otherwise.
+    """
     result = []
     with p.db.read() as s:
         for row in latest_versions(s):
             parsed = parsed_version(p, row)
-            intake = parsed.form(parsed.start_form)
+            texts = parsed.in_language(language)
+            intake = texts.form(parsed.start_form, parsed.form(parsed.start_form))
             result.append(
                 CaseTypeInfo(
                     key=row.case_type,
-                    title=row.title,
-                    description=str(intake.get("description", "")),
+                    title=texts.title or row.title,
+                    description=texts.description or str(intake.get("description", "")),
                     version=row.version,
                 )
             )

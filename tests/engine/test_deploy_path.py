@@ -47,8 +47,9 @@ def test_a_seed_folder_brings_its_forms_and_the_tables_it_calls():
         files
     )
     assert files == seed_bundles(BPMN, FORMS)["queja"]
-    # Without the roots a folder is only itself.
-    assert set(bundle_from_path(BPMN / "queja")) == {"queja.bpmn"}
+    # Without the roots a folder is only itself (its diagram and the
+    # diagram's texts in English).
+    assert set(bundle_from_path(BPMN / "queja")) == {"queja.bpmn", "messages.en.json"}
 
 
 def test_shared_tables_only_when_called_and_never_over_the_bundles_own(tmp_path):

@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.exceptions import WorkflowException
 
-from engine.bundles import forms, registry
+from engine.bundles import forms, registry, texts
 from engine.bundles.registry import ParsedVersion
 from engine.workflow import runtime
 from engine.workflow.calendar import PANAMA
@@ -59,7 +59,12 @@ CASE_TYPES = sorted(TITLES)
 ALL_BPMN = sorted(BPMN_DIR.glob("**/*.bpmn"))
 ALL_DMN = sorted(BPMN_DIR.glob("**/*.dmn"))
 # ``<form>.ui.json`` files are UI hints for the renderer, not JSON Schemas.
-ALL_FORMS = sorted(p for p in FORMS_DIR.glob("**/*.json") if ".ui." not in p.name)
+#: The forms, without their texts in other languages (``registro.en.json``).
+ALL_FORMS = sorted(
+    p
+    for p in FORMS_DIR.glob("**/*.json")
+    if ".ui." not in p.name and texts.overlay_target(p.name) is None
+)
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -175,7 +180,11 @@ def test_diagram_names_existing_forms(versions, key: str) -> None:
         for prop in ("formJsonSchemaFilename", "formUiSchemaFilename"):
             if prop in props:
                 referenced.add(props[prop])
-    on_disk = {p.name for p in (FORMS_DIR / key).glob("*.json")}
+    on_disk = {
+        p.name
+        for p in (FORMS_DIR / key).glob("*.json")
+        if texts.overlay_target(p.name) is None
+    }
     assert referenced == on_disk  # every form is used, every used form exists
 
 

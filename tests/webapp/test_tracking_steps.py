@@ -24,5 +24,6 @@ def test_step_labels_follow_the_interface_language(app):
     page = html.get_data(as_text=True)
     assert '<span class="step-label">Under review by 311</span>' in page
     assert '<span class="step-label">Assigned to an entity</span>' in page
-    # The public status is the diagram's own text: only the steps translate.
+    # The public status reads in English too, from the bundle's texts.
     assert '<span class="step-label">En revisión' not in page
+    assert '<strong id="estado-publico">Under review by 311</strong>' in page

@@ -78,8 +78,14 @@ MAP_BOUNDS = (
 def home() -> Any:
     """The case types on offer, with links to file and to track."""
     return render_template(
-        "public/home.html", case_types=services.list_case_types(platform())
+        "public/home.html",
+        case_types=services.list_case_types(platform(), language=_language()),
     )
+
+
+def _language() -> str:
+    """The language the citizen chose: the bundles' texts follow it."""
+    return str(get_locale())
 
 
 @bp.route("/casos/nuevo/<tipo>", methods=["GET", "POST"])
@@ -87,8 +93,11 @@ def intake(tipo: str) -> Any:
     """The intake form of a case type; agents also record the channel."""
     p = platform()
     actor = current_actor()
-    view = services.get_intake(p, tipo, actor=actor)
     is_agent = bool(actor and actor.has("agente_311", "supervisor_311"))
+    # Staff file in Spanish (their pages are Spanish); citizens in theirs.
+    view = services.get_intake(
+        p, tipo, actor=actor, language=None if is_agent else _language()
+    )
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     channel: str = Channel.PHONE if is_agent else Channel.WEB
@@ -121,7 +130,7 @@ def intake(tipo: str) -> Any:
                     idempotency_key=posted_key or None,
                     # The citizen's own language, for the mail sent to them;
                     # staff filing for someone leave the default.
-                    language=None if is_agent else str(get_locale()),
+                    language=None if is_agent else _language(),
                     entity_code=entity_code,
                     files=files,
                     # The optional map pin (or typed coordinates): only on
@@ -254,7 +263,9 @@ def track() -> Any:
     if not code:
         return _track_page(number)
     try:
-        case = services.track_case(platform(), number, code, client=client_key())
+        case = services.track_case(
+            platform(), number, code, client=client_key(), language=_language()
+        )
     except NotFound as exc:
         session.pop("tracking", None)
         return _track_page(number, error=translate(exc.message), status=404)
@@ -304,7 +315,9 @@ def citizen_task(task_id: str) -> Any:
     p = platform()
     number, code = tracking
     try:
-        case = services.track_case(p, number, code, client=client_key())
+        case = services.track_case(
+            p, number, code, client=client_key(), language=_language()
+        )
     except (NotFound, TooManyAttempts):
         session.pop("tracking", None)
         return redirect(url_for("public.track"), code=303)
