@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, session
+from flask_babel import format_date, get_locale
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -25,6 +26,18 @@ _MD = MarkdownIt("commonmark", {"html": False, "linkify": False})
 def iso(value: datetime | None) -> str:
     """Machine-readable datetime with offset (for <time datetime>)."""
     return value.astimezone(PANAMA).isoformat() if value else ""
+
+
+#: How each language names a due day: "miércoles 4 de noviembre".
+DAY_PATTERNS = {"es": "EEEE d 'de' MMMM", "en": "EEEE, MMMM d"}
+
+
+def dia(value: datetime | None) -> str:
+    """A due day as people say it, in Panama time: "miércoles 4 de noviembre"."""
+    if value is None:
+        return ""
+    pattern = DAY_PATTERNS.get(str(get_locale()), DAY_PATTERNS["es"])
+    return str(format_date(value, pattern))
 
 
 def hora(value: datetime | None) -> str:
@@ -75,6 +88,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["msg"] = translate
     app.jinja_env.filters["as_text"] = as_text
     app.jinja_env.filters["hora"] = hora
+    app.jinja_env.filters["dia"] = dia
     app.jinja_env.globals["phone_line"] = phone_line
 
     @app.context_processor

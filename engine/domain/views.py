@@ -268,6 +268,16 @@ class CitizenTask:
     instructions: str
     due_at: datetime | None
     form: FormView
+    #: What the citizen is asked about, shown above the answer box: the
+    #: public texts (label, value) written when the task appeared (the
+    #: entity's question; the answer to rate).
+    context: tuple[tuple[str, Any], ...] = ()
+    #: The task rates the answer (``encuesta``) rather than answering.
+    survey: bool = False
+
+
+#: What the citizen reads under "what happens next" on the tracking page.
+NEXT_STEPS = ("answer", "rate", "entity", "center", "merged", "closed")
 
 
 @dataclass(frozen=True)
@@ -297,6 +307,15 @@ class PublicCase:
     merged_into: MergedParent | None = None
     #: The address and map pin given at intake (None: neither).
     location: LocationView | None = None
+    #: What the citizen filed, as (field title, value): the intake form's
+    #: fields without staff-only ones and without personal data.
+    submission: tuple[tuple[str, Any], ...] = ()
+    #: The identity was reserved (sealed): the page says it is not shown.
+    identity_reserved: bool = False
+    #: When the entity must act (its pending task's deadline), if it must.
+    entity_due_at: datetime | None = None
+    #: What happens next, one of :data:`NEXT_STEPS`.
+    next_step: str = "center"
 
 
 @dataclass(frozen=True)

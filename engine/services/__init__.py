@@ -27,6 +27,7 @@ they share. The most used calls are re-exported here, so callers write
 
 from engine.services.attachments import get_attachment, unseal_attachment
 from engine.services.callcenter import lookup_caller, phone_line
+from engine.services.case_links import open_link
 from engine.services.cases import get_case, unseal_identity
 from engine.services.common import may_do, visible_case
 from engine.services.dashboard import dashboard
@@ -60,10 +61,16 @@ from engine.services.search_criteria import case_query
 from engine.services.tasks import (
     complete_citizen_task,
     complete_task,
+    complete_tracked_task,
     get_task,
     list_tasks,
 )
-from engine.services.tracking import citizen_attachment, track_case
+from engine.services.tracking import (
+    citizen_attachment,
+    track_case,
+    tracked_attachment,
+    tracked_case,
+)
 from engine.services.versions import (
     deploy_seed,
     deploy_version,
@@ -84,6 +91,7 @@ __all__ = [
     "claim_task",
     "complete_citizen_task",
     "complete_task",
+    "complete_tracked_task",
     "create_article",
     "dashboard",
     "deploy_seed",
@@ -108,6 +116,7 @@ __all__ = [
     "merge_cases",
     "merge_family",
     "open_case",
+    "open_link",
     "phone_line",
     "release_task",
     "remove_day_off",
@@ -116,6 +125,8 @@ __all__ = [
     "search_options",
     "set_published",
     "track_case",
+    "tracked_attachment",
+    "tracked_case",
     "unmerge_case",
     "unseal_attachment",
     "unseal_identity",

@@ -184,7 +184,7 @@ def _event_view(
         summary=e.summary,
         data=data,
         public=e.public,
-        fields=_answers(parsed, e.task_bpmn_id, data.get("data"))
+        fields=task_answers(parsed, e.task_bpmn_id, data.get("data"))
         if e.kind == EventKind.TASK_COMPLETED
         else (),
         role=role[0],
@@ -192,7 +192,7 @@ def _event_view(
     )
 
 
-def _answers(
+def task_answers(
     parsed: ParsedVersion, bpmn_id: str | None, values: Any
 ) -> tuple[tuple[str, Any], ...]:
     """A task's internal answers in its own form's words: (title, value).
@@ -217,11 +217,25 @@ def _answers(
             for name, value in values.items()
             if value is not None and value != ""
         )
+    return labelled_answers(schema, values)
+
+
+def labelled_answers(
+    schema: forms.Schema, values: dict[str, Any], *, with_public: bool = False
+) -> tuple[tuple[str, Any], ...]:
+    """``values`` in ``schema``'s words: (field title, value), in the order
+    given, enum values by their ``x-enum-labels``.
+
+    Empty answers and values the form does not declare are left out, and
+    ``x-public`` ones unless ``with_public`` (a public note shows them).
+    """
     specs = forms.fields(schema)
     answers = []
     for name, value in values.items():
         spec = specs.get(name)
-        if spec is None or spec.get("x-public") or value is None or value == "":
+        if spec is None or value is None or value == "":
+            continue
+        if spec.get("x-public") and not with_public:
             continue
         shown = value
         if isinstance(spec.get("enum"), list) and isinstance(

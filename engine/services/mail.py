@@ -108,8 +108,13 @@ def enqueue(
     body: str,
     case_id: int | None,
     now: datetime,
+    *,
+    html: str | None = None,
 ) -> bool:
     """Queue one message in the current transaction; False if it was refused.
+
+    ``html`` is the message's HTML alternative (sent as multipart/alternative
+    with the plain text first).
 
     It runs inside the transaction of the change it reports, so it never
     raises for a bad message: an invalid address or subject is logged
@@ -128,6 +133,7 @@ def enqueue(
             subject=subject[:300],
             # PostgreSQL text cannot hold NUL; it carries no meaning in mail.
             body=body.replace("\x00", ""),
+            body_html=html.replace("\x00", "") if html is not None else None,
             case_id=case_id,
             created_at=now,
             attempts=0,
@@ -201,7 +207,7 @@ def send_pending(p: Platform, settings: MailSettings, *, limit: int = 50) -> int
             seen.add(row.id)
             row.attempts += 1
             try:
-                _send(settings, row.to, row.subject, row.body)
+                _send(settings, row.to, row.subject, row.body, row.body_html)
             except Exception as exc:  # noqa: BLE001 - one message never stops the queue
                 _record_failure(row, exc, now)
                 if _server_unreachable(exc):
@@ -266,8 +272,11 @@ def failed_messages(p: Platform, actor: Actor, limit: int = 50) -> FailedMail:
     return FailedMail(count=int(count or 0), messages=messages)
 
 
-def _send(settings: MailSettings, to: str, subject: str, body: str) -> None:
-    """Send one plain-text message over SMTP to exactly ``to``.
+def _send(
+    settings: MailSettings, to: str, subject: str, body: str, html: str | None = None
+) -> None:
+    """Send one message over SMTP to exactly ``to``: plain text, and with
+    ``html`` a multipart/alternative of the text and the HTML part.
 
     Every header value is checked first, and the envelope recipient is
     given explicitly, so nothing in the data can add a recipient.
@@ -278,6 +287,8 @@ def _send(settings: MailSettings, to: str, subject: str, body: str) -> None:
     message["To"] = address
     message["Subject"] = check_subject(subject)
     message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
     with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
         if settings.starttls:
             smtp.starttls()

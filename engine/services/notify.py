@@ -5,13 +5,17 @@ message and language: ``mail_templates/<language>/<name>.txt``. A template
 holds a ``subject`` block and a ``body`` block (Jinja2, plain text); both
 are rendered with the same values. The subject is a header, so it is folded
 onto one line whatever the values hold: nothing a citizen or designer typed
-can add a header. Messages are queued in the caller's transaction through
-:mod:`engine.services.mail`.
+can add a header. A message may also have an HTML part,
+``<language>/<name>.html`` next to its text (autoescaped: what staff or
+citizens wrote is shown as text, never as markup). Messages are queued in
+the caller's transaction through :mod:`engine.services.mail`.
 
 The citizen's mail goes out in the language they filed in (``case.language``,
 kept for web filings); staff and cases without a language get the platform's
 default (``Platform.language``, from ``BABEL_DEFAULT_LOCALE``), and any
-language without templates gets Spanish.
+language without templates gets Spanish. Every mail to a citizen carries a
+fresh one-time link that opens their case (:mod:`engine.services.case_links`);
+a reserved identity leaves no address, so it gets no mail.
 """
 
 from __future__ import annotations
@@ -20,26 +24,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from babel.dates import format_date
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bundles import forms
 from engine.bundles.registry import ParsedVersion
-from engine.domain.enums import Role
+from engine.domain.enums import EventKind, Role
 from engine.services import mail
+from engine.services.case_links import issue_link
 from engine.services.common import parsed_by_id
 from engine.services.platform import Platform
-from engine.store.models import Case, User, UserEntity, UserRole
+from engine.store.db import held_rows
+from engine.store.models import Case, CaseEvent, HumanTask, User, UserEntity, UserRole
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "mail_templates"
 #: Languages with a full set of templates; the first one is the fallback.
 LANGUAGES = ("es", "en")
 DEFAULT_LANGUAGE = LANGUAGES[0]
+PANAMA = ZoneInfo("America/Panama")
+#: How each language writes a due day: "miércoles 4 de noviembre".
+DAY_PATTERNS = {"es": "EEEE d 'de' MMMM", "en": "EEEE, MMMM d"}
 
-# Plain-text mail, not HTML: escaping would garble "&" or "<" in a subject
-# or a status. Headers are protected by folding the subject (see render).
+# Plain-text mail is not escaped: escaping would garble "&" or "<" in a
+# subject or a status. Headers are protected by folding the subject (see
+# render).
 _ENV = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
     autoescape=False,  # noqa: S701 - plain-text mail, never HTML
@@ -47,14 +59,23 @@ _ENV = Environment(
     trim_blocks=True,
     keep_trailing_newline=True,
 )
+# The HTML part escapes every value.
+_HTML_ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """A message ready for the outbox."""
+    """A message ready for the outbox (``html``: its HTML part, if any)."""
 
     subject: str
     body: str
+    html: str | None = None
 
 
 def language_of(value: str | None, default: str = DEFAULT_LANGUAGE) -> str:
@@ -72,17 +93,32 @@ def one_line(text: str) -> str:
 
 
 def render(name: str, language: str | None, **values: Any) -> Rendered:
-    """The subject and body of template ``name`` in ``language``.
+    """The subject, body and (if it has one) HTML part of template ``name``.
 
     An unknown language falls back to Spanish; a value the template needs
     but is not given raises (``StrictUndefined``), so a typo in a template
     fails its test instead of sending a blank.
     """
-    template = _ENV.get_template(f"{language_of(language)}/{name}.txt")
+    lang = language_of(language)
+    template = _ENV.get_template(f"{lang}/{name}.txt")
     context = template.new_context(values)
     subject = "".join(template.blocks["subject"](context))
     body = "".join(template.blocks["body"](context))
-    return Rendered(subject=one_line(subject), body=body)
+    try:
+        page = _HTML_ENV.get_template(f"{lang}/{name}.html")
+    except TemplateNotFound:
+        html = None
+    else:
+        html = page.render(values, language=lang, subject=one_line(subject))
+    return Rendered(subject=one_line(subject), body=body, html=html)
+
+
+def due_day(value: datetime | None, language: str) -> str:
+    """A due date as the citizen reads it, in Panama: "miércoles 4 de noviembre"."""
+    if value is None:
+        return ""
+    lang = language_of(language)
+    return str(format_date(value.astimezone(PANAMA), DAY_PATTERNS[lang], locale=lang))
 
 
 def tracking_url(p: Platform, number: str) -> str:
@@ -99,7 +135,9 @@ def queue(
     s: Session, to: str, message: Rendered, case_id: int | None, now: datetime
 ) -> bool:
     """Queue a rendered message in the current transaction."""
-    return mail.enqueue(s, to, message.subject, message.body, case_id, now)
+    return mail.enqueue(
+        s, to, message.subject, message.body, case_id, now, html=message.html
+    )
 
 
 def case_received(
@@ -112,7 +150,8 @@ def case_received(
     access_code: str,
     now: datetime,
 ) -> None:
-    """Send the citizen the number and access code of the case they filed."""
+    """Send the citizen the number, a one-time link and the access code of
+    the case they filed."""
     message = render(
         "case_received",
         language_of(case.language, p.language),
@@ -121,22 +160,80 @@ def case_received(
         code=access_code,
         status=case.public_status,
         tracking_url=tracking_url(p, case.number),
+        link=issue_link(s, p, case, now),
     )
     queue(s, to, message, case.id, now)
+
+
+@dataclass(frozen=True)
+class StepNews:
+    """What a step did that the citizen's mail tells."""
+
+    #: The public answers written in the step, as (label, value).
+    notes: tuple[tuple[str, str], ...] = ()
+    #: A task for the citizen appeared: "question" or "survey" ("" none).
+    task: str = ""
+    #: When the citizen's new task is due.
+    task_due: datetime | None = None
+    reopened: bool = False
+    closed: bool = False
+
+
+def step_news(s: Session, case: Case, parsed: ParsedVersion) -> StepNews:
+    """What the step being recorded for ``case`` did, from its held rows."""
+    notes: list[tuple[str, str]] = []
+    reopened = closed = False
+    for event in held_rows(s, CaseEvent, case):
+        kind = event.get("kind")
+        if kind == EventKind.PUBLIC_NOTE and event.get("public"):
+            for field in (event.get("data") or {}).get("fields", []):
+                notes.append((str(field.get("label", "")), str(field.get("value"))))
+        reopened = reopened or kind == EventKind.REOPENED
+        closed = closed or kind == EventKind.CLOSED
+    task, due = "", None
+    for row in held_rows(s, HumanTask, case):
+        if row.get("role") != Role.CITIZEN:
+            continue
+        info = parsed.tasks.get(str(row.get("bpmn_id")))
+        survey = info is not None and info.props.get("encuesta") == "true"
+        task, due = ("survey" if survey else "question"), row.get("due_at")
+    return StepNews(tuple(notes), task, due, reopened, closed)
+
+
+def _template_for(news: StepNews) -> str:
+    """Which mail tells ``news``: the question, the answer and its survey,
+    a reopening, a closing, or the plain status change."""
+    if news.task == "question":
+        return "question"
+    if news.task == "survey":
+        return "answered"
+    if news.reopened:
+        return "reopened"
+    if news.closed:
+        return "closed"
+    return "status_changed"
 
 
 def status_changed(
     s: Session, p: Platform, case: Case, parsed: ParsedVersion, now: datetime
 ) -> None:
-    """Tell the citizen (if they left an email) that the status changed."""
+    """Tell the citizen (if they left an email) what changed, and how to
+    go on: the entity's question with a link to answer it, the answer with
+    a link to rate it, a reopening, a closing, or the new status, each with
+    the public texts the step wrote and a fresh one-time link."""
     email = forms.contact_email(parsed.form(parsed.start_form), case.contact)
     if email:
+        language = language_of(case.language, p.language)
+        news = step_news(s, case, parsed)
         message = render(
-            "status_changed",
-            language_of(case.language, p.language),
+            _template_for(news),
+            language,
             number=case.number,
             status=case.public_status,
+            notes=news.notes,
+            due=due_day(news.task_due, language),
             tracking_url=tracking_url(p, case.number),
+            link=issue_link(s, p, case, now),
         )
         queue(s, email, message, case.id, now)
     if case.merged_children:
@@ -150,6 +247,7 @@ def status_changed(
                 parent=case.number,
                 status=case.public_status,
                 tracking_url=tracking_url(p, child.number),
+                link=issue_link(s, p, child, now),
             )
             queue(s, child_email, message, child.id, now)
 
@@ -186,6 +284,7 @@ def case_merged(
         parent=parent,
         note=note,
         tracking_url=tracking_url(p, child.number),
+        link=issue_link(s, p, child, now),
     )
     queue(s, email, message, child.id, now)
 

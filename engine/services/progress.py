@@ -25,6 +25,13 @@ SEED_LABELS = (
     N_("Respondido"),
     N_("Cerrado"),
 )
+#: The step the indicator adds while the case waits for the citizen, by
+#: what it waits for: an answer to the entity's question, or a rating.
+WAITING_KEY = "su_turno"
+WAITING_LABELS = {
+    "answer": N_("Esperando su respuesta"),
+    "rate": N_("Esperando su calificación"),
+}
 #: Public events that show a case without declared milestones is moving.
 _PROGRESS = frozenset(
     {
@@ -43,7 +50,7 @@ def milestones(
     status: str,
     timeline: Sequence[EventView],
     *,
-    waiting: bool = False,
+    waiting: str = "",
 ) -> list[Milestone]:
     """Where a case stands, in its diagram's milestones.
 
@@ -53,8 +60,10 @@ def milestones(
     does not come after where the case stands now (a reopened case is
     answered again); the first is always reached. Without declared
     milestones: received → in progress (any public sign of work) → closed.
-    ``waiting``: the citizen has something to answer (the current step says
-    so).
+    ``waiting``: the citizen has something to do (``answer`` a question,
+    ``rate`` the answer): that is a step of its own, right after the
+    milestone the case stands at (which shows as reached), so the bar never
+    says the case is further along while it waits for the citizen.
     """
     if not declared:
         moving = any(e.kind in _PROGRESS for e in timeline)
@@ -74,7 +83,11 @@ def milestones(
     here = keys.index(current) if current in keys else 0
     reached = {keys[0]} | {k for k in ever if k in keys and keys.index(k) <= here}
     reached.add(keys[here])
-    return [
-        Milestone(key, label, key in reached, i == here, waiting and i == here)
+    steps = [
+        Milestone(key, label, key in reached, i == here and not waiting)
         for i, (key, label) in enumerate(declared)
     ]
+    if waiting:
+        label = WAITING_LABELS.get(waiting, WAITING_LABELS["answer"])
+        steps.insert(here + 1, Milestone(WAITING_KEY, label, False, True, True))
+    return steps

@@ -240,6 +240,19 @@ def complete_citizen_task(
     The citizen's ``files`` are stored with the step (theirs to download).
     """
     verify_access(p, number, code, client)
+    return complete_tracked_task(p, number, task_id, data, files=files)
+
+
+def complete_tracked_task(
+    p: Platform,
+    number: str,
+    task_id: str,
+    data: Mapping[str, Any],
+    *,
+    files: Sequence[Upload] = (),
+) -> CompletedTask:
+    """Complete a ``ciudadano`` task of a case this browser session proved
+    access to (by its code or a one-time link; the web layer keeps which)."""
     checked = attachments.check_uploads(p, files)
 
     def allowed(task: Any, case: Case) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from engine.bundles import forms
 from engine.bundles.forms import Schema
 from engine.bundles.registry import ParsedVersion
 from engine.bundles.texts import LanguageTexts
-from engine.domain.enums import EventKind, Role, TaskState
+from engine.domain.enums import CaseStatus, EventKind, Role, TaskState
 from engine.domain.errors import (
     N_,
     NotFound,
@@ -23,6 +25,7 @@ from engine.domain.views import (
     PublicCase,
 )
 from engine.services.attachments import attachment_of, attachment_views, file_of
+from engine.services.cases import labelled_answers, task_answers
 from engine.services.common import form_view, parsed_version, sources_for
 from engine.services.duplicates import parent_view
 from engine.services.knowledge import linked_articles
@@ -83,34 +86,61 @@ def track_case(
     forms) are in ``language`` where the case's version gives them.
     """
     case_id = verify_access(p, number, code, client)
+    return _public_case(p, case_id, language)
+
+
+def tracked_case(
+    p: Platform, number: str, *, language: str | None = None
+) -> PublicCase:
+    """The public view of a case this browser session proved access to.
+
+    The web layer calls it for a case number its signed session holds,
+    granted by a right code or a one-time link (never the code itself).
+    """
+    with p.db.read() as s:
+        case_id = s.scalar(select(Case.id).where(Case.number == number.upper()))
+    if case_id is None:
+        raise NotFound(N_("No encontramos un caso con ese número y código."))
+    return _public_case(p, int(case_id), language)
+
+
+def _public_case(p: Platform, case_id: int, language: str | None) -> PublicCase:
+    """The whole story of a case as its citizen may read it."""
     with p.db.read() as s:
         case = s.get(Case, case_id)
         assert case is not None
         version = s.get(ProcessVersion, case.process_version_id)
         assert version is not None
-        events = s.scalars(
+        # Public events, and the citizen's own answers (recorded as internal
+        # task completions of the ``ciudadano`` lane).
+        rows = s.scalars(
             select(CaseEvent)
-            .where(CaseEvent.case_id == case.id, CaseEvent.public.is_(True))
+            .where(
+                CaseEvent.case_id == case.id,
+                or_(
+                    CaseEvent.public.is_(True),
+                    CaseEvent.kind == EventKind.TASK_COMPLETED,
+                ),
+            )
             .order_by(CaseEvent.at, CaseEvent.id)
         ).all()
+        events = [e for e in rows if e.public or _by_citizen(e)]
         entity = s.get(Entity, case.entity_code) if case.entity_code else None
         parsed = parsed_version(p, version)
         texts = parsed.in_language(language)
         roles = event_roles(s, events, parsed)
-        everything = [
-            _public_event(e, roles[e.id], texts, _form_of(parsed, e)) for e in events
-        ]
+        everything = [_public_event(e, roles[e.id], parsed, texts) for e in events]
         # Milestone events place the step indicator; the story is the rest.
         timeline = [e for e in everything if e.kind != EventKind.MILESTONE]
-        waiting = s.scalars(
+        ready = s.scalars(
             select(HumanTask)
-            .where(
-                HumanTask.case_id == case.id,
-                HumanTask.state == TaskState.READY,
-                HumanTask.role == Role.CITIZEN,
-            )
+            .where(HumanTask.case_id == case.id, HumanTask.state == TaskState.READY)
             .order_by(HumanTask.created_at)
         ).all()
+        waiting = [t for t in ready if t.role == Role.CITIZEN]
+        entity_dues = [
+            t.due_at for t in ready if t.role == Role.LIAISON and t.due_at is not None
+        ]
         tasks = []
         for t in waiting:
             info = parsed.tasks.get(t.bpmn_id)
@@ -124,6 +154,8 @@ def track_case(
                     ),
                     due_at=t.due_at,
                     form=form_view(schema, sources_for(s, schema)),
+                    context=_asked_with(events, t.created_at),
+                    survey=bool(info and info.props.get("encuesta") == "true"),
                 )
             )
         articles = linked_articles(
@@ -136,6 +168,7 @@ def track_case(
             ),
         )
         parent = parent_view(s, p, case)
+        wait = ("rate" if tasks[0].survey else "answer") if tasks else ""
         return PublicCase(
             number=case.number,
             case_type=case.case_type,
@@ -160,15 +193,77 @@ def track_case(
                 case.milestone,
                 case.status,
                 everything,
-                waiting=bool(tasks),
+                waiting=wait,
             ),
             articles=articles,
             attachments=attachment_views(s, case.id, citizen=True),
             merged_into=parent,
+            submission=_submission(
+                texts.form(parsed.start_form, parsed.form(parsed.start_form)), events
+            ),
+            identity_reserved=case.identity_reserved,
+            entity_due_at=min(entity_dues) if entity_dues else None,
+            next_step=_next_step(case, wait, parent is not None, bool(entity_dues)),
             location=location_view(
                 case, parsed.form(parsed.start_form), _intake_data(events)
             ),
         )
+
+
+def _by_citizen(e: CaseEvent) -> bool:
+    """A task the citizen completed (their answer or rating)."""
+    data = e.data if isinstance(e.data, dict) else {}
+    return e.kind == EventKind.TASK_COMPLETED and data.get("role") == Role.CITIZEN
+
+
+def _submission(intake: Schema, events: list[CaseEvent]) -> tuple[tuple[str, Any], ...]:
+    """What the citizen filed, in the intake form's words and order.
+
+    Staff-only fields (an agent's notes at a phone intake) are left out;
+    personal data never was in the filing's event (it is the case's
+    contact, sealed for a reserved identity).
+    """
+    created = next((e for e in events if e.kind == EventKind.CREATED), None)
+    data = (created.data or {}).get("data") if created is not None else None
+    if not isinstance(data, dict):
+        return ()
+    schema = forms.without_staff_fields(intake)
+    personal = set(forms.personal_fields(schema))
+    ordered = {
+        name: data[name]
+        for name in forms.fields(schema)
+        if name in data and name not in personal
+    }
+    return labelled_answers(schema, ordered, with_public=True)
+
+
+def _asked_with(
+    events: list[CaseEvent], created_at: datetime
+) -> tuple[tuple[str, Any], ...]:
+    """The public texts written by the step that gave the citizen a task.
+
+    A task appears in the step that published what it is about (the
+    entity's question, the answer to rate): those public notes carry the
+    task's creation time.
+    """
+    return tuple(
+        (str(f.get("label", "")), f.get("value"))
+        for e in events
+        if e.kind == EventKind.PUBLIC_NOTE and e.at == created_at
+        for f in (e.data or {}).get("fields", [])
+        if isinstance(f, dict)
+    )
+
+
+def _next_step(case: Case, wait: str, merged: bool, entity_due: bool) -> str:
+    """What happens next, for the page's sentence (see ``NEXT_STEPS``)."""
+    if wait:
+        return wait
+    if merged:
+        return "merged"
+    if case.status == CaseStatus.CLOSED:
+        return "closed"
+    return "entity" if entity_due or case.entity_code else "center"
 
 
 def citizen_attachment(
@@ -176,6 +271,20 @@ def citizen_attachment(
 ) -> AttachmentFile:
     """A public, unsealed file of the case proven by number and access code."""
     case_id = verify_access(p, number, code, client)
+    return _citizen_file(p, case_id, attachment_id)
+
+
+def tracked_attachment(p: Platform, number: str, attachment_id: str) -> AttachmentFile:
+    """A public, unsealed file of a case the session proved access to."""
+    with p.db.read() as s:
+        case_id = s.scalar(select(Case.id).where(Case.number == number.upper()))
+    if case_id is None:
+        raise NotFound(N_("El archivo no existe."))
+    return _citizen_file(p, int(case_id), attachment_id)
+
+
+def _citizen_file(p: Platform, case_id: int, attachment_id: str) -> AttachmentFile:
+    """A file of the case the citizen may download (public, not sealed)."""
     with p.db.read() as s:
         row = attachment_of(s, case_id, attachment_id)
         if not row.public or row.sealed:
@@ -201,17 +310,14 @@ def _form_of(parsed: ParsedVersion, e: CaseEvent) -> tuple[str | None, Schema]:
 
 
 def _public_event(
-    e: CaseEvent,
-    role: tuple[str, str],
-    texts: LanguageTexts,
-    form: tuple[str | None, Schema],
+    e: CaseEvent, role: tuple[str, str], parsed: ParsedVersion, texts: LanguageTexts
 ) -> EventView:
     """A public event without staff names or internal data.
 
     Who acted shows as their role (an enlace's with its entity), never as
-    the person's name. Statuses, task names and the titles of published
-    fields (of ``form``) are in the citizen's language where the bundle
-    gives them (``texts``).
+    the person's name. The citizen's own answers show in their form's words.
+    Statuses, task names and the titles of published fields are in the
+    citizen's language where the bundle gives them (``texts``).
     """
     data = dict(e.data or {})
     if isinstance(data.get("status"), str):
@@ -219,13 +325,18 @@ def _public_event(
     if isinstance(data.get("task"), str):
         data["task"] = texts.task_name(e.task_bpmn_id, data["task"])
     if e.kind == EventKind.PUBLIC_NOTE and isinstance(data.get("fields"), list):
+        name, schema = _form_of(parsed, e)
         data["fields"] = [
-            {**f, "label": texts.field_title(form[0], form[1], str(f["label"]))}
+            {**f, "label": texts.field_title(name, schema, str(f["label"]))}
             if isinstance(f, dict) and "label" in f
             else f
             for f in data["fields"]
         ]
-    if e.kind == EventKind.CREATED:
+    fields: tuple[tuple[str, Any], ...] = ()
+    if e.kind == EventKind.TASK_COMPLETED:
+        fields = task_answers(parsed, e.task_bpmn_id, data.get("data"))
+        data = {"task": data.get("task", e.summary)}
+    elif e.kind == EventKind.CREATED:
         data = {"channel": data.get("channel")}
     elif e.kind in (EventKind.MERGED, EventKind.UNMERGED):
         # What a separation restores and why stay with staff.
@@ -237,6 +348,7 @@ def _public_event(
         summary=e.summary,
         data=data,
         public=True,
+        fields=fields,
         role=role[0],
         role_entity=role[1],
     )

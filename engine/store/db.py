@@ -222,6 +222,19 @@ def hold_row(s: Session, model: Any, values: dict[str, Any], case: Any) -> None:
     s.info.setdefault(HELD, []).append((model, values, case))
 
 
+def held_rows(s: Session, model: Any, case: Any) -> list[dict[str, Any]]:
+    """The values of the rows of ``model`` held for ``case``, not yet written.
+
+    What a step appended so far (its events, its new tasks), for code that
+    reacts to the step before it is written (the mail it sends).
+    """
+    return [
+        values
+        for held_model, values, held_case in s.info.get(HELD, [])
+        if held_model is model and held_case is case
+    ]
+
+
 def write_held(s: Session) -> None:
     """INSERT the held objects and rows, in order within each table (ids follow it)."""
     if HELD in s.info or HELD_NEW in s.info:

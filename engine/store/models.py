@@ -577,6 +577,27 @@ class Outbox(Base):
     # Set when the last attempt failed (or the message can never be sent):
     # the message leaves the queue and is shown to supervisors.
     failed_at: Mapped[datetime | None]
+    #: The HTML alternative of ``body`` (None: a plain-text message).
+    body_html: Mapped[str | None] = mapped_column(Text)
+
+
+class TrackingLink(Base):
+    """A one-time link that opens a case's tracking page without its code.
+
+    Mailed to the citizen (each mail a fresh one); only the SHA-256 of the
+    random token is stored. Opening it once marks it used.
+    """
+
+    __tablename__ = "tracking_link"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class AuditLog(Base):

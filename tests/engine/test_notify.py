@@ -29,6 +29,9 @@ VALUES = {
     "case_url": f"http://311.example/casos/{NUMBER}",
     "parent": "311-2026-000007",
     "note": "",
+    "link": "http://311.example/seguimiento/enlace/TOKEN",
+    "notes": (("Pregunta para el ciudadano", "¿Frente a qué casa?"),),
+    "due": "miércoles 4 de noviembre",
 }
 
 
@@ -48,7 +51,9 @@ def test_a_mail_is_spanish_by_default_and_english_when_asked() -> None:
         f"Número de caso: {NUMBER}\n"
         "Código de acceso: K7M2P9QX\n"
         "Estado: En revisión por el 311\n\n"
-        f"Consulte su caso en http://311.example/seguimiento?numero={NUMBER}\n"
+        "Para ver su caso sin escribir el código, abra este enlace (sirve una "
+        "vez):\nhttp://311.example/seguimiento/enlace/TOKEN\n\n"
+        f"Después, consulte su caso en http://311.example/seguimiento?numero={NUMBER}\n"
         "Guarde este número y código: los necesitará para consultarlo.\n"
     )
     english = notify.render("case_received", "en", **VALUES)
@@ -67,11 +72,15 @@ def test_every_template_exists_in_every_language_and_renders() -> None:
     }
     assert names["es"] == names["en"]
     case_mail = [
+        "answered",
         "case_merged",
         "case_received",
+        "closed",
         "overdue",
         "parent_status_changed",
+        "question",
         "reminder",
+        "reopened",
         "status_changed",
     ]
     # Account mail (sign-in links) names the user instead of a case.
@@ -98,7 +107,13 @@ def test_subject_stays_one_header_line_and_text_is_not_escaped() -> None:
     """Line breaks in a value fold into spaces; ``&`` and ``<`` stay as typed."""
     status = "Respondida\r\nBcc: x@evil.test\x00\u2028& <listo>"
     message = notify.render(
-        "status_changed", "es", number=NUMBER, status=status, tracking_url="u"
+        "status_changed",
+        "es",
+        number=NUMBER,
+        status=status,
+        tracking_url="u",
+        link="l",
+        notes=(),
     )
     assert message.subject == (
         f"Centro 311: su caso {NUMBER} — Respondida Bcc: x@evil.test & <listo>"

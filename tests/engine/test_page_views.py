@@ -75,10 +75,27 @@ def test_a_reopened_case_is_answered_again():
 
 
 def test_waiting_for_the_citizen_is_its_own_state():
-    """The current step says the case waits for the citizen."""
+    """While the entity waits for the citizen's answer, that is a step of its
+    own right after where the case stands (reached, no longer current): the
+    bar never says a later step is the current one."""
     timeline = [event("milestone", "asignado")]
-    steps = progress_of(DECLARED, "asignado", "open", timeline, waiting=True)
-    assert [m.key for m in steps if m.waiting] == ["asignado"]
+    steps = progress_of(DECLARED, "asignado", "open", timeline, waiting="answer")
+    assert [m.key for m in steps] == [
+        "recibido",
+        "revision",
+        "asignado",
+        "su_turno",
+        "respondido",
+        "cerrado",
+    ]
+    assert [m.key for m in steps if m.current] == ["su_turno"]
+    assert [m.key for m in steps if m.waiting] == ["su_turno"]
+    assert steps[3].label == "Esperando su respuesta"
+    assert steps[2].reached and not steps[2].current
+    assert not steps[4].reached and not steps[4].current  # not "Respondido"
+    rating = progress_of(DECLARED, "cerrado", "closed", timeline, waiting="rate")
+    assert rating[-1].key == "su_turno" and rating[-1].current
+    assert rating[-1].label == "Esperando su calificación"
     assert not any(m.waiting for m in progress_of(DECLARED, "asignado", "open", []))
 
 

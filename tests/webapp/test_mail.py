@@ -160,6 +160,10 @@ def test_mail_follows_the_citizens_language(app, client, smtp):
     }
     english = by_recipient["vecina@example.pa"]
     assert english["Subject"] == f"Centro 311: we received your case {number}"
-    body = english.get_content()
-    assert f"Access code: {code}" in body and "Follow your case at" in body
+    plain, rich = (english.get_body(preferencelist=(k,)) for k in ("plain", "html"))
+    assert plain is not None and rich is not None
+    body = plain.get_content()
+    assert f"Access code: {code}" in body and "follow your case at" in body
+    html = rich.get_content()
+    assert '<html lang="en">' in html and f"{code}</td>" in html
     assert "recibimos su caso" in by_recipient["llamada@example.pa"]["Subject"]

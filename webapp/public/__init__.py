@@ -21,6 +21,7 @@ from engine import services
 from engine.domain import geo
 from engine.domain.enums import Channel
 from engine.domain.errors import (
+    N_,
     Conflict,
     InvalidData,
     NotFound,
@@ -36,6 +37,7 @@ from engine.domain.views import (
 )
 from engine.domain.workspace import CallerLookup
 from engine.services.accounts import list_entities
+from engine.services.case_links import LinkNotValid
 from engine.services.common import submitted_values
 from webapp.config import map_tiles_origin
 from webapp.helpers import (
@@ -221,6 +223,10 @@ def _keep_receipt(opened: OpenedCase, channel: str) -> None:
         if earlier and earlier.get("number") == opened.number and earlier.get("code"):
             receipt["code"], receipt["email"] = earlier["code"], earlier.get("email")
     session["opened"] = seal_for_session(receipt)
+    if channel == Channel.WEB:
+        # The citizen who just filed may open the case from the receipt
+        # without typing the code.
+        _grant(opened.number)
 
 
 @bp.get("/casos/confirmacion")
@@ -240,47 +246,86 @@ def confirmation() -> Any:
     return render_template("public/confirmation.html", opened=opened, code=code)
 
 
+#: Session key of the cases this browser may see (their numbers, newest
+#: last): granted by a right access code, a one-time link or the filing
+#: itself. The code is never kept.
+TRACKING = "tracking"
+#: How many cases one session remembers.
+MAX_TRACKED = 20
+
+
+def _granted_numbers() -> list[str]:
+    """The case numbers this session may see (the signed cookie's list)."""
+    found = session.get(TRACKING)
+    return [str(n) for n in found] if isinstance(found, list) else []
+
+
+def _grant(number: str) -> None:
+    """Let this browser session see case ``number`` (newest last)."""
+    kept = [n for n in _granted_numbers() if n != number]
+    session[TRACKING] = (kept + [number])[-MAX_TRACKED:]
+
+
+def _revoke(number: str) -> None:
+    """Forget a case this session could see (it no longer exists)."""
+    session[TRACKING] = [n for n in _granted_numbers() if n != number]
+
+
+def _granted(number: str) -> bool:
+    """Whether this session may see case ``number``."""
+    return bool(number) and number.upper() in _granted_numbers()
+
+
 @bp.route("/seguimiento", methods=["GET", "POST"])
 def track() -> Any:
-    """Look a case up by number and access code.
+    """Look a case up by number and access code, or open one this session
+    may already see (``?numero=``).
 
-    After a successful look-up the number and code stay in the (signed,
-    HttpOnly) session, the code encrypted, so the citizen can answer the
-    tasks shown there.
+    A right code lets the session see the case: its number goes in the
+    (signed, HttpOnly) session, never the code, so the citizen can answer
+    the tasks shown there and come back without typing it again.
     """
     number = request.values.get("numero", "").strip()
-    code = ""
-    if request.method == "POST":
-        code = request.form.get("codigo", "")
-        if not number or not code.strip():
-            return _track_page(
-                number,
-                error=gettext("Escriba el número de caso y el código de acceso."),
-                status=422,
-            )
-    elif (tracked := _tracked()) and number and tracked[0] == number.upper():
-        code = tracked[1]
-    if not code:
-        return _track_page(number)
+    if request.method == "GET":
+        if not _granted(number):
+            return _track_page(number)
+        try:
+            case = services.tracked_case(platform(), number, language=_language())
+        except NotFound:
+            _revoke(number.upper())
+            return _track_page(number)
+        return _track_page(number, case=case)
+    code = request.form.get("codigo", "")
+    if not number or not code.strip():
+        return _track_page(
+            number,
+            error=gettext("Escriba el número de caso y el código de acceso."),
+            status=422,
+        )
     try:
         case = services.track_case(
             platform(), number, code, client=client_key(), language=_language()
         )
     except NotFound as exc:
-        session.pop("tracking", None)
         return _track_page(number, error=translate(exc.message), status=404)
     except TooManyAttempts as exc:
         return _track_page(number, error=translate(exc.message), status=429)
-    session["tracking"] = seal_for_session({"numero": case.number, "codigo": code})
+    _grant(case.number)
     return _track_page(number, case=case)
 
 
-def _tracked() -> tuple[str, str] | None:
-    """(number, access code) of the case last looked up in this session."""
-    tracking = open_from_session(session.get("tracking"))
-    if not tracking:
-        return None
-    return str(tracking["numero"]), str(tracking["codigo"])
+@bp.get("/seguimiento/enlace/<token>")
+def tracking_link(token: str) -> Any:
+    """Open a case from a one-time link (mail, receipt): the session may see
+    it from now on. A used or expired link asks for the code, number filled."""
+    try:
+        opened = services.open_link(platform(), token, client=client_key())
+    except LinkNotValid as exc:
+        return _track_page(exc.number or "", error=translate(exc.message), status=410)
+    except TooManyAttempts as exc:
+        return _track_page("", error=translate(exc.message), status=429)
+    _grant(opened.number)
+    return redirect(url_for("public.track", numero=opened.number), code=303)
 
 
 def _track_page(
@@ -309,35 +354,29 @@ def _track_page(
 @bp.post("/seguimiento/tareas/<task_id>")
 def citizen_task(task_id: str) -> Any:
     """The citizen answers a task shown on the tracking page."""
-    tracking = _tracked()
-    if not tracking:
-        return redirect(url_for("public.track"), code=303)
+    number = request.form.get("numero", "").strip().upper()
+    if not number and (numbers := _granted_numbers()):
+        number = numbers[-1]
+    if not _granted(number):
+        return redirect(url_for("public.track", numero=number), code=303)
     p = platform()
-    number, code = tracking
     try:
-        case = services.track_case(
-            p, number, code, client=client_key(), language=_language()
-        )
-    except (NotFound, TooManyAttempts):
-        session.pop("tracking", None)
+        case = services.tracked_case(p, number, language=_language())
+    except NotFound:
+        _revoke(number)
         return redirect(url_for("public.track"), code=303)
     task = next((t for t in case.tasks if t.id == task_id), None)
     if task is None:
         flash(gettext("Esa tarea ya no está pendiente."), "info")
         return redirect(url_for("public.track", numero=number), code=303)
     raw = raw_form()
+    raw.pop("numero", None)
     errors = oversized(raw)
     if not errors:
         data = submitted_values(task.form.schema, raw)
         try:
-            services.complete_citizen_task(
-                p,
-                number,
-                code,
-                task_id,
-                data,
-                client=client_key(),
-                files=uploads(FILES_FIELD),
+            services.complete_tracked_task(
+                p, number, task_id, data, files=uploads(FILES_FIELD)
             )
         except InvalidData as exc:
             errors = field_errors(exc.errors)
@@ -361,15 +400,19 @@ def citizen_task(task_id: str) -> Any:
 
 @bp.get("/seguimiento/adjuntos/<attachment_id>")
 def attachment(attachment_id: str) -> Any:
-    """A file of the case tracked in this session (public, unsealed files only)."""
-    tracking = _tracked()
-    if not tracking:
+    """A file of a case this session may see (public, unsealed files only)."""
+    numbers = _granted_numbers()
+    if not numbers:
         return redirect(url_for("public.track"), code=303)
-    number, code = tracking
-    found = services.citizen_attachment(
-        platform(), number, code, attachment_id, client=client_key()
-    )
-    return download(found)
+    p = platform()
+    # Newest case first: the page the citizen is reading.
+    for number in reversed(numbers):
+        try:
+            found = services.tracked_attachment(p, number, attachment_id)
+        except NotFound:
+            continue
+        return download(found)
+    raise NotFound(N_("El archivo no existe."))
 
 
 @bp.post("/idioma/<lang>")
