@@ -107,7 +107,10 @@ def _claim(p: Platform, s: Session, now: datetime, size: int) -> _Claimed | None
             Case.status == CaseStatus.OPEN,
             Case.error.is_(None),
             Case.next_timer_at.is_not(None),
-            Case.next_timer_at <= now,
+            # Strictly before: SpiffWorkflow fires a timer once its deadline
+            # is past. A case due this very instant would be advanced
+            # without firing, keep its deadline and be claimed again.
+            Case.next_timer_at < now,
         )
         .order_by(Case.next_timer_at)
         .limit(size)

@@ -79,6 +79,22 @@ def test_timer_waits_for_the_business_day_then_fires(timed, clock):
     assert opened.number.startswith("311-2026-")
 
 
+def test_a_timer_due_this_very_instant_waits_for_the_next(timed, clock):
+    """SpiffWorkflow fires a timer once its deadline is past, not at it: a
+    case whose deadline is exactly now is not claimed (it used to be claimed
+    and recorded again and again, up to the pass's limit, without firing)."""
+    services.open_case(timed, "temporizador", {"divisor": 2})
+    with timed.db.read() as s:
+        due = s.scalars(select(Case.next_timer_at)).one()
+    assert due is not None
+    clock.at = due
+    assert services.fire_due_timers(timed) == 0
+    assert counts(timed) == (0, 0)
+    clock.advance(seconds=1)
+    assert services.fire_due_timers(timed) == 1
+    assert counts(timed) == (1, 1)
+
+
 def test_failing_script_marks_the_case_and_others_go_on(timed, clock, monkeypatch):
     """A diagram error flags its case with the message; the next case still runs.
 
