@@ -25,7 +25,8 @@ from engine.services.accounts import (
 )
 from engine.services.platform import Platform
 from engine.store import db as dbmod
-from engine.store.models import Base, User, UserEntity, UserRole
+from engine.store.accounts import User, UserEntity, UserRole
+from engine.store.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 ON_POSTGRES = os.environ.get("C311_TEST_ON_POSTGRES") == "1"

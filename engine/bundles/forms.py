@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -227,38 +226,6 @@ _VALIDATORS: dict[int, tuple[Schema, Any]] = {}
 _VALIDATORS_KEPT = 512
 
 
-def _objects(node: Any) -> Iterator[dict[str, Any]]:
-    """Every JSON object in a form, depth first (the form itself included)."""
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _objects(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _objects(item)
-
-
-def external_refs(schema: Any) -> list[str]:
-    """``$ref``/``$dynamicRef`` values that point outside the form itself."""
-    return [
-        value
-        for node in _objects(schema)
-        for key in ("$ref", "$dynamicRef")
-        if isinstance(value := node.get(key), str) and not value.startswith("#")
-    ]
-
-
-def patterns(schema: Any) -> list[str]:
-    """Every regular expression in a form (``pattern``, ``patternProperties``)."""
-    found: list[str] = []
-    for node in _objects(schema):
-        if isinstance(node.get("pattern"), str):
-            found.append(node["pattern"])
-        if isinstance(node.get("patternProperties"), dict):
-            found.extend(str(key) for key in node["patternProperties"])
-    return found
-
-
 def fields(schema: Schema) -> dict[str, Schema]:
     """The top-level properties of a form, in declaration order."""
     props = schema.get("properties", {})
@@ -431,91 +398,6 @@ def _describe(err: Any, data: Mapping[str, Any]) -> list[tuple[str, Message]]:
     if kind == "additionalProperties":
         return [("", Message(N_("El formulario recibió campos desconocidos.")))]
     return [(name, Message(N_("El valor no es válido.")))]
-
-
-def check_schema(schema: Any) -> list[str]:
-    """Problems that make ``schema`` unusable as a form (empty when fine)."""
-    if not isinstance(schema, dict):
-        return ["el formulario debe ser un objeto JSON"]
-    try:
-        Draft202012Validator.check_schema(schema)
-    except Exception as exc:  # jsonschema.SchemaError and friends
-        return [str(getattr(exc, "message", exc))]
-    if schema.get("type") != "object":
-        return ['el formulario debe declarar "type": "object"']
-    problems = [
-        f"la referencia «{ref}» apunta fuera del formulario (solo se admiten "
-        "referencias internas que empiezan por #)"
-        for ref in external_refs(schema)
-    ]
-    for pattern in patterns(schema):
-        detail = pattern_problem(pattern)
-        if detail is not None:
-            problems.append(
-                f"la expresión regular «{pattern[:80]}» no se admite ({detail}); "
-                "no use retrorreferencias ni búsquedas hacia adelante o atrás"
-            )
-    return problems
-
-
-def contact_like_fields(schema: Schema) -> list[str]:
-    """Fields whose name suggests contact data but that are not personal.
-
-    Deploy warns about them: their values would go into the workflow data
-    that every staff member on the case sees.
-    """
-    personal = set(personal_fields(schema))
-    found = []
-    for name, spec in fields(schema).items():
-        if name in personal or spec.get("x-personal") is False:
-            continue
-        if _name_words(name) & CONTACT_WORDS:
-            found.append(name)
-    return found
-
-
-#: Name parts of fields that look like the answer the citizen is waiting for.
-ANSWER_WORDS = frozenset({"respuesta", "responder", "dictamen", "answer"})
-
-
-def _name_words(name: str) -> set[str]:
-    """A field name's words, lower case and without accents."""
-    plain = unicodedata.normalize("NFKD", name.lower())
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
-    return set(plain.replace("-", "_").split("_"))
-
-
-def unpublished_answers(schema: Schema) -> list[str]:
-    """Fields that read like an answer to the citizen but are not ``x-public``.
-
-    Deploy warns about them: the citizen would never see what the entity
-    answered (a field named like ``respuesta``, or whose title speaks to the
-    citizen, without ``"x-public": true``).
-    """
-    found = []
-    for name, spec in fields(schema).items():
-        if "x-public" in spec or spec.get("enum") or spec.get("type") != "string":
-            continue
-        title = str(spec.get("title", "")).lower()
-        if _name_words(name) & ANSWER_WORDS or "ciudadano" in title:
-            found.append(name)
-    return found
-
-
-def unanswerable_booleans(schema: Schema) -> list[str]:
-    """Required yes/no fields shown with a widget that cannot say "no".
-
-    A required boolean is rendered as Sí/No radio buttons; one that asks for
-    another widget (a single checkbox) could only be answered "yes".
-    """
-    required = set(schema.get("required", []))
-    return [
-        name
-        for name, spec in fields(schema).items()
-        if name in required
-        and spec.get("type") == "boolean"
-        and spec.get("x-widget") not in (None, "radio")
-    ]
 
 
 def public_values(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ a new one is :mod:`engine.workflow.migration`.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection
@@ -25,7 +24,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine.bundles import forms, milestones, texts
+from engine.bundles import form_checks, milestones, texts
 from engine.bundles.checks import (
     check_called_elements,
     check_decision_tables,
@@ -317,62 +316,10 @@ def _read_files(
                 )
                 unreadable.append(name)
         elif name.endswith(".json"):
-            try:
-                schema = json.loads(text)
-            except json.JSONDecodeError as exc:
-                problems.append(
-                    problem(
-                        name,
-                        None,
-                        N_("El JSON no es válido: %(detail)s"),
-                        detail=str(exc),
-                    )
-                )
-                continue
-            for detail in forms.check_schema(schema):
-                problems.append(
-                    problem(
-                        name,
-                        None,
-                        N_("El formulario no es un JSON Schema válido: %(detail)s"),
-                        detail=detail,
-                    )
-                )
-            if isinstance(schema, dict):
-                for field in forms.contact_like_fields(schema):
-                    problems.append(
-                        problem(
-                            name,
-                            field,
-                            N_(
-                                "El campo «%(field)s» parece un dato de contacto "
-                                "pero no es personal: su valor quedará a la vista "
-                                "de todo el personal del caso. Márquelo con "
-                                '"x-personal": true (o use "format": "email" o '
-                                '"phone"), o con "x-personal": false si es a '
-                                "propósito."
-                            ),
-                            "warning",
-                            field=field,
-                        )
-                    )
-                for field in forms.unanswerable_booleans(schema):
-                    problems.append(
-                        problem(
-                            name,
-                            field,
-                            N_(
-                                "El campo «%(field)s» es un sí/no obligatorio "
-                                "mostrado con otro control (x-widget): solo se "
-                                "podría responder «sí» y el caso quedaría "
-                                "detenido. Quite el x-widget (se muestra como "
-                                "Sí/No) o hágalo opcional."
-                            ),
-                            "warning",
-                            field=field,
-                        )
-                    )
-            schemas[name] = schema
+            schema, found = form_checks.read_form(name, text)
+            problems.extend(found)
+            if schema is not None:
+                schemas[name] = schema
         else:
             problems.append(
                 problem(name, None, N_("Tipo de archivo no admitido en un paquete."))
@@ -470,22 +417,7 @@ def _check_tasks(
         ):
             # Staff's forms only: a citizen's own reply is not an answer.
             answered.add(str(info.form))
-            for field in forms.unpublished_answers(schema):
-                problems.append(
-                    problem(
-                        str(info.form),
-                        field,
-                        N_(
-                            "El campo «%(field)s» parece la respuesta al "
-                            "ciudadano, pero no es público: el ciudadano "
-                            'nunca la verá. Márquelo con "x-public": true, '
-                            'o con "x-public": false si es solo para el '
-                            "personal."
-                        ),
-                        "warning",
-                        field=field,
-                    )
-                )
+            problems.extend(form_checks.answer_problems(str(info.form), schema))
         if info.manual:
             if info.lane is None:
                 problems.append(

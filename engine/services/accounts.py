@@ -20,8 +20,9 @@ from engine.domain.passwords import policy_problems
 from engine.domain.security import check_password, dummy_password_hash, hash_password
 from engine.domain.views import ROLES, Actor, EntityView
 from engine.services.platform import Platform
-from engine.store.models import Entity, User, UserEntity, UserRole
-from engine.store.models import Role as RoleRow
+from engine.store.accounts import Role as RoleRow
+from engine.store.accounts import User, UserEntity, UserRole
+from engine.store.models import Entity
 from engine.store.throttle import check_rate, count_failure
 
 #: Shortest password of the length-only check that seeds and tests ask for

@@ -21,7 +21,7 @@ from engine.domain.open311 import ApiClient, ApiKeyView, NewApiKey
 from engine.domain.views import Actor
 from engine.services.auditing import record
 from engine.services.platform import Platform
-from engine.store.models import ApiKey
+from engine.store.accounts import ApiKey
 from engine.store.throttle import check_rate, count_failure
 
 #: What every key starts with, so a leaked one is recognisable in a scan.

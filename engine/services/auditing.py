@@ -24,7 +24,7 @@ from engine.domain.errors import N_, InvalidData, Message, NotAllowed
 from engine.domain.views import Actor
 from engine.services.common import PANAMA
 from engine.services.platform import Platform
-from engine.store.models import AuditLog, User
+from engine.store.accounts import AuditLog, User
 
 #: Records per page of the viewer.
 PAGE_SIZE = 50

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from engine.domain.errors import N_, NotFound
 from engine.services.platform import Platform
 from engine.store.db import hold_row
-from engine.store.models import Case, TrackingLink
+from engine.store.models import Case
+from engine.store.publishing import TrackingLink
 from engine.store.throttle import check_rate, count_failure
 
 #: How long a mailed link works.

@@ -51,7 +51,8 @@ from engine.services.auditing import record
 from engine.services.directory_checks import Plan, check_rows, load_directory
 from engine.services.directory_file import read_directory, read_text
 from engine.services.platform import Platform
-from engine.store.models import DirectoryUpload, Entity, User, UserRole
+from engine.store.accounts import DirectoryUpload, User, UserRole
+from engine.store.models import Entity
 
 #: How long a checked upload waits for its apply.
 KEEP_UPLOAD = timedelta(hours=2)

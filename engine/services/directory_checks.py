@@ -30,7 +30,8 @@ from engine.domain.directory import (
 from engine.domain.enums import Role
 from engine.domain.errors import N_, InvalidData, Message
 from engine.services import entities, people
-from engine.store.models import Entity, User, UserRole
+from engine.store.accounts import User, UserRole
+from engine.store.models import Entity
 
 #: The services' field keys → the file's columns, for problems' columns.
 _ENTITY_COLUMNS = {

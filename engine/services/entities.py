@@ -38,7 +38,8 @@ from engine.domain.views import Actor
 from engine.services import entity_transfer
 from engine.services.auditing import record
 from engine.services.platform import Platform
-from engine.store.models import Case, Entity, EntityCategory, User, UserEntity
+from engine.store.accounts import User, UserEntity
+from engine.store.models import Case, Entity, EntityCategory
 
 #: An acronym: capital letters and digits, maybe with a dash or dot.
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9.-]{0,19}$")

@@ -47,12 +47,8 @@ from engine.services.location import location_field
 from engine.services.platform import Platform
 from engine.services.steps import add_event, record_step
 from engine.store import search_index
-from engine.store.models import (
-    AuditLog,
-    Case,
-    Entity,
-    ProcessVersion,
-)
+from engine.store.accounts import AuditLog
+from engine.store.models import Case, Entity, ProcessVersion
 from engine.store.numbering import number_and_id
 from engine.workflow import runtime, timekeeping
 

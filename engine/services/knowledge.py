@@ -38,8 +38,9 @@ from engine.domain.views import Actor
 from engine.services.common import STAFF_ROLES
 from engine.services.platform import Platform
 from engine.store import search_index
+from engine.store.accounts import AuditLog
 from engine.store.db import save_changes
-from engine.store.models import AuditLog, Entity, KbArticle
+from engine.store.models import Entity, KbArticle
 
 #: Articles listed per search (the rest: narrow the search).
 LIMIT = 50

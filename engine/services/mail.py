@@ -26,7 +26,8 @@ from engine.domain.enums import Role
 from engine.domain.errors import N_, NotAllowed
 from engine.domain.views import Actor
 from engine.services.platform import Platform
-from engine.store.models import Case, Outbox
+from engine.store.models import Case
+from engine.store.publishing import Outbox
 
 log = logging.getLogger("centro311.mail")
 

@@ -34,8 +34,9 @@ from engine.services.common import parsed_by_id
 from engine.services.duplicates import check_merger
 from engine.services.platform import Platform
 from engine.services.steps import add_event
+from engine.store.accounts import AuditLog
 from engine.store.db import save_changes
-from engine.store.models import AuditLog, Case, CaseEvent, HumanTask
+from engine.store.models import Case, CaseEvent, HumanTask
 
 #: Duplicates merged at once.
 MERGE_LIMIT = 20

@@ -38,8 +38,9 @@ from engine.services import mail
 from engine.services.case_links import issue_link
 from engine.services.common import parsed_by_id
 from engine.services.platform import Platform
+from engine.store.accounts import User, UserEntity, UserRole
 from engine.store.db import held_rows
-from engine.store.models import Case, CaseEvent, HumanTask, User, UserEntity, UserRole
+from engine.store.models import Case, CaseEvent, HumanTask
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "mail_templates"
 #: Languages with a full set of templates; the first one is the fallback.

@@ -32,7 +32,8 @@ from engine.services.common import PANAMA
 from engine.services.open311_catalog import offered
 from engine.services.open311_requests import iso
 from engine.services.platform import Platform
-from engine.store.models import Case, OpenDataFile
+from engine.store.models import Case
+from engine.store.publishing import OpenDataFile
 
 #: The formats published each day.
 FORMATS = ("csv", "json")

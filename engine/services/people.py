@@ -43,7 +43,8 @@ from engine.services.accounts import (
 from engine.services.auditing import record
 from engine.services.platform import Platform
 from engine.services.queues import release_held_tasks
-from engine.store.models import Entity, HumanTask, User, UserEntity, UserRole
+from engine.store.accounts import User, UserEntity, UserRole
+from engine.store.models import Entity, HumanTask
 
 #: Roles an admin gives staff (citizens have accounts of their own kind).
 STAFF_ROLE_KEYS = tuple(r for r in ROLES if r != Role.CITIZEN)

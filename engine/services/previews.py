@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.bundles import forms
+from engine.bundles import form_checks, forms
 from engine.domain.design import FormPreview
 from engine.domain.errors import N_, Message, NotAllowed
 from engine.domain.views import Actor
@@ -80,7 +80,7 @@ def schema_problems(schema: Any) -> list[Message]:
             N_("El formulario no es un JSON Schema válido: %(detail)s"),
             {"detail": detail},
         )
-        for detail in forms.check_schema(schema)
+        for detail in form_checks.check_schema(schema)
     ]
     props = schema.get("properties", {}) if isinstance(schema, dict) else {}
     if isinstance(props, dict):

@@ -46,7 +46,8 @@ from engine.services.common import (
 )
 from engine.services.platform import Platform
 from engine.services.steps import add_event
-from engine.store.models import Case, HumanTask, User, UserEntity, UserRole
+from engine.store.accounts import User, UserEntity, UserRole
+from engine.store.models import Case, HumanTask
 
 #: Tasks per page.
 PAGE_SIZE = 25

@@ -28,7 +28,7 @@ from engine.domain.views import Actor
 from engine.services.accounts import actor_from_user, authenticate
 from engine.services.platform import Platform
 from engine.services.signin import record
-from engine.store.models import RecoveryCode, User, UserTotp
+from engine.store.accounts import RecoveryCode, User, UserTotp
 from engine.store.throttle import check_rate, count_failure
 
 #: How long the code step waits after the password step.

@@ -30,7 +30,7 @@ from engine.domain.views import Actor
 from engine.services import mail, notify
 from engine.services.accounts import NO_PASSWORD, actor_from_user
 from engine.services.platform import Platform
-from engine.store.models import AuditLog, SignInToken, User, UserRole
+from engine.store.accounts import AuditLog, SignInToken, User, UserRole
 from engine.store.throttle import check_rate, count_failure
 
 #: URL paths of the mailed links, under ``Platform.public_url``.

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, selectinload
 from engine.bundles.registry import ParsedVersion
 from engine.domain.enums import EventKind, Role
 from engine.domain.views import acting_entity, acting_role
-from engine.store.models import CaseEvent, User
+from engine.store.accounts import User
+from engine.store.models import CaseEvent
 
 #: Events that record a task's answers: done in the role of the task's lane.
 LANE_EVENTS = frozenset({EventKind.TASK_COMPLETED, EventKind.PUBLIC_NOTE})

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from engine.domain.open311 import EntityFigures, Transparency
 from engine.services.common import PANAMA, business_calendar
 from engine.services.platform import Platform
-from engine.store.models import Case, Entity, OpenDataFile, SurveyResponse
+from engine.store.models import Case, Entity, SurveyResponse
+from engine.store.publishing import OpenDataFile
 from engine.workflow.calendar import BusinessCalendar
 
 #: The period the page covers, in days up to the day of the figures.

@@ -34,7 +34,8 @@ from engine.services import entities
 from engine.services.accounts import actor_from_user
 from engine.services.common import latest_versions, parsed_version, version_info
 from engine.services.platform import Platform
-from engine.store.models import AuditLog, ProcessVersion, User, UserRole
+from engine.store.accounts import AuditLog, User, UserRole
+from engine.store.models import ProcessVersion
 
 #: Roles that may change process definitions.
 DESIGN_ROLES = (Role.DESIGNER, Role.ADMIN)

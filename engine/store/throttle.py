@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.domain.errors import N_, TooManyAttempts
+from engine.store.accounts import RateLimit
 from engine.store.db import insert_ignore
-from engine.store.models import RateLimit
 
 
 def check_rate(s: Session, key: str, now: datetime, limit: int, window: int) -> None:

@@ -350,7 +350,8 @@ def supervisor_holds_a_case(p: Any, intake: dict[str, Any]) -> tuple[str, str]:
 
     from engine import services
     from engine.services import accounts
-    from engine.store.models import HumanTask, User
+    from engine.store.accounts import User
+    from engine.store.models import HumanTask
 
     number = services.open_case(p, "queja", intake).number
     with p.db.read() as s:

@@ -10,7 +10,8 @@ from typing import Any
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from engine.store.models import Entity, UserEntity
+from engine.store.accounts import UserEntity
+from engine.store.models import Entity
 from tests.directory_fixture import directory_csv
 from tests.e2e.conftest import admin_signs_in, import_country
 

@@ -13,7 +13,8 @@ from typing import Any
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from engine.store.models import Entity, HumanTask, User, UserEntity
+from engine.store.accounts import User, UserEntity
+from engine.store.models import Entity, HumanTask
 from tests.directory_fixture import directory_csv
 from tests.e2e.conftest import (
     accept_invitation_and_enrol,

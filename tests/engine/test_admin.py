@@ -14,7 +14,8 @@ from engine.domain.errors import Conflict, InvalidData, NotAllowed
 from engine.domain.views import Actor
 from engine.services import accounts, auditing, entities, people
 from engine.services.platform import Platform
-from engine.store.models import AuditLog, HumanTask, User
+from engine.store.accounts import AuditLog, User
+from engine.store.models import HumanTask
 
 ADMIN = Actor(1, "admin", "Admin", frozenset({"admin"}), client="203.0.113.7")
 SUPERVISOR = Actor(2, "supervisor", "Sergio", frozenset({"supervisor_311"}))

@@ -13,7 +13,8 @@ from engine import services
 from engine.bundles.registry import bundle_from_path, seed_bundles
 from engine.domain.errors import BundleInvalid, NotAllowed, NotFound
 from engine.services import design, versions
-from engine.store.models import AuditLog, ProcessVersion, User
+from engine.store.accounts import AuditLog, User
+from engine.store.models import ProcessVersion
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN = ROOT / "bpmn"

@@ -11,7 +11,8 @@ from engine import services
 from engine.bundles import registry
 from engine.domain.errors import BundleInvalid, NotAllowed
 from engine.services import accounts, design
-from engine.store.models import AuditLog, HumanTask
+from engine.store.accounts import AuditLog
+from engine.store.models import HumanTask
 
 ROOT = Path(__file__).resolve().parents[2]
 INTAKE = {

@@ -19,7 +19,9 @@ from engine.services import accounts, directory, entities, people
 from engine.services.accounts import NO_PASSWORD
 from engine.services.directory_file import read_directory
 from engine.services.platform import Platform
-from engine.store.models import AuditLog, Entity, Outbox, User
+from engine.store.accounts import AuditLog, User
+from engine.store.models import Entity
+from engine.store.publishing import Outbox
 from tests.directory_fixture import directory_csv, rows_csv
 from tests.engine.test_admin import admin_of
 

@@ -15,7 +15,9 @@ from engine.domain.errors import Conflict, InvalidData, NotAllowed, NotFound
 from engine.services import accounts, duplicates
 from engine.services.common import PANAMA
 from engine.services.platform import Platform
-from engine.store.models import AuditLog, Case, CaseEvent, HumanTask, Outbox
+from engine.store.accounts import AuditLog
+from engine.store.models import Case, CaseEvent, HumanTask
+from engine.store.publishing import Outbox
 
 LEAK = {
     "categoria": "agua",

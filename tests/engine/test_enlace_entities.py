@@ -13,7 +13,8 @@ from engine import services
 from engine.domain.errors import InvalidData, NotAllowed
 from engine.services import accounts, directory, entities, knowledge, notify, people
 from engine.services.platform import Platform
-from engine.store.models import AuditLog, Case, CaseEvent, HumanTask
+from engine.store.accounts import AuditLog
+from engine.store.models import Case, CaseEvent, HumanTask
 from tests.directory_fixture import rows_csv
 from tests.engine.test_admin import admin_of, user_id
 from tests.engine.test_directory import read

@@ -16,7 +16,8 @@ from engine.domain.clock import FrozenClock
 from engine.domain.errors import InvalidData, NotAllowed
 from engine.services import common, entities
 from engine.services.platform import Platform
-from engine.store.models import AuditLog, Case, HumanTask, WorkflowState
+from engine.store.accounts import AuditLog
+from engine.store.models import Case, HumanTask, WorkflowState
 from engine.workflow import runtime
 from engine.workflow.calendar import PANAMA
 from tests.conftest import IDENTITY_KEY, seed

@@ -15,7 +15,8 @@ from engine.domain.enums import CaseStatus, Channel, EventKind
 from engine.domain.errors import Conflict, InvalidData, NotAllowed, NotFound
 from engine.domain.knowledge import ArticleQuery
 from engine.services.platform import Platform
-from engine.store.models import AuditLog, Case, CaseEvent, HumanTask
+from engine.store.accounts import AuditLog
+from engine.store.models import Case, CaseEvent, HumanTask
 from tests.conftest import ON_POSTGRES
 from tests.engine.test_scenarios import do, who
 

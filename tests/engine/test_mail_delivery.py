@@ -21,7 +21,7 @@ from engine.domain.errors import NotAllowed
 from engine.domain.views import Actor
 from engine.services import mail
 from engine.services.platform import Platform
-from engine.store.models import Outbox
+from engine.store.publishing import Outbox
 from tests.conftest import IDENTITY_KEY, seed
 
 INJECTED = "victim@example.com\nBcc: x@evil.test"

@@ -11,7 +11,9 @@ from engine import services
 from engine.domain.enums import Role
 from engine.services import accounts, mail, notify
 from engine.services.platform import Platform
-from engine.store.models import Case, Outbox, User
+from engine.store.accounts import User
+from engine.store.models import Case
+from engine.store.publishing import Outbox
 from tests.conftest import IDENTITY_KEY, seed
 
 INTAKE = {

@@ -24,7 +24,8 @@ from engine.services import (
 )
 from engine.services.common import PANAMA
 from engine.services.platform import Platform
-from engine.store.models import ApiKey, AuditLog, Case, CaseEvent
+from engine.store.accounts import ApiKey, AuditLog
+from engine.store.models import Case, CaseEvent
 
 LEAK = {
     "service_code": ["queja.agua"],

@@ -17,7 +17,8 @@ from engine.domain.clock import FrozenClock
 from engine.services import open_data
 from engine.services.common import PANAMA
 from engine.services.platform import Platform
-from engine.store.models import Case, OpenDataFile
+from engine.store.models import Case
+from engine.store.publishing import OpenDataFile
 
 QUEJA = {
     "categoria": "agua",

@@ -20,7 +20,8 @@ from engine.bundles import forms, registry
 from engine.domain.clock import FrozenClock
 from engine.domain.errors import BundleInvalid, InvalidData, NotAllowed
 from engine.services.platform import Platform
-from engine.store.models import Case, CaseEvent, Outbox
+from engine.store.models import Case, CaseEvent
+from engine.store.publishing import Outbox
 from engine.workflow.calendar import PANAMA
 from tests.conftest import IDENTITY_KEY, seed
 from tests.engine.test_scenarios import do, transfer_mop_to_idaan, who

@@ -12,7 +12,8 @@ from engine import services
 from engine.domain.errors import Conflict, NotAllowed, NotFound
 from engine.services import accounts, queues
 from engine.services.platform import Platform
-from engine.store.models import AuditLog, Case, CaseEvent, HumanTask
+from engine.store.accounts import AuditLog
+from engine.store.models import Case, CaseEvent, HumanTask
 from tests.conftest import ON_POSTGRES
 
 INTAKE = {

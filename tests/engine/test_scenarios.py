@@ -119,7 +119,7 @@ def test_scenario_2_web_filing_before_the_december_holidays(p, clock):
         second=59
     )
     with p.db.read() as s:
-        from engine.store.models import Outbox
+        from engine.store.publishing import Outbox
 
         (receipt,) = [
             m for m in s.scalars(select(Outbox)) if "recibimos su caso" in m.subject
@@ -188,7 +188,7 @@ def test_scenario_3_reserved_identity(p, clock):
     assert not audit[0].public
     # No mail is queued to a sealed address.
     with p.db.read() as s:
-        from engine.store.models import Outbox
+        from engine.store.publishing import Outbox
 
         assert s.scalars(select(Outbox)).all() == []
 

@@ -20,7 +20,8 @@ from engine.services import accounts, search
 from engine.services.platform import Platform
 from engine.store import db as dbmod
 from engine.store import search_index
-from engine.store.models import AuditLog, Case, CaseSearch
+from engine.store.accounts import AuditLog
+from engine.store.models import Case, CaseSearch
 from engine.workflow.calendar import PANAMA
 from tests.conftest import (
     DEMO_PASSWORD,

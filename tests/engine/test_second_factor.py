@@ -13,7 +13,7 @@ from engine.domain.errors import InvalidData, NotAllowed, NotFound, TooManyAttem
 from engine.services import accounts, second_factor, signin
 from engine.services.platform import Limits, Platform, SignInSettings
 from engine.services.second_factor import NextStep
-from engine.store.models import AuditLog, RecoveryCode, User, UserTotp
+from engine.store.accounts import AuditLog, RecoveryCode, User, UserTotp
 from tests.conftest import DEMO_PASSWORD, IDENTITY_KEY, seed
 
 START = datetime(2026, 12, 4, 14, 0, 5, tzinfo=UTC)

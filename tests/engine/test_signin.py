@@ -19,7 +19,8 @@ from engine.domain.errors import (
 from engine.domain.passwords import PasswordPolicy, policy_problems
 from engine.services import accounts, signin
 from engine.services.platform import Limits, Platform, SignInSettings
-from engine.store.models import AuditLog, Outbox, SignInToken, User
+from engine.store.accounts import AuditLog, SignInToken, User
+from engine.store.publishing import Outbox
 from tests.conftest import DEMO_PASSWORD, IDENTITY_KEY, must_search, seed
 
 START = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)

@@ -23,7 +23,7 @@ from engine.services import case_links, mail
 from engine.services.accounts import DEMO_ENTITIES
 from engine.services.case_links import LinkNotValid
 from engine.services.platform import Platform
-from engine.store.models import Outbox, TrackingLink
+from engine.store.publishing import Outbox, TrackingLink
 from tests.engine.test_mail_delivery import Inbox, smtp_server
 from tests.engine.test_mail_delivery import settings as mail_settings
 from tests.engine.test_services import INTAKE, login

@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from engine import services
 from engine.domain.views import Actor
 from engine.services import auditing
-from engine.store.models import AuditLog, Case, User
+from engine.store.accounts import AuditLog, User
+from engine.store.models import Case
 from tests.conftest import Auth, csrf_token, post_form
 
 INTAKE = {
@@ -236,7 +237,7 @@ def test_a_person_created_without_a_password_is_invited_by_mail(app) -> None:
     send another invitation."""
     from sqlalchemy import select
 
-    from engine.store.models import Outbox
+    from engine.store.publishing import Outbox
 
     admin = app.test_client()
     Auth(admin).login("admin")

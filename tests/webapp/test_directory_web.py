@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine.store.models import AuditLog, Entity, User
+from engine.store.accounts import AuditLog, User
+from engine.store.models import Entity
 from tests.conftest import csrf_token
 from tests.directory_fixture import directory_csv, rows_csv
 

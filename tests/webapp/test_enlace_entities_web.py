@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.store.models import Attachment, Case, User
+from engine.store.accounts import User
+from engine.store.models import Attachment, Case
 from tests.conftest import Auth, csrf_token, work
 from tests.sample_files import plain_png
 from tests.webapp.test_attachments_web import file_with, filed

@@ -8,7 +8,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from engine.store.models import Outbox
+from engine.store.publishing import Outbox
 from tests.conftest import Auth, csrf_token, post_form, receipt
 from tests.engine.test_mail_delivery import INJECTED, Inbox, free_port
 from webapp.cli import worker_pass

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from engine.domain.clock import FrozenClock
 from engine.domain.enums import EventKind
 from engine.domain.errors import Conflict
-from engine.store.models import Case, CaseEvent, User
+from engine.store.accounts import User
+from engine.store.models import Case, CaseEvent
 from tests.conftest import Auth, csrf_token, post_form, receipt, work
 from webapp.helpers import fecha, translate
 

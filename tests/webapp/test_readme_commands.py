@@ -27,7 +27,7 @@ from flask.cli import cli as flask_cli
 from sqlalchemy import create_engine, select, text
 
 from engine.domain.sealing import new_key
-from engine.store.models import AuditLog, User
+from engine.store.accounts import AuditLog, User
 from tests.conftest import ON_POSTGRES, postgres_url
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from engine import services
 from engine.services.accounts import authenticate
-from engine.store.models import AuditLog
+from engine.store.accounts import AuditLog
 from tests.conftest import Auth
 
 PIPE = {

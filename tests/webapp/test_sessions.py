@@ -9,7 +9,7 @@ import pytest
 
 from engine.domain.errors import InvalidData, NotAllowed, NotFound
 from engine.services import accounts
-from engine.store.models import User
+from engine.store.accounts import User
 from tests.conftest import DEMO_PASSWORD, Auth
 
 COOKIE = "session"

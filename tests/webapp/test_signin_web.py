@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from engine.services import accounts, signin
-from engine.store.models import AuditLog, Outbox
+from engine.store.accounts import AuditLog
+from engine.store.publishing import Outbox
 from tests.conftest import IDENTITY_KEY, Auth, csrf_token, must_search, post_form, seed
 
 GOOD = "tres tigres comen trigo"

@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import select
 
-from engine.store.models import Outbox
+from engine.store.publishing import Outbox
 from tests.conftest import must_search, post_form, receipt, work
 from tests.webapp.test_public import session_payload
 

@@ -1,0 +1,79 @@
+"""What the center sends out: the mail outbox, the citizens' one-time
+tracking links and the daily open-data files."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.store.models import Base
+
+
+class Outbox(Base):
+    """Mail waiting to be sent by the worker (written in the same transaction)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Retries back off: a failed message waits until then before the next try.
+    next_attempt_at: Mapped[datetime | None]
+    # Set when the last attempt failed (or the message can never be sent):
+    # the message leaves the queue and is shown to supervisors.
+    failed_at: Mapped[datetime | None]
+    #: The HTML alternative of ``body`` (None: a plain-text message).
+    body_html: Mapped[str | None] = mapped_column(Text)
+
+
+class TrackingLink(Base):
+    """A one-time link that opens a case's tracking page without its code.
+
+    Mailed to the citizen (each mail a fresh one); only the SHA-256 of the
+    random token is stored. Opening it once marks it used.
+    """
+
+    __tablename__ = "tracking_link"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class OpenDataFile(Base):
+    """One day's open-data file of cases (gzip), built by the worker.
+
+    A row without ``content`` is a build under way (its ``started_at`` says
+    since when): the unique key lets one worker claim a day's build.
+    """
+
+    __tablename__ = "open_data_file"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    format: Mapped[str] = mapped_column(String(8), primary_key=True)
+    started_at: Mapped[datetime]
+    built_at: Mapped[datetime | None]
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
