@@ -33,6 +33,7 @@ from engine.services.common import may_do, visible_case
 from engine.services.dashboard import dashboard
 from engine.services.days_off import add_day_off, list_days_off, remove_day_off
 from engine.services.duplicates import duplicate_candidates, merge_family
+from engine.services.inbox import list_queue
 from engine.services.intake import get_intake, open_case
 from engine.services.knowledge import (
     article_form,
@@ -45,13 +46,7 @@ from engine.services.knowledge import (
 )
 from engine.services.merges import merge_cases, unmerge_case
 from engine.services.notes import add_note
-from engine.services.queues import (
-    assign_task,
-    bulk_assign,
-    claim_task,
-    list_queue,
-    release_task,
-)
+from engine.services.queues import assign_task, bulk_assign, claim_task, release_task
 from engine.services.search import (
     export_cases,
     search_cases,

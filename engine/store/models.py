@@ -323,7 +323,7 @@ class WorkflowState(Base):
 
 #: The predicates of the inbox tabs' partial indexes: only ready tasks (and,
 #: for the unclaimed queues, only those nobody holds). Queries repeat them
-#: as literals, so that the planner can prove them (see engine.services.queues).
+#: as literals, so that the planner can prove them (see engine.services.inbox).
 READY_ONLY = "state = 'ready'"
 UNCLAIMED_ONLY = "state = 'ready' AND assignee_id IS NULL"
 
@@ -339,7 +339,7 @@ class HumanTask(Base):
     ``assignee_id`` is who holds (claimed, or was assigned) the task, with
     the name they had then (``assignee_label``) and since when
     (``claimed_at``). Each inbox tab walks a partial index over ready tasks
-    in due-date order (:mod:`engine.services.queues`).
+    in due-date order (:mod:`engine.services.inbox`).
     """
 
     __tablename__ = "human_task"

@@ -10,7 +10,7 @@ from sqlalchemy import select, text, update
 
 from engine import services
 from engine.domain.errors import Conflict, NotAllowed, NotFound
-from engine.services import accounts, queues
+from engine.services import accounts, inbox
 from engine.services.platform import Platform
 from engine.store.accounts import AuditLog
 from engine.store.models import Case, CaseEvent, HumanTask
@@ -287,7 +287,7 @@ def test_bulk_assign_is_all_or_nothing_and_for_supervisors(seeded):
 
 def test_tabs_page_and_sort_by_due_date(seeded, monkeypatch):
     """Due tasks first, soonest first; pages of PAGE_SIZE; counts are capped."""
-    monkeypatch.setattr(queues, "PAGE_SIZE", 2)
+    monkeypatch.setattr(inbox, "PAGE_SIZE", 2)
     minsa = login(seeded, "enlace.minsa")
     made = [enlace_task(seeded, "MINSA")[1] for _ in range(3)]
     undated = agent_task(seeded)[1]
@@ -304,10 +304,10 @@ def test_tabs_page_and_sort_by_due_date(seeded, monkeypatch):
     assert ids(first) + ids(second) == [made[1], made[2], made[0]]
     assert (first.pages, first.counts["entity"]) == (2, 3)
     boss = login(seeded, "supervisor")
-    monkeypatch.setattr(queues, "COUNT_LIMIT", 2)
+    monkeypatch.setattr(inbox, "COUNT_LIMIT", 2)
     capped = services.list_queue(seeded, boss, "entity")
     assert capped.counts["entity"] == 2 and "entity" in capped.capped
-    monkeypatch.setattr(queues, "COUNT_LIMIT", 1000)
+    monkeypatch.setattr(inbox, "COUNT_LIMIT", 1000)
     # A tab of several lanes: the supervisor's roles, dated before undated.
     later = seeded.clock() + timedelta(days=60)
     monkeypatch.setattr(seeded, "clock", lambda: later)
@@ -351,7 +351,7 @@ def test_every_tab_walks_an_index(seeded, tab, username):
     its order: no table scan and no sort beyond the id's tie-break.
     """
     actor = login(seeded, username)
-    statements = queues.first_page_statements(actor, tab, seeded.clock())
+    statements = inbox.first_page_statements(actor, tab, seeded.clock())
     assert statements
     with seeded.db.engine.connect() as conn:
         if ON_POSTGRES:

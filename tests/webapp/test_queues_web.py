@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from engine import services
-from engine.services import accounts, queues
+from engine.services import accounts, inbox
 from tests.conftest import Auth, csrf_token, post_form
 
 INTAKE = {
@@ -162,7 +162,7 @@ def test_a_supervisor_reassigns_from_the_task_page(app):
 def test_bulk_assign_and_paging(app, monkeypatch):
     """A supervisor ticks tasks and hands them over; tabs page by due date."""
     tasks = [agent_task(app)[1] for _ in range(3)]
-    monkeypatch.setattr(queues, "PAGE_SIZE", 2)
+    monkeypatch.setattr(inbox, "PAGE_SIZE", 2)
     c = logged_in(app, "supervisor")
     page = c.get("/tareas?tab=role").get_data(as_text=True)
     assert "Página 1 de 2" in page and 'rel="next"' in page
