@@ -3,7 +3,7 @@
 Read off the DMN, without the database: each rule's categories (the string
 literals of its ``categoria`` input) and the entity its first output names.
 The deploy service compares them with the entities it knows
-(:func:`engine.services.entities.routing_warnings`). Cells that are not
+(:func:`engine.services.categories.routing_warnings`). Cells that are not
 plain literals (expressions, ranges, ``not(...)``) are left out: only a
 designer's literal promise can be checked.
 """

@@ -36,8 +36,8 @@ from engine.domain.errors import (
 )
 from engine.domain.views import Actor, AttachmentFile, AttachmentView, Upload
 from engine.services.common import unsealing_reason, visible_case
+from engine.services.events import add_event
 from engine.services.platform import Platform
-from engine.services.steps import add_event
 from engine.store.db import hold_row
 from engine.store.models import Attachment, Case
 

@@ -29,9 +29,9 @@ from engine.services.common import (
     unsealing_reason,
     visible_case,
 )
+from engine.services.events import add_event
 from engine.services.location import location_view
 from engine.services.platform import Platform
-from engine.services.steps import add_event
 from engine.services.timeline import event_roles
 from engine.store.models import (
     Case,

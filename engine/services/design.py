@@ -27,8 +27,9 @@ from engine.services.common import (
     version_info,
     visible_case,
 )
+from engine.services.events import add_event
 from engine.services.platform import Platform
-from engine.services.steps import add_event, record_step
+from engine.services.steps import record_step
 
 # The one deploy path (web, command line, seed) lives with the versions; the
 # designer's pages reach it as ``design.deploy``.

@@ -16,13 +16,12 @@ designers'.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.bundles import routing
 from engine.domain.admin import EntityAdmin, EntityDeactivated, TransferChoice
 from engine.domain.enums import CaseStatus, Role
 from engine.domain.errors import (
@@ -32,7 +31,6 @@ from engine.domain.errors import (
     Message,
     NotAllowed,
     NotFound,
-    Problem,
 )
 from engine.domain.views import Actor
 from engine.services import entity_transfer
@@ -415,95 +413,3 @@ def _locked(s: Session, code: str) -> Entity:
     if row is None:
         raise NotFound(N_("Esa entidad no existe."))
     return row
-
-
-def category_entities(p: Platform, category: str | None = None) -> dict[str, list[str]]:
-    """Category → the active entities that answer it (the routing choices);
-    only ``category``'s when given."""
-    query = (
-        select(EntityCategory.category, EntityCategory.entity_code)
-        .join(Entity, Entity.code == EntityCategory.entity_code)
-        .where(Entity.active.is_(True))
-        .order_by(EntityCategory.category, EntityCategory.entity_code)
-    )
-    if category is not None:
-        query = query.where(EntityCategory.category == category)
-    with p.db.read() as s:
-        rows = s.execute(query).all()
-    found: dict[str, list[str]] = {}
-    for key, code in rows:
-        found.setdefault(key, []).append(code)
-    return found
-
-
-def answering_first(
-    p: Platform, choices: Sequence[tuple[str, str]], category: str | None
-) -> list[tuple[str, str]]:
-    """Entity choices (code, label) with those answering ``category`` first.
-
-    For the pickers that send a case to an entity (classifying it,
-    transferring it): each group keeps its order (by acronym).
-    """
-    if not category:
-        return list(choices)
-    answering = set(category_entities(p, category).get(category, ()))
-    return sorted(choices, key=lambda choice: choice[0] not in answering)
-
-
-def routing_warnings(p: Platform, files: dict[str, str]) -> list[Problem]:
-    """Warnings about where a bundle's routing table sends categories.
-
-    A rule naming an entity that does not exist or is inactive, or one
-    whose categories (when it lists any) leave the rule's category out:
-    the deploy goes on, and the designer is told which rule and why.
-    """
-    rules = routing.routing_rules(files)
-    if not rules:
-        return []
-    with p.db.read() as s:
-        known: dict[str, tuple[bool, set[str]]] = {
-            code: (active, set())
-            for code, active in s.execute(select(Entity.code, Entity.active))
-        }
-        for code, category in s.execute(
-            select(EntityCategory.entity_code, EntityCategory.category)
-        ):
-            known[code][1].add(category)
-    problems: list[Problem] = []
-    for rule in rules:
-        found = known.get(rule.entity)
-        for category in rule.categories:
-            if found is None:
-                text = N_(
-                    "La tabla de enrutamiento envía «%(category)s» a %(entity)s,"
-                    " que no existe: los casos de esa categoría quedarán sin"
-                    " entidad sugerida."
-                )
-            elif not found[0]:
-                text = N_(
-                    "La tabla de enrutamiento envía «%(category)s» a %(entity)s,"
-                    " que está inactiva."
-                )
-            elif found[1] and category not in found[1]:
-                text = N_(
-                    "La tabla de enrutamiento envía «%(category)s» a %(entity)s,"
-                    " que no atiende esa categoría (atiende: %(answers)s)."
-                )
-            else:
-                continue
-            problems.append(
-                Problem(
-                    rule.file,
-                    rule.rule,
-                    Message(
-                        text,
-                        {
-                            "category": category,
-                            "entity": rule.entity,
-                            "answers": ", ".join(sorted(found[1])) if found else "",
-                        },
-                    ),
-                    "warning",
-                )
-            )
-    return problems

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from engine.domain.enums import CaseStatus, EventKind, Role, TaskState
 from engine.domain.views import Actor
 from engine.services.auditing import record
-from engine.services.steps import add_event, assign_entity, transfer_event
+from engine.services.events import add_event
+from engine.services.steps import assign_entity, transfer_event
 from engine.store.db import pipelined
 from engine.store.models import Case, Entity, HumanTask, WorkflowState
 from engine.workflow import runtime

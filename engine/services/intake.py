@@ -43,9 +43,10 @@ from engine.services.common import (
     public_note,
     sources_for,
 )
+from engine.services.events import add_event
 from engine.services.location import location_field
 from engine.services.platform import Platform
-from engine.services.steps import add_event, record_step
+from engine.services.steps import record_step
 from engine.store import search_index
 from engine.store.accounts import AuditLog
 from engine.store.models import Case, Entity, ProcessVersion

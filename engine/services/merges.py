@@ -32,8 +32,8 @@ from engine.domain.views import Actor
 from engine.services import notify
 from engine.services.common import parsed_by_id
 from engine.services.duplicates import check_merger
+from engine.services.events import add_event
 from engine.services.platform import Platform
-from engine.services.steps import add_event
 from engine.store.accounts import AuditLog
 from engine.store.db import save_changes
 from engine.store.models import Case, CaseEvent, HumanTask

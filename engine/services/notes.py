@@ -19,8 +19,8 @@ from engine.domain.errors import (
 from engine.domain.views import Actor, AddedNote, Upload
 from engine.services import attachments
 from engine.services.common import may_see_case
+from engine.services.events import add_event
 from engine.services.platform import Platform
-from engine.services.steps import add_event
 from engine.store import search_index
 from engine.store.db import save_changes
 from engine.store.models import Case

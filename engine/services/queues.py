@@ -33,8 +33,8 @@ from engine.services.common import (
     TASK_ROW,
     may_do,
 )
+from engine.services.events import add_event
 from engine.services.platform import Platform
-from engine.services.steps import add_event
 from engine.store.accounts import User, UserEntity, UserRole
 from engine.store.models import Case, HumanTask
 

@@ -26,7 +26,7 @@ from engine.domain.views import (
     TaskView,
     Upload,
 )
-from engine.services import attachments, entities
+from engine.services import attachments, categories
 from engine.services.cases import case_view
 from engine.services.common import (
     CASE_OF_TASK,
@@ -44,9 +44,10 @@ from engine.services.common import (
     sources_for,
     type_titles,
 )
+from engine.services.events import add_event, mark_error
 from engine.services.platform import Platform
 from engine.services.queues import eligible_users, holder_conflict, may_manage
-from engine.services.steps import add_event, mark_error, record_step
+from engine.services.steps import record_step
 from engine.services.tracking import verify_access
 from engine.store import search_index
 from engine.store.db import defer_updates
@@ -149,7 +150,7 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
         sources = sources_for(s, parsed.form(task.form))
         if "entidades" in sources:
             # Sending the case somewhere: its category's entities first.
-            sources["entidades"] = entities.answering_first(
+            sources["entidades"] = categories.answering_first(
                 p, sources["entidades"], case.category
             )
         data: dict[str, Any] = {}

@@ -30,7 +30,7 @@ from engine.domain.views import (
     CaseTypeInfo,
     VersionInfo,
 )
-from engine.services import entities
+from engine.services import categories
 from engine.services.accounts import actor_from_user
 from engine.services.common import latest_versions, parsed_version, version_info
 from engine.services.platform import Platform
@@ -77,8 +77,9 @@ def deploy(
     error nothing is deployed and :class:`BundleInvalid` lists every problem;
     warnings do not block the deploy and come back with it: the bundle's
     own, and where its routing table sends categories to entities unknown,
-    inactive or not answering them (:func:`entities.routing_warnings`). The audit record
-    names the actor and ``source`` (``web``, ``cli`` or ``seed``).
+    inactive or not answering them (:func:`categories.routing_warnings`).
+    The audit record names the actor and ``source`` (``web``, ``cli`` or
+    ``seed``).
     """
     if not actor.has(*DESIGN_ROLES):
         raise NotAllowed(N_("Solo los diseñadores de procesos pueden hacer esto."))
@@ -103,7 +104,7 @@ def deploy(
         )
         raise
     parsed = p.specs.get(info.content_hash, lambda: files)
-    return Deployed(info, [*parsed.warnings, *entities.routing_warnings(p, files)])
+    return Deployed(info, [*parsed.warnings, *categories.routing_warnings(p, files)])
 
 
 def deployer(p: Platform, username: str | None = None) -> Actor:

@@ -18,8 +18,8 @@ from engine.services.common import (
     is_data_error,
     parsed_by_id,
 )
+from engine.services.events import flag_error
 from engine.services.platform import Platform
-from engine.services.steps import flag_error
 from engine.store.db import defer_updates
 from engine.store.models import (
     Case,

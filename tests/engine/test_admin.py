@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from engine import services
 from engine.domain.errors import Conflict, InvalidData, NotAllowed
 from engine.domain.views import Actor
-from engine.services import accounts, auditing, entities, people
+from engine.services import accounts, auditing, categories, entities, people
 from engine.services.platform import Platform
 from engine.store.accounts import AuditLog, User
 from engine.store.models import HumanTask
@@ -67,7 +67,7 @@ def test_an_admin_creates_an_entity_with_its_categories_audited(seeded) -> None:
         },
     )
     assert (made.code, made.categories) == ("MIDA", ("agro", "ganaderia"))
-    assert entities.category_entities(seeded)["agro"] == ["MIDA"]
+    assert categories.category_entities(seeded)["agro"] == ["MIDA"]
     record = last_audit(seeded)
     assert record.action == "entity_created"
     assert record.actor == "admin" and record.client == "203.0.113.7"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from engine import services
 from engine.bundles import routing
-from engine.services import design, entities
+from engine.services import categories, design, entities
 from tests.engine.test_design import queja_files, who
 
 TABLE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -103,4 +103,4 @@ def test_pickers_sending_a_case_offer_its_categorys_entities_first(seeded) -> No
     ]
     assert offered[:2] == ["MOP", "MUPA"]
     assert offered[2:] == sorted(offered[2:]) and "AAUD" in offered
-    assert entities.category_entities(seeded, "vias") == {"vias": ["MOP", "MUPA"]}
+    assert categories.category_entities(seeded, "vias") == {"vias": ["MOP", "MUPA"]}
