@@ -98,7 +98,9 @@ def test_tracking_in_english_and_in_spanish(app, client):
     )
     assert "Status: <strong>Assigned to the entity</strong>" in page
     assert '<p class="note-label">Question for you</p>' in page
-    assert "We need your reply: Answer the entity's question" in page
+    # The question heads the answer box; the form is named by the task.
+    assert "The entity asks you" in page
+    assert 'aria-label="Answer the entity\'s question"' in page
     assert "The entity handling your case needs <strong>more information</strong>" in (
         page
     )
@@ -109,7 +111,8 @@ def test_tracking_in_english_and_in_spanish(app, client):
     page = text(post_form(spanish, "/seguimiento", {"numero": number, "codigo": code}))
     assert '<strong id="estado-publico">Esperando información del ciudadano' in page
     assert '<p class="note-label">Pregunta para el ciudadano</p>' in page
-    assert "Le necesitamos: Responder la consulta de la entidad" in page
+    assert "La entidad le pregunta" in page
+    assert 'aria-label="Responder la consulta de la entidad"' in page
 
 
 def test_staff_keep_the_diagrams_spanish(app):
