@@ -144,9 +144,18 @@ def test_citizen_pages_in_both_languages(
         else "Esperando información del ciudadano"
     )
     task = page.locator(".citizen-task")
+    # The question heads the answer box; the form bears the task's name.
     expect(task.get_by_role("heading", level=3)).to_contain_text(
-        "Answer the entity's question" if en else "Responder la consulta de la entidad"
+        "The entity asks you" if en else "La entidad le pregunta"
     )
+    expect(
+        task.get_by_role(
+            "form",
+            name="Answer the entity's question"
+            if en
+            else "Responder la consulta de la entidad",
+        )
+    ).to_be_visible()
     if en:
         expect(task.get_by_label("Your answer")).to_be_visible()
         expect(page.locator(".timeline")).to_contain_text("Question for you")
@@ -174,8 +183,13 @@ def test_citizen_pages_in_both_languages(
     )
     survey = page.locator(".citizen-task")
     expect(survey.get_by_role("heading", level=3)).to_contain_text(
-        "Rate the service" if en else "Calificar la atención"
+        "Rate the answer" if en else "Califique la respuesta"
     )
+    expect(
+        survey.get_by_role(
+            "form", name="Rate the service" if en else "Calificar la atención"
+        )
+    ).to_be_visible()
     survey.locator("button[type=submit]").click()
     expect(page.locator("#resumen-errores")).to_be_focused()
     checked(page, f"languages-track-survey-errors-{tag}")
