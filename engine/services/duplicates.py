@@ -34,8 +34,9 @@ from engine.store.models import Case, CaseEvent
 CANDIDATES = 10
 #: Open cases of the category compared by text, the nearest in date before
 #: and after the case: the comparison costs the same at ten thousand cases
-#: or a million.
-COMPARED = 500
+#: or a million (reports of one problem come within days of each other; at
+#: a million cases 200 reach about a week either side in a busy category).
+COMPARED = 200
 #: What the parent's timeline shows the duplicates' citizens: staff's work,
 #: never another citizen's words or files.
 PARENT_EVENTS = frozenset(
