@@ -67,7 +67,7 @@ def lookup_caller(
     if len(text) < MIN_CHARS or search_index.contact_condition(text) is None:
         return CallerLookup(text=text, callers=[], too_short=True)
     page = search_cases(p, actor, CaseQuery(contact=text))
-    fields = _contact_fields(p, case_type)
+    fields = contact_fields(p, case_type)
     groups: dict[tuple[str, str, str], list[SearchHit]] = {}
     for hit in page.hits:
         if hit.identity_reserved:
@@ -78,7 +78,7 @@ def lookup_caller(
             name=name,
             email=email,
             phone=phone,
-            fill=_fill(fields, name, email, phone),
+            fill=contact_fill(fields, name, email, phone),
             cases=hits,
         )
         for (name, email, phone), hits in (
@@ -103,7 +103,7 @@ def _shown(hit: SearchHit) -> tuple[str, str, str]:
     )
 
 
-def _contact_fields(p: Platform, case_type: str) -> dict[str, str]:
+def contact_fields(p: Platform, case_type: str) -> dict[str, str]:
     """The intake form's contact fields: ``{field: "name"|"email"|"phone"}``.
 
     Told apart by format, as personal data is: an email or phone format, or
@@ -136,7 +136,9 @@ def _contact_fields(p: Platform, case_type: str) -> dict[str, str]:
     return found
 
 
-def _fill(fields: dict[str, str], name: str, email: str, phone: str) -> dict[str, str]:
+def contact_fill(
+    fields: dict[str, str], name: str, email: str, phone: str
+) -> dict[str, str]:
     """The values a caller's data puts in the contact fields."""
     values = {"name": name, "email": email, "phone": phone}
     return {field: values[kind] for field, kind in fields.items() if values[kind]}

@@ -68,6 +68,12 @@ class SignInSettings:
     #: Reset requests allowed per client, and per address, in the window.
     reset_requests: int = 5
     reset_window_s: int = 3600
+    #: Citizens' sign-in links to "Mis casos": how long one works, and the
+    #: requests allowed per client and per address in the window.
+    citizen_link_ttl_s: int = 20 * 60
+    citizen_client_requests: int = 20
+    citizen_address_requests: int = 5
+    citizen_window_s: int = 3600
     #: Roles that may not work without a TOTP second factor.
     totp_required_roles: frozenset[str] = SECOND_FACTOR_ROLES
     #: The name authenticator apps show next to the account.

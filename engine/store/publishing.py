@@ -1,5 +1,5 @@
 """What the center sends out: the mail outbox, the citizens' one-time
-tracking links and the daily open-data files."""
+tracking links and sign-in links, and the daily open-data files."""
 
 from __future__ import annotations
 
@@ -56,6 +56,25 @@ class TrackingLink(Base):
     case_id: Mapped[int] = mapped_column(
         ForeignKey("case.id", ondelete="CASCADE"), index=True
     )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class CitizenSignIn(Base):
+    """A one-time link that signs a citizen in to "Mis casos" by their email.
+
+    Not a case link: it proves the address, and the cases filed with it are
+    found from there (:mod:`engine.services.citizen_accounts`). Only the
+    SHA-256 of the random token is stored, with the address (lower-cased),
+    when it expires and when it was used.
+    """
+
+    __tablename__ = "citizen_sign_in"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]

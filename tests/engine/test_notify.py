@@ -87,17 +87,25 @@ def test_every_template_exists_in_every_language_and_renders() -> None:
     ]
     # Account mail (sign-in links) names the user instead of a case.
     account_mail = ["invitation", "password_reset"]
-    assert names["es"] == sorted(case_mail + account_mail)
+    # A citizen's sign-in link to Mis casos names neither: it carries the link.
+    citizen_mail = ["citizen_sign_in"]
+    assert names["es"] == sorted(case_mail + account_mail + citizen_mail)
     account = {"full_name": "Ana", "username": "ana.p", "link": "L", "days": 7}
+    link = "http://311.example/mis-casos/entrar/TOKEN"
     for lang in notify.LANGUAGES:
         for name in names[lang]:
             if name in account_mail:
                 message = notify.render(name, lang, **account, minutes=60)
-                mark = "ana.p"
+                mark = subject_mark = "ana.p"
+            elif name in citizen_mail:
+                message = notify.render(name, lang, link=link, minutes=20)
+                mark, subject_mark = link, "Centro 311"
+                assert message.html is not None and link in message.html
+                assert "20" in message.body, (lang, name)
             else:
                 message = notify.render(name, lang, **VALUES)
-                mark = NUMBER
-            assert message.subject and mark in message.subject, (lang, name)
+                mark = subject_mark = NUMBER
+            assert message.subject and subject_mark in message.subject, (lang, name)
             assert message.body.endswith("\n") and not message.body.startswith("\n")
             assert mark in message.body, (lang, name)
     assert Path(notify.TEMPLATES_DIR).is_relative_to(

@@ -1,4 +1,7 @@
-"""Public pages: case types, intake, confirmation, tracking, language."""
+"""Public pages: case types, intake, confirmation, tracking, language.
+
+"Mis casos" (citizens' sign-in by a mailed link) is in :mod:`webapp.public.citizen`.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from engine.domain.views import (
     PublicCase,
 )
 from engine.domain.workspace import CallerLookup
+from engine.services import citizen_accounts
 from engine.services.accounts import list_entities
 from engine.services.case_links import LinkNotValid
 from engine.services.common import submitted_values
@@ -109,6 +113,14 @@ def intake(tipo: str) -> Any:
     lookup: CallerLookup | None = None
     if is_agent and request.method == "GET" and request.args.get(LOOKUP_PARAM):
         lookup, values = _caller_lookup(tipo)
+    elif (
+        not is_agent
+        and request.method == "GET"
+        and (email := citizen.signed_in_email())
+    ):
+        # A citizen signed in to Mis casos finds their contact filled in:
+        # the confirmed address, the name and phone of their latest case.
+        values = citizen_accounts.contact_prefill(p, email, tipo)
     if request.method == "POST":
         raw = raw_form()
         posted_key = (raw.pop(IDEMPOTENCY_FIELD, None) or [""])[-1]
@@ -226,7 +238,7 @@ def _keep_receipt(opened: OpenedCase, channel: str) -> None:
     if channel == Channel.WEB:
         # The citizen who just filed may open the case from the receipt
         # without typing the code.
-        _grant(opened.number)
+        grant_case(opened.number)
 
 
 @bp.get("/casos/confirmacion")
@@ -260,8 +272,9 @@ def _granted_numbers() -> list[str]:
     return [str(n) for n in found] if isinstance(found, list) else []
 
 
-def _grant(number: str) -> None:
-    """Let this browser session see case ``number`` (newest last)."""
+def grant_case(number: str) -> None:
+    """Let this browser session see case ``number`` (newest last): the
+    filing, a right code, a one-time link, or "Mis casos"."""
     kept = [n for n in _granted_numbers() if n != number]
     session[TRACKING] = (kept + [number])[-MAX_TRACKED:]
 
@@ -310,7 +323,7 @@ def track() -> Any:
         return _track_page(number, error=translate(exc.message), status=404)
     except TooManyAttempts as exc:
         return _track_page(number, error=translate(exc.message), status=429)
-    _grant(case.number)
+    grant_case(case.number)
     return _track_page(number, case=case)
 
 
@@ -324,7 +337,7 @@ def tracking_link(token: str) -> Any:
         return _track_page(exc.number or "", error=translate(exc.message), status=410)
     except TooManyAttempts as exc:
         return _track_page("", error=translate(exc.message), status=429)
-    _grant(opened.number)
+    grant_case(opened.number)
     return redirect(url_for("public.track", numero=opened.number), code=303)
 
 
@@ -422,3 +435,7 @@ def language(lang: str) -> Any:
         session["lang"] = lang
     target = safe_next(request.form.get("next")) or url_for("public.home")
     return redirect(target, code=303)
+
+
+# Registered last: the Mis casos pages use this blueprint.
+from webapp.public import citizen  # noqa: E402
