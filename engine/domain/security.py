@@ -81,6 +81,15 @@ def normalize_access_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
+def token_digest(token: str) -> str:
+    """The stored form of a random token (mailed links, API keys): its SHA-256.
+
+    Tokens are long and random, never chosen by a person, so a fast unsalted
+    hash is enough: only the digest is kept, the token travels once.
+    """
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 def hash_access_code(number: str, code: str) -> str:
     """A salted hash of an access code (salted with the case number).
 

@@ -7,7 +7,6 @@ system a key names and counts its requests against a per-key limit.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime
 
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine.domain.enums import Role
 from engine.domain.errors import N_, InvalidData, Message, NotAllowed, NotFound
 from engine.domain.open311 import ApiClient, ApiKeyView, NewApiKey
+from engine.domain.security import token_digest
 from engine.domain.views import Actor
 from engine.services.auditing import record
 from engine.services.platform import Platform
@@ -37,11 +37,6 @@ def require_admin(actor: Actor) -> None:
     """Refuse anyone but an admin."""
     if not actor.has(Role.ADMIN):
         raise NotAllowed(N_("Solo un administrador gestiona las claves de la API."))
-
-
-def key_hash(key: str) -> str:
-    """The stored form of a key: its SHA-256 (keys are random, not chosen)."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def _view(row: ApiKey) -> ApiKeyView:
@@ -92,7 +87,7 @@ def create_key(p: Platform, actor: Actor, name: str) -> NewApiKey:
                 raise _name_taken()
             row = ApiKey(
                 name=name,
-                key_hash=key_hash(key),
+                key_hash=token_digest(key),
                 prefix=key[:SHOWN],
                 created_by=actor.username,
                 created_at=now,
@@ -145,7 +140,7 @@ def client_of(
         return None
     row = s.scalar(
         select(ApiKey).where(
-            ApiKey.key_hash == key_hash(key), ApiKey.revoked_at.is_(None)
+            ApiKey.key_hash == token_digest(key), ApiKey.revoked_at.is_(None)
         )
     )
     if row is None:

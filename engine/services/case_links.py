@@ -13,18 +13,18 @@ client like wrong access codes do, under the same limits.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.domain.errors import N_, NotFound
+from engine.domain.security import token_digest
 from engine.services.platform import Platform
 from engine.store.db import hold_row
 from engine.store.models import Case
+from engine.store.one_time import use_token
 from engine.store.publishing import TrackingLink
 from engine.store.throttle import check_rate, count_failure
 
@@ -32,8 +32,6 @@ from engine.store.throttle import check_rate, count_failure
 LINK_TTL = timedelta(days=30)
 #: The path of a link under ``Platform.public_url``.
 LINK_PATH = "/seguimiento/enlace/"
-#: Longest token accepted (``token_urlsafe(32)`` gives 43 characters).
-MAX_TOKEN = 64
 
 
 class LinkNotValid(NotFound):
@@ -57,11 +55,6 @@ class OpenedLink:
     number: str
 
 
-def token_hash(token: str) -> str:
-    """The stored form of a link's token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue_link(s: Session, p: Platform, case: Case, now: datetime) -> str:
     """A fresh one-time link to ``case``, stored in the caller's transaction.
 
@@ -73,7 +66,7 @@ def issue_link(s: Session, p: Platform, case: Case, now: datetime) -> str:
         s,
         TrackingLink,
         {
-            "token_hash": token_hash(token),
+            "token_hash": token_digest(token),
             "created_at": now,
             "expires_at": now + LINK_TTL,
             "used_at": None,
@@ -96,24 +89,14 @@ def open_link(p: Platform, token: str, *, client: str) -> OpenedLink:
     window = limits.tracking_window_s
     with p.db.transaction() as s:
         check_rate(s, per_client, now, limits.tracking_client_attempts, window)
-        row = None
-        if 0 < len(token) <= MAX_TOKEN:
-            row = s.execute(
-                select(TrackingLink.id, TrackingLink.expires_at, Case.number)
-                .join(Case, Case.id == TrackingLink.case_id)
-                .where(TrackingLink.token_hash == token_hash(token))
-            ).first()
-        used = 0
-        if row is not None and row.expires_at > now:
-            used = (
-                s.connection()
-                .execute(
-                    update(TrackingLink)
-                    .where(TrackingLink.id == row.id, TrackingLink.used_at.is_(None))
-                    .values(used_at=now)
-                )
-                .rowcount
-            )
+        row, used = use_token(
+            s,
+            TrackingLink,
+            token,
+            now,
+            Case.number,
+            join=(Case, Case.id == TrackingLink.case_id),
+        )
         if not used:
             count_failure(s, per_client, now, window)
     if not used:

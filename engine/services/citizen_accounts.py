@@ -21,7 +21,6 @@ listed and never the source of prefilled contact data
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,19 +31,19 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine.bundles import forms
 from engine.domain.enums import CaseStatus
 from engine.domain.errors import N_, InvalidData, Message, NotFound
+from engine.domain.security import token_digest
 from engine.services import notify
 from engine.services.callcenter import contact_fields, contact_fill
 from engine.services.common import parsed_by_id
 from engine.services.platform import Platform
 from engine.store.models import Case, CaseSearch, ProcessVersion
+from engine.store.one_time import use_token
 from engine.store.publishing import CitizenSignIn
 from engine.store.search_index import split_contact
-from engine.store.throttle import check_rate, count_failure
+from engine.store.throttle import TOO_MANY_REQUESTS, check_rate, count_failure
 
 #: The path of a sign-in link under ``Platform.public_url``.
 LINK_PATH = "/mis-casos/entrar/"
-#: Longest token accepted (``token_urlsafe(32)`` gives 43 characters).
-MAX_TOKEN = 64
 #: Longest address accepted (as the outbox and the intake forms).
 MAX_EMAIL = 254
 #: Cases per page of "Mis casos".
@@ -92,11 +91,6 @@ class MyCases:
     total: int
 
 
-def token_hash(token: str) -> str:
-    """The stored form of a sign-in token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def normalized_email(address: str) -> str:
     """``address`` as it is matched (trimmed, lower-case); InvalidData
     (field ``email``) when it is empty or not an address mail may go to,
@@ -134,7 +128,7 @@ def request_sign_in(
     token = secrets.token_urlsafe(32)
     with p.db.transaction() as s:
         for key, limit in limits:
-            check_rate(s, key, now, limit, window)
+            check_rate(s, key, now, limit, window, TOO_MANY_REQUESTS)
         for key, _ in limits:
             count_failure(s, key, now, window)
         s.execute(
@@ -145,7 +139,7 @@ def request_sign_in(
         s.add(
             CitizenSignIn(
                 email=address,
-                token_hash=token_hash(token),
+                token_hash=token_digest(token),
                 created_at=now,
                 expires_at=now + timedelta(seconds=settings.citizen_link_ttl_s),
             )
@@ -175,24 +169,7 @@ def open_sign_in(p: Platform, token: str, *, client: str) -> str:
     window = limits.tracking_window_s
     with p.db.transaction() as s:
         check_rate(s, per_client, now, limits.tracking_client_attempts, window)
-        row = None
-        if 0 < len(token) <= MAX_TOKEN:
-            row = s.execute(
-                select(
-                    CitizenSignIn.id, CitizenSignIn.email, CitizenSignIn.expires_at
-                ).where(CitizenSignIn.token_hash == token_hash(token))
-            ).first()
-        used = 0
-        if row is not None and row.expires_at > now:
-            used = (
-                s.connection()
-                .execute(
-                    update(CitizenSignIn)
-                    .where(CitizenSignIn.id == row.id, CitizenSignIn.used_at.is_(None))
-                    .values(used_at=now)
-                )
-                .rowcount
-            )
+        row, used = use_token(s, CitizenSignIn, token, now, CitizenSignIn.email)
         if used:
             assert row is not None
             s.execute(

@@ -13,7 +13,6 @@ Every change is recorded in ``audit_log`` in its own transaction.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 from engine.domain.enums import Role, TokenPurpose
 from engine.domain.errors import N_, InvalidData, Message, NotAllowed, NotFound
 from engine.domain.passwords import policy_problems
-from engine.domain.security import check_password, hash_password
+from engine.domain.security import check_password, hash_password, token_digest
 from engine.domain.views import Actor
 from engine.services import mail, notify
 from engine.services.accounts import NO_PASSWORD, actor_from_user
@@ -59,11 +58,6 @@ class LinkHolder:
     full_name: str
     purpose: str
     expires_at: datetime
-
-
-def token_hash(token: str) -> str:
-    """The stored form of a mailed token."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def record(s: Session, p: Platform, actor: str, action: str, **detail: Any) -> None:
@@ -100,7 +94,7 @@ def _issue(
         SignInToken(
             user_id=user.id,
             purpose=purpose.value,
-            token_hash=token_hash(token),
+            token_hash=token_digest(token),
             created_at=now,
             expires_at=expires,
         )
@@ -237,7 +231,7 @@ def _open_token(
 ) -> tuple[SignInToken, User] | None:
     """The unused, unexpired token row and its active user, or None."""
     query = select(SignInToken).where(
-        SignInToken.token_hash == token_hash(token),
+        SignInToken.token_hash == token_digest(token),
         SignInToken.purpose == purpose.value,
     )
     row = s.scalars(query.with_for_update() if lock else query).first()

@@ -11,21 +11,35 @@ from engine.domain.errors import N_, TooManyAttempts
 from engine.store.accounts import RateLimit
 from engine.store.db import insert_ignore
 
+_TOO_MANY_FAILURES = N_(
+    "Demasiados intentos fallidos. Espere unos minutos y vuelva a intentarlo."
+)
+#: For limits on requests that are not failures (sign-in links asked for).
+TOO_MANY_REQUESTS = N_(
+    "Demasiadas solicitudes seguidas. Espere unos minutos y vuelva a intentarlo."
+)
 
-def check_rate(s: Session, key: str, now: datetime, limit: int, window: int) -> None:
-    """Raise TooManyAttempts if ``key`` failed ``limit`` times in the window."""
+
+def check_rate(
+    s: Session,
+    key: str,
+    now: datetime,
+    limit: int,
+    window: int,
+    message: str = _TOO_MANY_FAILURES,
+) -> None:
+    """Raise TooManyAttempts if ``key`` counted ``limit`` times in the window.
+
+    ``message`` is the (untranslated) sentence the error carries: by default
+    about failed attempts.
+    """
     row = s.get(RateLimit, key)
     if row is None:
         return
     if now - row.window_start > timedelta(seconds=window):
         return
     if row.count >= limit:
-        raise TooManyAttempts(
-            N_(
-                "Demasiados intentos fallidos. "
-                "Espere unos minutos y vuelva a intentarlo."
-            )
-        )
+        raise TooManyAttempts(message)
 
 
 def count_failure(s: Session, key: str, now: datetime, window: int) -> None:

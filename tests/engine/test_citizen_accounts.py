@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from engine import services
 from engine.domain.clock import FrozenClock
 from engine.domain.errors import InvalidData, NotFound, TooManyAttempts
+from engine.domain.security import token_digest
 from engine.services import citizen_accounts
 from engine.services.citizen_accounts import SignInLinkNotValid
 from engine.services.platform import Limits, Platform, SignInSettings
@@ -103,7 +104,7 @@ def test_a_link_is_mailed_hashed_and_signs_in_once(p):
     with p.db.read() as s:
         (row,) = s.scalars(select(CitizenSignIn)).all()
     assert row.email == ANA and row.used_at is None
-    assert row.token_hash == citizen_accounts.token_hash(token) != token
+    assert row.token_hash == token_digest(token) != token
     assert citizen_accounts.open_sign_in(p, token, client="c") == ANA
     with pytest.raises(SignInLinkNotValid):
         citizen_accounts.open_sign_in(p, token, client="c")

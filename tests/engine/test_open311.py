@@ -15,6 +15,7 @@ from engine.domain.errors import (
     TooManyAttempts,
 )
 from engine.domain.open311 import RequestQuery
+from engine.domain.security import token_digest
 from engine.services import (
     accounts,
     api_keys,
@@ -136,7 +137,7 @@ def test_keys_are_stored_hashed_and_shown_once(center):
     assert created.key.startswith("c311_") and len(created.key) > 40
     with center.db.read() as s:
         row = s.scalars(select(ApiKey)).one()
-    assert row.key_hash == api_keys.key_hash(created.key) != created.key
+    assert row.key_hash == token_digest(created.key) != created.key
     assert created.key.startswith(row.prefix)
     with pytest.raises(InvalidData) as taken:
         api_keys.create_key(center, admin, "Portal municipal")

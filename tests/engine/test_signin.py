@@ -17,6 +17,7 @@ from engine.domain.errors import (
     TooManyAttempts,
 )
 from engine.domain.passwords import PasswordPolicy, policy_problems
+from engine.domain.security import token_digest
 from engine.services import accounts, signin
 from engine.services.platform import Limits, Platform, SignInSettings
 from engine.store.accounts import AuditLog, SignInToken, User
@@ -136,7 +137,7 @@ def test_invitation_is_mailed_with_a_hashed_token_and_audited(p):
     assert mail.to == "Nora@example.pa"  # domain normalized by the outbox
     assert f"{p.public_url}/ingresar/invitacion/{token}" in mail.body
     assert "nuevo.enlace" in mail.body and "7 día" in mail.body
-    assert row.token_hash == signin.token_hash(token) and token not in row.token_hash
+    assert row.token_hash == token_digest(token) and token not in row.token_hash
     assert (audit.actor, audit.action) == ("admin", "user_invited")
     assert audit.detail["target"] == "nuevo.enlace"
     assert audit.detail["before"] == {"password_set": False}

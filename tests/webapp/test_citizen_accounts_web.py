@@ -127,7 +127,7 @@ def test_too_many_requests_say_so(app, client):
         assert ask_link(app.test_client()).status_code == 303
     resp = ask_link(client)
     assert resp.status_code == 429
-    assert "Demasiados intentos" in resp.get_data(as_text=True)
+    assert "Demasiadas solicitudes seguidas" in resp.get_data(as_text=True)
 
 
 def test_the_link_signs_in_once_and_lists_the_cases(app):
