@@ -223,6 +223,7 @@ ENTITY_VARIABLE = "entidad"
 #: Task states whose data no longer flows anywhere.
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
 _ABSENT = object()
+_INHERIT = object()  # a task whose data takes its parent's entity
 
 
 def move_entity(state: str, format_version: int, old: str, new: str) -> str:
@@ -253,21 +254,34 @@ def _move_in(tasks: dict[str, Any], old: str, new: str) -> None:
     """:func:`move_entity` on one (sub)workflow's serialized tasks."""
     before: dict[str, Any] = {}
 
+    def own(task: dict[str, Any]) -> Any:
+        """The entity a task sets itself, or ``_INHERIT`` if it takes its parent's."""
+        delta, parent = task.get("delta"), task.get("parent")
+        if delta and parent in tasks:
+            if ENTITY_VARIABLE in delta.get("updates", {}):
+                return delta["updates"][ENTITY_VARIABLE]
+            if ENTITY_VARIABLE in delta.get("deletions", []):
+                return _ABSENT
+            return _INHERIT
+        return task.get("data", {}).get(ENTITY_VARIABLE, _ABSENT)
+
     def value(task_id: str) -> Any:
-        """The entity a task's restored data would hold (before the move)."""
-        if task_id not in before:
-            task = tasks[task_id]
-            delta, parent = task.get("delta"), task.get("parent")
-            if delta and parent in tasks:
-                if ENTITY_VARIABLE in delta.get("updates", {}):
-                    found = delta["updates"][ENTITY_VARIABLE]
-                elif ENTITY_VARIABLE in delta.get("deletions", []):
-                    found = _ABSENT
-                else:
-                    found = value(parent)
-            else:
-                found = task.get("data", {}).get(ENTITY_VARIABLE, _ABSENT)
-            before[task_id] = found
+        """The entity a task's restored data would hold (before the move).
+
+        Walks up the parents without recursion: a long-running case's chain
+        of tasks can be deeper than Python's recursion limit.
+        """
+        chain: list[str] = []
+        current = task_id
+        while current not in before:
+            found = own(tasks[current])
+            if found is not _INHERIT:
+                before[current] = found
+                break
+            chain.append(current)
+            current = tasks[current]["parent"]
+        for pending in reversed(chain):
+            before[pending] = before[current]
         return before[task_id]
 
     def after(task_id: str) -> Any:

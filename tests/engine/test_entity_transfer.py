@@ -3,6 +3,7 @@ the admin chooses, as a staff transfer moves it, in one transaction."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from uuid import uuid4
@@ -248,3 +249,38 @@ def test_the_stored_state_moves_pending_tasks_and_keeps_history(p) -> None:
         t.state == TaskState.COMPLETED and t.data.get("entidad") == "MOP"
         for t in runtime.all_tasks(after)
     )
+
+
+def test_a_chain_of_tasks_deeper_than_the_recursion_limit_moves() -> None:
+    """A state whose tasks form a chain of 5,000 (a case reminded for years)
+    moves without hitting Python's recursion limit, whatever the order the
+    tasks are stored in: the last, pending task
+    inherits MOP through every delta and ends up naming MINSA explicitly;
+    the first, finished one keeps MOP."""
+    depth = 5_000
+    ids = [str(uuid4()) for _ in range(depth)]
+    tasks = {
+        ids[0]: {
+            "id": ids[0],
+            "parent": None,
+            "state": int(TaskState.COMPLETED),
+            "data": {"entidad": "MOP"},
+        }
+    }
+    for parent, task_id in zip(ids, ids[1:], strict=False):
+        tasks[task_id] = {
+            "id": task_id,
+            "parent": parent,
+            "state": int(TaskState.COMPLETED),
+            "delta": {"updates": {}, "deletions": []},
+        }
+    tasks[ids[-1]]["state"] = int(TaskState.READY)
+    # Children before parents: nothing promises the stored order, and this
+    # one makes every lookup walk the whole chain.
+    state = json.dumps({"tasks": dict(reversed(tasks.items()))})
+    moved = json.loads(
+        runtime.move_entity(state, runtime.FORMAT_VERSION, "MOP", "MINSA")
+    )["tasks"]
+    assert moved[ids[-1]]["delta"]["updates"] == {"entidad": "MINSA"}
+    assert moved[ids[0]]["data"] == {"entidad": "MOP"}
+    assert moved[ids[depth // 2]]["delta"]["updates"] == {}
