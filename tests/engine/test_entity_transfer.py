@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -259,7 +260,7 @@ def test_a_chain_of_tasks_deeper_than_the_recursion_limit_moves() -> None:
     the first, finished one keeps MOP."""
     depth = 5_000
     ids = [str(uuid4()) for _ in range(depth)]
-    tasks = {
+    tasks: dict[str, dict[str, Any]] = {
         ids[0]: {
             "id": ids[0],
             "parent": None,
