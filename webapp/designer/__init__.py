@@ -505,3 +505,7 @@ def move_cases(tipo: str, n: int) -> Any:
         return redirect(url_for("designer.move_cases", tipo=tipo, n=n), code=303)
     candidates = design.migration_candidates(p, _actor(), tipo, n)
     return render_template("designer/move_cases.html", info=info, candidates=candidates)
+
+
+# Routes in modules of their own, registered on this blueprint on import.
+from webapp.designer import compare  # noqa: E402, F401

@@ -4,7 +4,9 @@
  * `data-diagram-url`. On a case page, `data-completed` and `data-current`
  * hold JSON lists of BPMN element ids: those elements get the markers
  * `paso-completado` and `paso-actual` (styled in app.css); `data-waiting`
- * lists armed timers and other boundary events (`paso-en-espera`). Loaded from a
+ * lists armed timers and other boundary events (`paso-en-espera`). On the
+ * version comparison, `data-added`, `data-removed` and `data-changed` mark
+ * what differs (`diff-anadido`, `diff-quitado`, `diff-cambiado`). Loaded from a
  * file because the Content-Security-Policy allows no inline script.
  */
 (function () {
@@ -53,7 +55,10 @@
         [
           ['data-completed', 'paso-completado'],
           ['data-current', 'paso-actual'],
-          ['data-waiting', 'paso-en-espera']
+          ['data-waiting', 'paso-en-espera'],
+          ['data-added', 'diff-anadido'],
+          ['data-removed', 'diff-quitado'],
+          ['data-changed', 'diff-cambiado']
         ].forEach(function (pair) {
           ids(container, pair[0]).forEach(function (id) {
             if (registry.get(id)) {
