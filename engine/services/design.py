@@ -4,7 +4,6 @@ where a case stands in its own diagram."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from lxml import etree
 from sqlalchemy import select
@@ -13,7 +12,6 @@ from engine.bundles import changes as bundle_changes
 from engine.bundles import read_files
 from engine.bundles.registry import safe_xml_parser
 from engine.domain.design import DiagramElements
-from engine.domain.enums import CaseStatus, EventKind
 from engine.domain.errors import (
     N_,
     Message,
@@ -22,22 +20,19 @@ from engine.domain.errors import (
 )
 from engine.domain.views import Actor, VersionInfo
 from engine.services.common import (
-    business_calendar,
     parsed_version,
     version_info,
     visible_case,
 )
-from engine.services.events import add_event
 from engine.services.platform import Platform
-from engine.services.steps import record_step
 
 # The one deploy path (web, command line, seed) lives with the versions; the
 # designer's pages reach it as ``design.deploy``.
-from engine.services.versions import DESIGN_ROLES, audit
+from engine.services.versions import DESIGN_ROLES
 from engine.services.versions import Deployed as Deployed
 from engine.services.versions import deploy as deploy
-from engine.store.models import Case, ProcessVersion, WorkflowState
-from engine.workflow import migration, runtime, timekeeping
+from engine.store.models import ProcessVersion, WorkflowState
+from engine.workflow import runtime
 
 
 @dataclass(frozen=True)
@@ -70,7 +65,7 @@ class CaseDiagram:
     waiting: DiagramElements = field(default_factory=DiagramElements)
 
 
-def _require_designer(actor: Actor) -> None:
+def require_designer(actor: Actor) -> None:
     """Only designers and admins change process definitions."""
     if not actor.has(*DESIGN_ROLES):
         raise NotAllowed(N_("Solo los diseñadores de procesos pueden hacer esto."))
@@ -78,7 +73,7 @@ def _require_designer(actor: Actor) -> None:
 
 def list_case_type_versions(p: Platform, actor: Actor) -> list[CaseTypeVersions]:
     """Every case type with all its versions (designers)."""
-    _require_designer(actor)
+    require_designer(actor)
     with p.db.read() as s:
         rows = list(
             s.scalars(
@@ -99,7 +94,7 @@ def version_files(
     p: Platform, actor: Actor, case_type: str, version: int | None = None
 ) -> tuple[VersionInfo, dict[str, str]]:
     """The files of a version (the newest when ``version`` is None)."""
-    _require_designer(actor)
+    require_designer(actor)
     with p.db.read() as s:
         query = select(ProcessVersion).where(ProcessVersion.case_type == case_type)
         if version is not None:
@@ -177,7 +172,7 @@ def version_changes(
     p: Platform, actor: Actor, case_type: str
 ) -> dict[int, list[Message]]:
     """Per version of a case type, what changed from the version before it."""
-    _require_designer(actor)
+    require_designer(actor)
     changes: dict[int, list[Message]] = {}
     previous = None
     with p.db.read() as s:
@@ -195,130 +190,6 @@ def version_changes(
             )
             previous = parsed
     return changes
-
-
-@dataclass(frozen=True)
-class MigrationCandidate:
-    """An open case on an older version, and whether it can move."""
-
-    number: str
-    version: int
-    subject: str
-    movable: bool
-    reasons: list[Message]
-
-
-def migration_candidates(
-    p: Platform, actor: Actor, case_type: str, to_version: int, *, limit: int = 200
-) -> list[MigrationCandidate]:
-    """Open cases of older versions and whether each can move to ``to_version``."""
-    _require_designer(actor)
-    result = []
-    with p.db.read() as s:
-        target = _version_row(s, case_type, to_version)
-        new = parsed_version(p, target)
-        rows = s.execute(
-            select(Case, ProcessVersion, WorkflowState)
-            .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
-            .join(WorkflowState, WorkflowState.case_id == Case.id)
-            .where(
-                Case.case_type == case_type,
-                Case.status == CaseStatus.OPEN,
-                ProcessVersion.version < to_version,
-            )
-            .order_by(Case.created_at)
-            .limit(limit)
-        ).all()
-        for case, version, state in rows:
-            reasons = migration.obstacles(
-                parsed_version(p, version), new, state.state, state.format_version
-            )
-            ok = not reasons
-            result.append(
-                MigrationCandidate(
-                    case.number, version.version, case.subject, ok, reasons
-                )
-            )
-    return result
-
-
-def migrate_cases(
-    p: Platform, actor: Actor, case_type: str, to_version: int, numbers: list[str]
-) -> dict[str, list[Message]]:
-    """Move chosen open cases to ``to_version``; returns refusals by number.
-
-    Each case moves in its own transaction (locked like any step): its state
-    is migrated, advanced on the new version, its projections refreshed and
-    an audit event written. A refused case is left as it was.
-    """
-    _require_designer(actor)
-    refused: dict[str, list[Message]] = {}
-    for number in numbers:
-        try:
-            with p.db.transaction() as s:
-                case = s.scalars(
-                    select(Case)
-                    .where(Case.number == number, Case.case_type == case_type)
-                    .with_for_update()
-                ).first()
-                if case is None or case.status != CaseStatus.OPEN:
-                    raise NotFound(N_("El caso no existe o ya no está abierto."))
-                old_row = s.get(ProcessVersion, case.process_version_id)
-                state = s.get(WorkflowState, case.id)
-                assert old_row is not None and state is not None
-                target = _version_row(s, case_type, to_version)
-                new = parsed_version(p, target)
-                migrated = migration.migrate(
-                    parsed_version(p, old_row), new, state.state, state.format_version
-                )
-                now = p.clock()
-                workflow = runtime.load_state(new, migrated, runtime.FORMAT_VERSION)
-                before = runtime.completed_ids(workflow)
-                with timekeeping.at(now, business_calendar(p, s)):
-                    runtime.advance(workflow)
-                case.process_version_id = target.id
-                add_event(
-                    s,
-                    case,
-                    now,
-                    EventKind.MIGRATED,
-                    actor,
-                    N_("Caso trasladado a otra versión del proceso"),
-                    {"from": old_row.version, "to": target.version},
-                    public=False,
-                )
-                record_step(
-                    s, p, case, new, workflow, actor, now, state=state, before=before
-                )
-        except migration.MigrationRefused as exc:
-            refused[number] = exc.messages
-        except NotFound as exc:
-            refused[number] = [exc.message]
-    audit(
-        p,
-        actor.username,
-        "migrate",
-        {
-            "case_type": case_type,
-            "to_version": to_version,
-            "moved": [n for n in numbers if n not in refused],
-            "refused": sorted(refused),
-        },
-    )
-    return refused
-
-
-def _version_row(s: Any, case_type: str, version: int) -> ProcessVersion:
-    """A version row, or NotFound."""
-    row = s.scalars(
-        select(ProcessVersion).where(
-            ProcessVersion.case_type == case_type, ProcessVersion.version == version
-        )
-    ).first()
-    if row is None:
-        raise NotFound(N_("No existe esa versión."))
-    assert isinstance(row, ProcessVersion)
-    return row
 
 
 def read_upload(uploads: list[tuple[str, bytes]]) -> dict[str, str]:

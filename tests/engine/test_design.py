@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine import services
 from engine.bundles import registry
 from engine.domain.errors import BundleInvalid, NotAllowed
-from engine.services import accounts, design
+from engine.services import accounts, case_moves, design
 from engine.store.accounts import AuditLog
 from engine.store.models import HumanTask
 
@@ -75,13 +75,13 @@ def test_running_case_moves_to_the_new_version_on_request(seeded):
     opened = services.open_case(seeded, "queja", INTAKE)
     designer = who(seeded, "disenador")
     design.deploy(seeded, designer, renamed(queja_files()), "v2")
-    (candidate,) = design.migration_candidates(seeded, designer, "queja", 2)
+    (candidate,) = case_moves.migration_candidates(seeded, designer, "queja", 2)
     assert (candidate.number, candidate.version, candidate.movable) == (
         opened.number,
         1,
         True,
     )
-    assert design.migrate_cases(seeded, designer, "queja", 2, [opened.number]) == {}
+    assert case_moves.migrate_cases(seeded, designer, "queja", 2, [opened.number]) == {}
     with seeded.db.read() as s:
         names = [
             t.name
@@ -112,11 +112,11 @@ def test_migration_refused_when_the_current_task_changes_lane(seeded):
     anchor = '<bpmn:lane id="lane_supervisor_311" name="supervisor_311">\n'
     files["queja.bpmn"] = bpmn.replace(anchor, anchor + ref, 1)
     design.deploy(seeded, designer, files, "clasificar pasa al supervisor")
-    (candidate,) = design.migration_candidates(seeded, designer, "queja", 2)
+    (candidate,) = case_moves.migration_candidates(seeded, designer, "queja", 2)
     assert not candidate.movable
     reasons = [r.text % r.params for r in candidate.reasons]
     assert any("carril" in r for r in reasons), reasons
-    refused = design.migrate_cases(seeded, designer, "queja", 2, [opened.number])
+    refused = case_moves.migrate_cases(seeded, designer, "queja", 2, [opened.number])
     assert list(refused) == [opened.number]
     assert services.get_case(seeded, who(seeded, "agente"), opened.number).version == 1
 

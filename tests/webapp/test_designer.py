@@ -724,3 +724,36 @@ def test_rollback_redeploys_an_older_version(app, client, auth):
     info, newest = design.version_files(p, designer, "queja")
     assert info.version == 3 and newest == files
     assert client.post("/diseno/queja/v/1/redesplegar").status_code == 400  # CSRF
+
+
+def test_bulk_move_reports_each_case_and_goes_on_in_batches(app):
+    """The move page offers to move every movable case of version 1; the
+    report lists each case with its result, links it, and says nothing is
+    left; without CSRF the post is refused; agents get 403."""
+    number, _ = file_queja(app)
+    c = designer(app)
+    xml = renamed_queja(app, "Clasificar la queja", "Clasificar y asignar la queja")
+    post_form(c, "/diseno/queja/modelador", {"xml": xml, "version": "1"})
+    page = c.get("/diseno/queja/v/2/trasladar").get_data(as_text=True)
+    assert "Versión 1: 1 caso abierto." in page
+    assert 'action="/diseno/queja/v/2/trasladar/todos"' in page
+    resp = post_form(c, "/diseno/queja/v/2/trasladar/todos", {"desde": "1"})
+    assert resp.status_code == 200
+    report = resp.get_data(as_text=True)
+    assert "Se revisó 1 caso:" in report and "1 trasladado" in report
+    assert f'href="/casos/{number}"' in report and "Trasladado" in report
+    assert "No quedan casos de la versión 1 por revisar." in report
+    assert inbox_task(app, "agente", number) == "Clasificar y asignar la queja"
+    bad = c.post("/diseno/queja/v/2/trasladar/todos", data={"desde": "1"})
+    assert bad.status_code == 400
+    assert (
+        post_form(c, "/diseno/queja/v/2/trasladar/todos", {"desde": "x"}).status_code
+        == 400
+    )
+    agent = app.test_client()
+    Auth(agent).login("agente")
+    token = csrf_token(agent, "/bandeja")
+    resp = agent.post(
+        "/diseno/queja/v/2/trasladar/todos", data={"desde": "1", "csrf_token": token}
+    )
+    assert resp.status_code == 403

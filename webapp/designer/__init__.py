@@ -27,7 +27,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext, ngettext
+from flask_babel import gettext
 
 from engine.domain.design import FormPreview
 from engine.domain.errors import BundleInvalid, Conflict, NotFound, Problem
@@ -463,49 +463,5 @@ def _preview_context(result: FormPreview) -> dict[str, Any]:
     return {"preview": result, "preview_errors": field_errors(result.errors)}
 
 
-# --------------------------------------------------------------------------
-# Moving running cases to a newer version
-
-
-@bp.route("/<tipo>/v/<int:n>/trasladar", methods=["GET", "POST"])
-def move_cases(tipo: str, n: int) -> Any:
-    """Open cases of older versions; move the chosen ones to version ``n``.
-
-    Each case is checked with SpiffWorkflow's diff: the page says why a case
-    cannot move, and a refused move leaves the case as it was.
-    """
-    info, _ = _version(tipo, n)
-    p = platform()
-    if request.method == "POST":
-        chosen = [c for c in request.form.getlist("casos") if c]
-        if not chosen:
-            flash(gettext("Elija al menos un caso para trasladar."), "error")
-            return redirect(url_for("designer.move_cases", tipo=tipo, n=n), code=303)
-        refused = design.migrate_cases(p, _actor(), tipo, n, chosen)
-        moved = len(chosen) - len(refused)
-        if moved:
-            flash(
-                ngettext(
-                    "Se trasladó %(num)s caso a la versión %(version)s.",
-                    "Se trasladaron %(num)s casos a la versión %(version)s.",
-                    moved,
-                    version=n,
-                ),
-                "success",
-            )
-        for number, reasons in refused.items():
-            flash(
-                gettext(
-                    "El caso %(number)s no se trasladó: %(reasons)s",
-                    number=number,
-                    reasons="; ".join(translate(r) for r in reasons),
-                ),
-                "error",
-            )
-        return redirect(url_for("designer.move_cases", tipo=tipo, n=n), code=303)
-    candidates = design.migration_candidates(p, _actor(), tipo, n)
-    return render_template("designer/move_cases.html", info=info, candidates=candidates)
-
-
 # Routes in modules of their own, registered on this blueprint on import.
-from webapp.designer import compare  # noqa: E402, F401
+from webapp.designer import compare, moves  # noqa: E402, F401
