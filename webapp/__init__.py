@@ -202,6 +202,10 @@ def signin_settings(config: Mapping[str, Any]) -> SignInSettings:
         reset_ttl_s=int(config["RESET_TTL_S"]),
         reset_requests=int(config["RESET_MAX_REQUESTS"]),
         reset_window_s=int(config["RESET_WINDOW_S"]),
+        citizen_link_ttl_s=int(config["CITIZEN_LINK_TTL_S"]),
+        citizen_client_requests=int(config["CITIZEN_CLIENT_MAX_REQUESTS"]),
+        citizen_address_requests=int(config["CITIZEN_ADDRESS_MAX_REQUESTS"]),
+        citizen_window_s=int(config["CITIZEN_WINDOW_S"]),
         totp_required_roles=frozenset(config["TOTP_REQUIRED_ROLES"]),
         totp_issuer=str(config["TOTP_ISSUER"]),
     )

@@ -91,6 +91,12 @@ DEFAULTS: dict[str, Any] = {
     # Reset requests allowed per client, and per address, in the window.
     "RESET_MAX_REQUESTS": 5,
     "RESET_WINDOW_S": 3600,
+    # Citizens' sign-in links to "Mis casos": lifetime in seconds, requests
+    # allowed per client and per address in the window.
+    "CITIZEN_LINK_TTL_S": 20 * 60,
+    "CITIZEN_CLIENT_MAX_REQUESTS": 20,
+    "CITIZEN_ADDRESS_MAX_REQUESTS": 5,
+    "CITIZEN_WINDOW_S": 3600,
     # Roles that must use a TOTP second factor. None: by ENV — production
     # requires it of supervisors, designers and admins; development and
     # testing of nobody (the demo and tests sign in with a password only).

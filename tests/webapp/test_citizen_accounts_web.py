@@ -11,7 +11,14 @@ from sqlalchemy import select
 from engine.domain.clock import FrozenClock
 from engine.services import citizen_accounts
 from engine.store.publishing import Outbox
-from tests.conftest import Auth, csrf_token, must_search, post_form, receipt
+from tests.conftest import (
+    IDENTITY_KEY,
+    Auth,
+    csrf_token,
+    must_search,
+    post_form,
+    receipt,
+)
 from tests.webapp.test_public import session_payload
 
 ANA = "ana.perez@example.pa"
@@ -259,3 +266,26 @@ def test_a_prefilled_filing_is_listed_and_filing_stays_open_to_all(app):
     html = c.get("/mis-casos").get_data(as_text=True)
     assert re.findall(r'href="/mis-casos/caso/([^"]+)"', html) == [number]
     assert file_case(app, {**QUEJA, "correo": ""})
+
+
+def test_the_limits_come_from_the_configuration(db_url, monkeypatch):
+    """C311_CITIZEN_* variables set the link's lifetime and the limits."""
+    from webapp import create_app
+
+    monkeypatch.setenv("C311_CITIZEN_LINK_TTL_S", "600")
+    monkeypatch.setenv("C311_CITIZEN_ADDRESS_MAX_REQUESTS", "2")
+    application = create_app(
+        {
+            "ENV": "testing",
+            "SECRET_KEY": "test-secret",
+            "IDENTITY_KEY": IDENTITY_KEY,
+            "DATABASE_URL": db_url,
+        }
+    )
+    try:
+        settings = application.extensions["centro311"].signin
+        assert settings.citizen_link_ttl_s == 600
+        assert settings.citizen_address_requests == 2
+        assert settings.citizen_client_requests == 20  # the default
+    finally:
+        application.extensions["centro311"].close()
