@@ -168,7 +168,7 @@ def _main_diagram(files: dict[str, str], tipo: str) -> tuple[str, str] | None:
         return None
 
 
-def _element_kinds() -> dict[str, str]:
+def element_kinds() -> dict[str, str]:
     """BPMN element types in words, for the modeler's properties panel."""
     return {
         "Task": gettext("Tarea"),
@@ -380,7 +380,7 @@ def modeler(tipo: str) -> Any:
             note=note,
             problems=problems,
             max_note=MAX_NOTE_CHARS,
-            kinds=json.dumps(_element_kinds(), ensure_ascii=False),
+            kinds=json.dumps(element_kinds(), ensure_ascii=False),
         ),
         status,
     )

@@ -10,38 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, render_template, request
-from flask_babel import gettext
 
 from engine.services import comparison
-from webapp.designer import bp
+from webapp.designer import bp, element_kinds
 from webapp.helpers import current_actor, platform
 
 
 def _kinds() -> dict[str, str]:
-    """BPMN element types in the designer's words, for the lists."""
-    return {
-        "userTask": gettext("Tarea de usuario"),
-        "scriptTask": gettext("Tarea de guion"),
-        "businessRuleTask": gettext("Tabla de decisión"),
-        "serviceTask": gettext("Tarea de servicio"),
-        "manualTask": gettext("Tarea manual"),
-        "task": gettext("Tarea"),
-        "callActivity": gettext("Subproceso llamado"),
-        "subProcess": gettext("Subproceso"),
-        "startEvent": gettext("Evento de inicio"),
-        "endEvent": gettext("Evento de fin"),
-        "boundaryEvent": gettext("Evento adjunto"),
-        "intermediateCatchEvent": gettext("Evento intermedio"),
-        "intermediateThrowEvent": gettext("Evento intermedio"),
-        "exclusiveGateway": gettext("Compuerta exclusiva"),
-        "parallelGateway": gettext("Compuerta paralela"),
-        "inclusiveGateway": gettext("Compuerta inclusiva"),
-        "eventBasedGateway": gettext("Compuerta de eventos"),
-        "sequenceFlow": gettext("Flujo"),
-        "lane": gettext("Carril"),
-        "process": gettext("Proceso"),
-        "participant": gettext("Participante"),
-    }
+    """BPMN element types in words, keyed by the XML's local names
+    (``userTask``), as the modeler's panel names them."""
+    return {k[0].lower() + k[1:]: v for k, v in element_kinds().items()}
 
 
 @bp.get("/<tipo>/comparar")
