@@ -505,3 +505,7 @@ def move_cases(tipo: str, n: int) -> Any:
         return redirect(url_for("designer.move_cases", tipo=tipo, n=n), code=303)
     candidates = design.migration_candidates(p, _actor(), tipo, n)
     return render_template("designer/move_cases.html", info=info, candidates=candidates)
+
+
+# The decision table editor adds its routes to this blueprint.
+from webapp.designer import decisions as decisions  # noqa: E402
