@@ -35,6 +35,9 @@ $(VENDOR): $(NODESTAMP)
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js \
 	   node_modules/bpmn-js/dist/bpmn-modeler.production.min.js webapp/static/vendor/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets webapp/static/vendor/bpmn-js/assets
+	mkdir -p webapp/static/vendor/dmn-js
+	cp node_modules/dmn-js/dist/dmn-modeler.production.min.js webapp/static/vendor/dmn-js/
+	cp -r node_modules/dmn-js/dist/assets webapp/static/vendor/dmn-js/assets
 	mkdir -p webapp/static/vendor/leaflet
 	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
 	   webapp/static/vendor/leaflet/

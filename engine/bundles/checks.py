@@ -1,9 +1,10 @@
 """Checks on the structure of a bundle's XML before SpiffWorkflow parses it.
 
-Lanes, references, reachability, decision tables and called elements: each
-returns the problems it finds, so the designer sees every problem at once.
-Scripts, conditions and timer expressions (the designer's code) are checked
-in :mod:`engine.bundles.code_checks`.
+Lanes, references, reachability and called elements: each returns the
+problems it finds, so the designer sees every problem at once. Scripts,
+conditions and timer expressions (the designer's code) are checked in
+:mod:`engine.bundles.code_checks`, decision tables in
+:mod:`engine.bundles.decision_checks`.
 """
 
 from __future__ import annotations
@@ -223,63 +224,6 @@ def _unreached(name: str, container: Any) -> list[Problem]:
             )
         elif local_name(node) in _SUBPROCESSES:
             problems.extend(_unreached(name, node))
-    return problems
-
-
-def _dmn_children(node: Any, local: str) -> list[Any]:
-    """Direct children of a DMN element with this local name (any DMN version)."""
-    return [c for c in node if isinstance(c.tag, str) and local_name(c) == local]
-
-
-def _is_catch_all(rule: Any) -> bool:
-    """Whether every input entry of a rule is empty or ``-``."""
-    for entry in _dmn_children(rule, "inputEntry"):
-        texts = _dmn_children(entry, "text")
-        value = (texts[0].text or "").strip() if texts else ""
-        if value not in ("", "-"):
-            return False
-    return True
-
-
-def check_decision_tables(name: str, tree: Any) -> list[Problem]:
-    """Warn about decision tables without a final catch-all rule.
-
-    Without one, a case whose data matches no rule gets no result and the
-    business rule task fails at run time.
-    """
-    problems: list[Problem] = []
-    for table in tree.xpath("//*[local-name()='decisionTable']"):
-        decision = table.getparent()
-        decision_id = decision.get("id") or table.get("id")
-        label = decision.get("name") or decision_id
-        rules = _dmn_children(table, "rule")
-        if not rules:
-            problems.append(
-                problem(
-                    name,
-                    decision_id,
-                    N_("La tabla de decisión «%(label)s» no tiene reglas."),
-                    severity="warning",
-                    label=label,
-                )
-            )
-        elif not _is_catch_all(rules[-1]):
-            problems.append(
-                problem(
-                    name,
-                    decision_id,
-                    N_(
-                        "La tabla de decisión «%(label)s» no termina con una regla "
-                        "comodín: la última regla (n.º %(number)s) tiene "
-                        "condiciones, y un caso que no coincida con ninguna regla "
-                        "quedará sin resultado. Agregue al final una regla con "
-                        "todas las entradas vacías o «-»."
-                    ),
-                    severity="warning",
-                    label=label,
-                    number=len(rules),
-                )
-            )
     return problems
 
 

@@ -27,12 +27,12 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from engine.bundles import form_checks, milestones, texts
 from engine.bundles.checks import (
     check_called_elements,
-    check_decision_tables,
     check_lanes,
     check_reachable,
     check_references,
 )
 from engine.bundles.code_checks import check_scripts, check_timers
+from engine.bundles.decision_checks import check_decision_tables
 from engine.bundles.forms import Schema
 from engine.bundles.markup import (
     BPMN_NS,

@@ -7,12 +7,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from engine.bundles import routing
-from engine.domain.errors import (
-    N_,
-    Message,
-    Problem,
-)
+from engine.bundles import decision_checks, routing
+from engine.bundles.decision_checks import EntityFacts
+from engine.domain.errors import Problem
 from engine.services.platform import Platform
 from engine.store.models import Entity, EntityCategory
 
@@ -50,60 +47,34 @@ def answering_first(
     return sorted(choices, key=lambda choice: choice[0] not in answering)
 
 
+def known_entities(p: Platform) -> dict[str, EntityFacts]:
+    """Every entity code the database knows: active or not, and the
+    categories it answers (what the routing checks compare against)."""
+    with p.db.read() as s:
+        active = {
+            str(code): bool(on)
+            for code, on in s.execute(select(Entity.code, Entity.active))
+        }
+        answers: dict[str, set[str]] = {}
+        for code, category in s.execute(
+            select(EntityCategory.entity_code, EntityCategory.category)
+        ):
+            answers.setdefault(code, set()).add(category)
+    return {
+        code: EntityFacts(on, frozenset(answers.get(code, ())))
+        for code, on in active.items()
+    }
+
+
 def routing_warnings(p: Platform, files: dict[str, str]) -> list[Problem]:
     """Warnings about where a bundle's routing table sends categories.
 
     A rule naming an entity that does not exist or is inactive, or one
     whose categories (when it lists any) leave the rule's category out:
-    the deploy goes on, and the designer is told which rule and why.
+    the deploy goes on, and the designer is told which rule and why
+    (:func:`engine.bundles.decision_checks.check_routing_entities`, given
+    the database's entities).
     """
-    rules = routing.routing_rules(files)
-    if not rules:
+    if not routing.routing_rules(files):
         return []
-    with p.db.read() as s:
-        known: dict[str, tuple[bool, set[str]]] = {
-            code: (active, set())
-            for code, active in s.execute(select(Entity.code, Entity.active))
-        }
-        for code, category in s.execute(
-            select(EntityCategory.entity_code, EntityCategory.category)
-        ):
-            known[code][1].add(category)
-    problems: list[Problem] = []
-    for rule in rules:
-        found = known.get(rule.entity)
-        for category in rule.categories:
-            if found is None:
-                text = N_(
-                    "La tabla de enrutamiento envía «%(category)s» a %(entity)s,"
-                    " que no existe: los casos de esa categoría quedarán sin"
-                    " entidad sugerida."
-                )
-            elif not found[0]:
-                text = N_(
-                    "La tabla de enrutamiento envía «%(category)s» a %(entity)s,"
-                    " que está inactiva."
-                )
-            elif found[1] and category not in found[1]:
-                text = N_(
-                    "La tabla de enrutamiento envía «%(category)s» a %(entity)s,"
-                    " que no atiende esa categoría (atiende: %(answers)s)."
-                )
-            else:
-                continue
-            problems.append(
-                Problem(
-                    rule.file,
-                    rule.rule,
-                    Message(
-                        text,
-                        {
-                            "category": category,
-                            "entity": rule.entity,
-                            "answers": ", ".join(sorted(found[1])) if found else "",
-                        },
-                    ),
-                    "warning",
-                )
-            )
-    return problems
+    return decision_checks.check_routing_entities(files, known_entities(p))

@@ -464,4 +464,4 @@ def _preview_context(result: FormPreview) -> dict[str, Any]:
 
 
 # Routes in modules of their own, registered on this blueprint on import.
-from webapp.designer import compare, moves  # noqa: E402, F401
+from webapp.designer import compare, decisions, moves  # noqa: E402, F401
