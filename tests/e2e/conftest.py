@@ -136,6 +136,35 @@ def smtp(app: Any) -> Iterator[Any]:
     controller.stop()
 
 
+def mail_text(raw: str) -> tuple[str, str]:
+    """(subject, plain text) of a raw message, which must carry an HTML
+    alternative too (every citizen mail does)."""
+    from email import message_from_string, policy
+
+    message = message_from_string(raw, policy=policy.default)
+    assert message.get_body(preferencelist=("html",)) is not None
+    plain = message.get_body(preferencelist=("plain",))
+    assert plain is not None
+    return str(message["Subject"]), str(plain.get_content())
+
+
+WIDTHS = (390, 1280)
+
+
+def at_both_widths(page: Any, name: str) -> None:
+    """axe-core and a screenshot (``<name>-<width>``) at 390 px and at
+    1280 px, nothing wider than the window."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        check_a11y(page, f"{name}-{width}")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth"
+            " - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{name} scrolls sideways at {width} px"
+        shot(page, f"{name}-{width}")
+
+
 def send_all_mail(app: Any) -> int:
     """Run worker passes until the outbox is empty; how many were sent."""
     from webapp.cli import worker_pass

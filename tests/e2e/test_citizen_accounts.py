@@ -11,16 +11,18 @@ axe-core at 390 px and 1280 px, in Spanish and in English.
 from __future__ import annotations
 
 import re
-from email import message_from_string, policy
 from typing import Any
 
 from playwright.sync_api import expect
 
 from engine import services
-from tests.e2e.conftest import check_a11y, send_all_mail, shot
+from tests.e2e.conftest import (
+    at_both_widths,
+    mail_text,
+    send_all_mail,
+)
 
 ANA = "ana.perez@example.pa"
-WIDTHS = (390, 1280)
 BY_PHONE = {
     "categoria": "vias",
     "asunto": "Hueco frente a la escuela",
@@ -31,30 +33,14 @@ BY_PHONE = {
 }
 
 
-def at_both_widths(page: Any, name: str) -> None:
-    """axe-core and a screenshot at 390 px and at 1280 px, nothing wider
-    than the window."""
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        check_a11y(page, f"{name}-{width}")
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth"
-            " - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"{name} scrolls sideways at {width} px"
-        shot(page, f"mis-casos-{name}-{width}")
-
-
 def sign_in_link(inbox: Any, base: str, subject_has: str) -> str:
     """The sign-in link of the newest message to Ana whose subject says
     ``subject_has`` (it points at PUBLIC_URL, the live server)."""
     for to, raw in reversed(inbox.messages):
-        message = message_from_string(raw, policy=policy.default)
-        if to == [ANA] and subject_has in str(message["Subject"]):
-            assert message.get_body(preferencelist=("html",)) is not None
-            plain = message.get_body(preferencelist=("plain",))
-            assert plain is not None
-            text = plain.get_content()
+        if to != [ANA]:
+            continue
+        subject, text = mail_text(raw)
+        if subject_has in subject:
             found = re.search(
                 rf"{re.escape(base)}/mis-casos/entrar/[A-Za-z0-9_-]+", text
             )
@@ -91,7 +77,7 @@ def test_sign_in_by_mail_and_see_mis_casos(
     # error summary and kept.
     page.get_by_role("link", name="Mis casos").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mis casos")
-    at_both_widths(page, "form")
+    at_both_widths(page, "mis-casos-form")
     page.get_by_label("Correo electrónico").fill("ana en example.pa")
     page.get_by_role("button", name="Enviarme el enlace").click()
     summary = page.locator("#resumen-errores")
@@ -101,12 +87,12 @@ def test_sign_in_by_mail_and_see_mis_casos(
     expect(page.get_by_label("Correo electrónico")).to_have_value("ana en example.pa")
     expect(summary).to_be_focused()
     expect(summary.get_by_role("link")).to_have_attribute("href", "#correo")
-    at_both_widths(page, "form-error")
+    at_both_widths(page, "mis-casos-form-error")
     page.get_by_label("Correo electrónico").fill(ANA)
     page.get_by_role("button", name="Enviarme el enlace").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Le enviamos un enlace")
     expect(page.get_by_role("status")).to_contain_text("en unos minutos recibirá")
-    at_both_widths(page, "sent")
+    at_both_widths(page, "mis-casos-sent")
     laptop.close()
 
     # The link arrives over SMTP; on her phone it signs her in, once.
@@ -123,7 +109,7 @@ def test_sign_in_by_mail_and_see_mis_casos(
     expect(rows.nth(0)).to_contain_text("Sin citas de medicina general")
     expect(rows.nth(1)).to_contain_text(by_phone)
     expect(rows.nth(1)).to_contain_text("En revisión por el 311")
-    at_both_widths(page, "list")
+    at_both_widths(page, "mis-casos-list")
 
     # A case opens without its code.
     page.get_by_role("link", name=by_phone).click()
@@ -146,22 +132,22 @@ def test_sign_in_by_mail_and_see_mis_casos(
     expect(page.locator("#mis-casos tbody tr").nth(1)).to_contain_text(
         "Under review by 311"
     )
-    at_both_widths(page, "list-en")
+    at_both_widths(page, "mis-casos-list-en")
     page.get_by_role("button", name="Sign out of My cases").click()
     expect(page.get_by_role("status").first).to_contain_text(
         "You signed out of My cases."
     )
     expect(page.get_by_role("link", name="My cases")).to_be_visible()
-    at_both_widths(page, "form-en")
+    at_both_widths(page, "mis-casos-form-en")
     page.get_by_role("button", name="Send me the link").click()
     expect(page.locator("#resumen-errores")).to_contain_text(
         "Email: Enter your email address."
     )
-    at_both_widths(page, "form-error-en")
+    at_both_widths(page, "mis-casos-form-error-en")
     page.get_by_label("Email").fill(ANA)
     page.get_by_role("button", name="Send me the link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("We sent you a link")
-    at_both_widths(page, "sent-en")
+    at_both_widths(page, "mis-casos-sent-en")
     send_all_mail(app)
     page.goto(sign_in_link(smtp, base, "My cases"))
     expect(page.locator("#mis-casos tbody tr")).to_have_count(2)

@@ -10,32 +10,18 @@ page shows the parent's answer. Pages checked with axe-core.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import check_a11y, shot
 from tests.e2e.test_queja_flow import complete, login, logout, open_task, track
-from tests.engine.test_mail_delivery import Inbox, free_port
+from tests.engine.test_mail_delivery import Inbox
 from webapp.cli import worker_pass
 
 LEAK = "Una tubería rota bota agua potable frente a la escuela de la calle 50."
 REPORTERS = ("ana@example.pa", "beto@example.pa", "carla@example.pa")
 ANSWER = "La cuadrilla del IDAAN reparó la tubería de la calle 50 el martes."
-
-
-@pytest.fixture
-def smtp(app: Any) -> Iterator[Inbox]:
-    """A local SMTP server the app's worker sends to."""
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
-    yield inbox
-    controller.stop()
 
 
 def file_leak(page: Any, base: str, subject: str, email: str) -> tuple[str, str]:

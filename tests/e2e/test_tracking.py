@@ -10,17 +10,13 @@ tracking page is checked with axe-core at 390 px and 1280 px.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from email import message_from_string, policy
 from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
 from tests.conftest import work
-from tests.e2e.conftest import check_a11y, shot
-from tests.engine.test_mail_delivery import Inbox, free_port
+from tests.e2e.conftest import at_both_widths, mail_text
+from tests.engine.test_mail_delivery import Inbox
 from webapp.cli import worker_pass
 
 QUESTION = "¿En qué centro de salud le negaron la cita, y qué día?"
@@ -29,19 +25,6 @@ ANSWER = (
     "Gracias por avisarnos. Desde el lunes el centro de salud de Juan Díaz "
     "abre la agenda de medicina general a las 7:00 a. m."
 )
-WIDTHS = (390, 1280)
-
-
-@pytest.fixture
-def smtp(app: Any) -> Iterator[Inbox]:
-    """A local SMTP server the app's worker sends to."""
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
-    yield inbox
-    controller.stop()
 
 
 def delivered(app: Any, inbox: Inbox) -> tuple[str, str]:
@@ -50,12 +33,7 @@ def delivered(app: Any, inbox: Inbox) -> tuple[str, str]:
     worker_pass(app)
     assert len(inbox.messages) == before + 1
     _, raw = inbox.messages[-1]
-    message = message_from_string(raw, policy=policy.default)
-    assert message.get_body(preferencelist=("html",)) is not None
-    plain = message.get_body(preferencelist=("plain",))
-    assert plain is not None
-    text = plain.get_content()
-    return str(message["Subject"]), text
+    return mail_text(raw)
 
 
 def link_in(text: str, base: str) -> str:
@@ -63,20 +41,6 @@ def link_in(text: str, base: str) -> str:
     found = re.search(rf"{re.escape(base)}/seguimiento/enlace/[A-Za-z0-9_-]+", text)
     assert found, text
     return found.group(0)
-
-
-def at_both_widths(page: Any, name: str) -> None:
-    """axe-core and a screenshot at 390 px and at 1280 px, nothing wider
-    than the window."""
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        check_a11y(page, f"{name}-{width}")
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth"
-            " - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"{name} scrolls sideways at {width} px"
-        shot(page, f"tracking-{name}-{width}")
 
 
 def test_from_the_receipt_mail_to_the_rating(
@@ -119,12 +83,12 @@ def test_from_the_receipt_mail_to_the_rating(
     ).to_be_visible()
     expect(page.locator("#siguiente-paso")).to_contain_text("el 311 revisa su caso")
     expect(page.get_by_text("Sin citas de medicina general")).to_be_visible()
-    at_both_widths(page, "received")
+    at_both_widths(page, "tracking-received")
     # The link worked once: opening it again asks for the code.
     page.goto(receipt_link)
     expect(page.get_by_role("alert")).to_contain_text("ya se usó o venció")
     expect(page.get_by_label("Número de caso")).to_have_value(number)
-    at_both_widths(page, "used-link")
+    at_both_widths(page, "tracking-used-link")
 
     # The 311 routes it to MINSA, which acknowledges and asks a question.
     work(
@@ -153,7 +117,7 @@ def test_from_the_receipt_mail_to_the_rating(
     expect(task).to_contain_text(QUESTION)
     expect(page.locator(".step.is-waiting")).to_contain_text("Esperando su respuesta")
     expect(page.locator(".step-respondido")).to_contain_text("pendiente")
-    at_both_widths(page, "question")
+    at_both_widths(page, "tracking-question")
     task.get_by_label("Su respuesta").fill(REPLY)
     task.get_by_role("button", name="Enviar respuesta").click()
     expect(page.get_by_role("status").first).to_contain_text("Gracias")
@@ -161,7 +125,7 @@ def test_from_the_receipt_mail_to_the_rating(
     expect(page.locator("#siguiente-paso")).to_contain_text(
         "La entidad debe responder antes del"
     )
-    at_both_widths(page, "answered-question")
+    at_both_widths(page, "tracking-answered-question")
 
     # MINSA answers; the mail carries the answer and a link to rate it.
     worker_pass(app)  # the status mail of the citizen's reply
@@ -178,11 +142,11 @@ def test_from_the_receipt_mail_to_the_rating(
     page.goto(link_in(text, base))
     rating = page.get_by_role("region", name="Califique la respuesta")
     expect(rating).to_contain_text(ANSWER)
-    at_both_widths(page, "rate")
+    at_both_widths(page, "tracking-rate")
     rating.get_by_role("radio", name="4 — Satisfecho").check()
     rating.get_by_role("button", name="Enviar respuesta").click()
     expect(page.get_by_role("status").first).to_contain_text("Gracias")
     expect(page.locator("#estado-publico")).to_have_text("Cerrada")
     expect(page.locator(".timeline")).to_contain_text("4 — Satisfecho")
-    at_both_widths(page, "closed")
+    at_both_widths(page, "tracking-closed")
     phone.close()
