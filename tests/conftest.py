@@ -7,11 +7,13 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, func, select, text
 
 from engine import services
 from engine.bundles.registry import SpecCache
@@ -84,6 +86,69 @@ def drop_schema(schema: str) -> None:
         with engine.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         engine.dispose()
+
+
+@contextmanager
+def database_at(tmp_path: Path, schema: str, revision: str) -> Iterator[str]:
+    """A migration test's own database (see :func:`migration_url`) migrated
+    to ``revision``; its PostgreSQL schema is dropped afterwards."""
+    found = migration_url(tmp_path, schema)
+    dbmod.upgrade(found, revision)
+    try:
+        yield found
+    finally:
+        drop_schema(schema)
+
+
+def bare_case(case_id: int, at: datetime, **columns: Any) -> dict[str, Any]:
+    """The columns of a bare ``case`` row as every revision has them (on
+    process version 1; ``columns`` add to or override them)."""
+    return {
+        "id": case_id,
+        "number": f"311-2026-{case_id:06d}",
+        "case_type": "queja",
+        "process_version_id": 1,
+        "channel": "web",
+        "subject": "",
+        "access_code_hash": "x",
+        "status": "open",
+        "public_status": "",
+        "created_at": at,
+        "updated_at": at,
+        "lock_version": 1,
+        **columns,
+    }
+
+
+def insert_cases(engine: Any, rows: list[dict[str, Any]], at: datetime) -> None:
+    """Insert ``rows`` (see :func:`bare_case`) into a migration test's
+    database, with the process version 1 they point at if it is missing."""
+    meta = sa_metadata(engine, "process_version", "case")
+    versions, cases = meta.tables["process_version"], meta.tables["case"]
+    with engine.begin() as conn:
+        if conn.execute(select(func.count()).select_from(versions)).scalar() == 0:
+            conn.execute(
+                versions.insert(),
+                {
+                    "id": 1,
+                    "case_type": "queja",
+                    "version": 1,
+                    "title": "Queja",
+                    "content_hash": "0" * 64,
+                    "files": {},
+                    "deployed_by": "admin",
+                    "deployed_at": at,
+                    "note": "",
+                },
+            )
+        conn.execute(cases.insert(), rows)
+
+
+def sa_metadata(engine: Any, *tables: str) -> MetaData:
+    """The reflected ``tables`` of a migration test's database."""
+    meta = MetaData()
+    meta.reflect(engine, only=list(tables))
+    return meta
 
 
 @pytest.fixture(scope="session")

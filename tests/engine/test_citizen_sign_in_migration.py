@@ -4,14 +4,14 @@ PostgreSQL pass)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from engine.store import db as dbmod
-from tests.conftest import drop_schema, migration_url
+from tests.conftest import database_at
 
 BEFORE = "e5b8c0d2f4a6"
 REVISION = "f7a9b1c3d5e7"
@@ -20,12 +20,10 @@ INDEX = "ix_case_search_contact_email"
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> Any:
+def url(tmp_path: Path) -> Iterator[str]:
     """A database of its own, migrated to the revision before this one."""
-    found = migration_url(tmp_path, SCHEMA)
-    dbmod.upgrade(found, BEFORE)
-    yield found
-    drop_schema(SCHEMA)
+    with database_at(tmp_path, SCHEMA, BEFORE) as found:
+        yield found
 
 
 def test_sign_in_links_and_the_address_index_come_and_go(url):

@@ -7,15 +7,15 @@ of its own), like the other migration tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from engine.store import db as dbmod
-from tests.conftest import drop_schema, migration_url
+from tests.conftest import bare_case, database_at, insert_cases, sa_metadata
 
 BEFORE = "9d3a6e4f1c32"
 REVISION = "f8c3a5b7d9e1"
@@ -27,58 +27,26 @@ CATEGORIES = ("agua", "vias", "salud")
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> Any:
+def url(tmp_path: Path) -> Iterator[str]:
     """A database of its own, migrated to the revision before this one."""
-    found = migration_url(tmp_path, SCHEMA)
-    dbmod.upgrade(found, BEFORE)
-    yield found
-    drop_schema(SCHEMA)
+    with database_at(tmp_path, SCHEMA, BEFORE) as found:
+        yield found
 
 
 def fill(engine: sa.Engine) -> None:
     """Open cases with a category in their ``created`` event, one without,
     and a closed one (never a duplicate candidate: not backfilled)."""
-    meta = sa.MetaData()
-    meta.reflect(engine, only=["process_version", "case", "case_event"])
-    versions, cases, events = (
-        meta.tables[t] for t in ("process_version", "case", "case_event")
-    )
     total = OPEN_CASES + 2
+    insert_cases(
+        engine,
+        [
+            bare_case(i, AT, status="closed" if i == total else "open")
+            for i in range(1, total + 1)
+        ],
+        AT,
+    )
+    events = sa_metadata(engine, "case_event").tables["case_event"]
     with engine.begin() as conn:
-        conn.execute(
-            versions.insert(),
-            {
-                "id": 1,
-                "case_type": "queja",
-                "version": 1,
-                "title": "Queja",
-                "content_hash": "0" * 64,
-                "files": {},
-                "deployed_by": "admin",
-                "deployed_at": AT,
-                "note": "",
-            },
-        )
-        conn.execute(
-            cases.insert(),
-            [
-                {
-                    "id": i,
-                    "number": f"311-2026-{i:06d}",
-                    "case_type": "queja",
-                    "process_version_id": 1,
-                    "channel": "web",
-                    "subject": "",
-                    "access_code_hash": "x",
-                    "status": "closed" if i == total else "open",
-                    "public_status": "",
-                    "created_at": AT,
-                    "updated_at": AT,
-                    "lock_version": 1,
-                }
-                for i in range(1, total + 1)
-            ],
-        )
         conn.execute(
             events.insert(),
             [

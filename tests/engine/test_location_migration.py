@@ -6,6 +6,7 @@ of its own), like the other migration tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.store import db as dbmod
-from tests.conftest import drop_schema, migration_url
+from tests.conftest import bare_case, database_at, insert_cases
 
 BEFORE = "b8e1f3a5c7d9"
 REVISION = "d4a7b9c1e3f5"
@@ -23,53 +24,15 @@ AT = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> Any:
+def url(tmp_path: Path) -> Iterator[str]:
     """A database of its own, migrated to the revision before this one."""
-    found = migration_url(tmp_path, SCHEMA)
-    dbmod.upgrade(found, BEFORE)
-    yield found
-    drop_schema(SCHEMA)
+    with database_at(tmp_path, SCHEMA, BEFORE) as found:
+        yield found
 
 
 def add_case(engine: sa.Engine, case_id: int, **extra: Any) -> None:
     """A bare case row (and its process version the first time)."""
-    meta = sa.MetaData()
-    meta.reflect(engine, only=["process_version", "case"])
-    versions, cases = meta.tables["process_version"], meta.tables["case"]
-    with engine.begin() as conn:
-        if conn.execute(sa.select(sa.func.count()).select_from(versions)).scalar() == 0:
-            conn.execute(
-                versions.insert(),
-                {
-                    "id": 1,
-                    "case_type": "queja",
-                    "version": 1,
-                    "title": "Queja",
-                    "content_hash": "0" * 64,
-                    "files": {},
-                    "deployed_by": "admin",
-                    "deployed_at": AT,
-                    "note": "",
-                },
-            )
-        conn.execute(
-            cases.insert(),
-            {
-                "id": case_id,
-                "number": f"311-2026-{case_id:06d}",
-                "case_type": "queja",
-                "process_version_id": 1,
-                "channel": "web",
-                "subject": "",
-                "access_code_hash": "x",
-                "status": "open",
-                "public_status": "",
-                "created_at": AT,
-                "updated_at": AT,
-                "lock_version": 1,
-                **extra,
-            },
-        )
+    insert_cases(engine, [bare_case(case_id, AT, **extra)], AT)
 
 
 def columns(engine: sa.Engine) -> set[str]:

@@ -3,14 +3,14 @@ column, and goes back down (SQLite here, PostgreSQL in the PostgreSQL pass)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from engine.store import db as dbmod
-from tests.conftest import drop_schema, migration_url
+from tests.conftest import database_at
 
 BEFORE = "d4a7b9c1e3f5"
 REVISION = "e5b8c0d2f4a6"
@@ -18,12 +18,10 @@ SCHEMA = "links_mig_test"
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> Any:
+def url(tmp_path: Path) -> Iterator[str]:
     """A database of its own, migrated to the revision before this one."""
-    found = migration_url(tmp_path, SCHEMA)
-    dbmod.upgrade(found, BEFORE)
-    yield found
-    drop_schema(SCHEMA)
+    with database_at(tmp_path, SCHEMA, BEFORE) as found:
+        yield found
 
 
 def test_links_and_html_mail_come_and_go(url):

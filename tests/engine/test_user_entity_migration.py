@@ -8,6 +8,7 @@ of its own), like the other migration tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.store import db as dbmod
-from tests.conftest import drop_schema, migration_url
+from tests.conftest import database_at
 
 BEFORE = "f6c9d1e3a5b7"
 REVISION = "c3f6a8b0d2e4"
@@ -25,12 +26,10 @@ AT = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> Any:
+def url(tmp_path: Path) -> Iterator[str]:
     """A database of its own, migrated to the revision before this one."""
-    found = migration_url(tmp_path, SCHEMA)
-    dbmod.upgrade(found, BEFORE)
-    yield found
-    drop_schema(SCHEMA)
+    with database_at(tmp_path, SCHEMA, BEFORE) as found:
+        yield found
 
 
 def user(user_id: int, entity: str | None) -> dict[str, Any]:

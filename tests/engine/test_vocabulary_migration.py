@@ -8,6 +8,7 @@ of its own), like the other migration tests.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from engine.store import db as dbmod
-from tests.conftest import drop_schema, migration_url
+from tests.conftest import bare_case, database_at, insert_cases, sa_metadata
 
 BEFORE = "5a7c3e9d1b20"
 REVISION = "7b1e4c2a9d10"
@@ -102,56 +103,24 @@ FILLER = 1100
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> Any:
+def url(tmp_path: Path) -> Iterator[str]:
     """A database of its own, migrated to the revision before this one."""
-    found = migration_url(tmp_path, SCHEMA)
-    dbmod.upgrade(found, BEFORE)
-    yield found
-    drop_schema(SCHEMA)
+    with database_at(tmp_path, SCHEMA, BEFORE) as found:
+        yield found
 
 
 def fill_old_rows(engine: sa.Engine) -> None:
     """Cases and events as the code before this revision wrote them."""
-    meta = sa.MetaData()
-    meta.reflect(engine, only=["process_version", "case", "case_event"])
-    versions, cases, events = (
-        meta.tables[t] for t in ("process_version", "case", "case_event")
+    insert_cases(
+        engine,
+        [
+            bare_case(i, AT, channel=old)
+            for i, (old, _new) in enumerate(CHANNELS, start=1)
+        ],
+        AT,
     )
+    events = sa_metadata(engine, "case_event").tables["case_event"]
     with engine.begin() as conn:
-        conn.execute(
-            versions.insert(),
-            {
-                "id": 1,
-                "case_type": "queja",
-                "version": 1,
-                "title": "Queja",
-                "content_hash": "0" * 64,
-                "files": {},
-                "deployed_by": "admin",
-                "deployed_at": AT,
-                "note": "",
-            },
-        )
-        conn.execute(
-            cases.insert(),
-            [
-                {
-                    "id": i,
-                    "number": f"311-2026-{i:06d}",
-                    "case_type": "queja",
-                    "process_version_id": 1,
-                    "channel": old,
-                    "subject": "",
-                    "access_code_hash": "x",
-                    "status": "open",
-                    "public_status": "",
-                    "created_at": AT,
-                    "updated_at": AT,
-                    "lock_version": 1,
-                }
-                for i, (old, _new) in enumerate(CHANNELS, start=1)
-            ],
-        )
         rows = [(kind, old) for kind, old, _new in EVENTS]
         rows += [("status", {"estado": f"Paso {n}"}) for n in range(FILLER)]
         conn.execute(
