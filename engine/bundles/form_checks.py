@@ -216,6 +216,13 @@ def check_schema(schema: Any) -> list[str]:
         "referencias internas que empiezan por #)"
         for ref in external_refs(schema)
     ]
+    for name, spec in (schema.get("properties") or {}).items():
+        label = spec.get("x-public-title") if isinstance(spec, dict) else None
+        if label is not None and not (isinstance(label, str) and label.strip()):
+            problems.append(
+                f"x-public-title del campo «{name}» debe ser un texto "
+                "(la etiqueta que lee el ciudadano)"
+            )
     for pattern in patterns(schema):
         detail = pattern_problem(pattern)
         if detail is not None:

@@ -409,6 +409,14 @@ def public_values(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def public_title(name: str, spec: Schema) -> str:
+    """The label a published field shows the citizen: its ``x-public-title``
+    (written for the citizen), else its ``title`` (written for staff), else
+    its name."""
+    label = spec.get("x-public-title") or spec.get("title")
+    return label if isinstance(label, str) and label else name
+
+
 def free_text(schema: Schema, data: Mapping[str, Any]) -> list[str]:
     """What people wrote in the form's free-text fields, for case search.
 

@@ -43,7 +43,7 @@ _OVERLAY = re.compile(r"(?P<stem>[^/\\]+)\.(?P<lang>[a-z]{2})\.json")
 
 #: Text keys an overlay may give for the form and for each field.
 FORM_KEYS = frozenset({"title", "description", "properties"})
-FIELD_KEYS = frozenset({"title", "description", "x-enum-labels"})
+FIELD_KEYS = frozenset({"title", "description", "x-public-title", "x-enum-labels"})
 MESSAGE_KEYS = frozenset({"title", "description", "statuses", "milestones", "tasks"})
 TASK_KEYS = frozenset({"name", "instructions"})
 
@@ -112,20 +112,26 @@ class LanguageTexts:
     def field_title(
         self, name: str | None, schema: Mapping[str, Any], title: str
     ) -> str:
-        """A field's title in this language, found by its Spanish ``title``.
+        """A published field's label in this language, found by its Spanish one.
 
-        For texts stored as they were shown (a public note keeps the titles
-        of the fields it publishes): the field of form ``name`` whose title
-        is ``title`` gives its translation; anything else stays as it is.
+        For texts stored as they were shown (a public note keeps the labels
+        of the fields it publishes): the field of form ``name`` whose
+        ``x-public-title`` (or, for notes stored before it had one, whose
+        ``title``) is ``title`` gives the same key's translation; anything
+        else stays as it is.
         """
         overlay = (self.forms.get(name or "") or {}).get("properties") or {}
         fields = schema.get("properties")
         if not overlay or not isinstance(fields, dict):
             return title
         for field_name, spec in fields.items():
-            if isinstance(spec, dict) and spec.get("title", field_name) == title:
-                found = (overlay.get(field_name) or {}).get("title")
-                return found if isinstance(found, str) else title
+            if not isinstance(spec, dict):
+                continue
+            texts = overlay.get(field_name) or {}
+            for key in ("x-public-title", "title"):
+                if spec.get(key, field_name if key == "title" else None) == title:
+                    found = texts.get("x-public-title") or texts.get("title")
+                    return found if isinstance(found, str) else title
         return title
 
     def form(self, name: str | None, schema: dict[str, Any]) -> dict[str, Any]:
@@ -346,7 +352,7 @@ def _form_overlay_problems(file: str, data: Any, schema: Any) -> list[Problem]:
         found += _unknown_keys(file, where, set(texts) - FIELD_KEYS)
         found += [
             _not_text(file, f"{where}/{k}")
-            for k in ("title", "description")
+            for k in ("title", "description", "x-public-title")
             if k in texts and not isinstance(texts[k], str)
         ]
         if "x-enum-labels" in texts:

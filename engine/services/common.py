@@ -188,7 +188,8 @@ def public_note(
 ) -> dict[str, Any] | None:
     """The payload of a public note: the ``x-public`` fields submitted.
 
-    Each field as its title and value; a choice from an ``x-source`` shows
+    Each field as the label the citizen reads (``x-public-title``, else its
+    title) and its value; a choice from an ``x-source`` shows
     its label (an article's title, an entity's name), and the ids of linked
     knowledge-base articles are kept under ``articles`` so the citizen's
     tracking page can show them. None when nothing is public.
@@ -209,7 +210,7 @@ def public_note(
             if source == ARTICLES_SOURCE:
                 articles.append(str(value))
             value = dict(sources[source]).get(str(value), value)
-        shown.append({"label": specs[name].get("title", name), "value": value})
+        shown.append({"label": forms.public_title(name, specs[name]), "value": value})
     note: dict[str, Any] = {"fields": shown}
     if articles:
         note["articles"] = articles

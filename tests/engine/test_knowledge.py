@@ -249,7 +249,7 @@ def test_consulta_closed_at_first_contact_with_the_article(seeded: Platform):
     assert [a.title for a in public.articles] == [PASSPORT["title"]]
     note = next(e for e in public.timeline if e.kind == EventKind.PUBLIC_NOTE)
     assert {
-        "label": "Artículo que responde la consulta",
+        "label": "Artículo que la responde",
         "value": PASSPORT["title"],
     } in (note.data["fields"])
     assert public.milestones[-1].current and public.milestones[-2].reached

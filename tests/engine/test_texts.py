@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from engine import services
-from engine.bundles import registry, texts
+from engine.bundles import forms, registry, texts
+from engine.services import common
 from engine.bundles.reading import seed_bundles
 from engine.domain.errors import BundleInvalid
 
@@ -285,3 +286,41 @@ def test_a_version_that_changes_only_texts_says_so():
     said = [m.text % m.params for m in changes.describe(summary)]
     assert "Cambiaron los textos en otro idioma messages.en.json." in said
     assert "Se quitaron los textos en otro idioma encuesta.en.json." in said
+
+
+def test_published_fields_show_the_citizens_label_in_either_language():
+    """A field's ``x-public-title`` is what the citizen reads (its title is
+    the staff's); in English its overlay's ``x-public-title``. A note stored
+    before the field had one (labelled with the staff title) reads the
+    citizen's English label too; an unknown label stays as stored."""
+    atencion = json.loads(SEEDS["queja"]["atencion.json"])
+    spec = atencion["properties"]["pregunta"]
+    assert spec["title"] == "Pregunta para el ciudadano"
+    assert forms.public_title("pregunta", spec) == "Pregunta para usted"
+    assert forms.public_title("x", {}) == "x"
+    note = common.public_note(
+        atencion, {"accion": "pedir_info", "pregunta": "¿Dónde?"}, {}
+    )
+    assert note == {"fields": [{"label": "Pregunta para usted", "value": "¿Dónde?"}]}
+    english = registry.parse_bundle(queja_files()).languages["en"]
+    for stored in ("Pregunta para usted", "Pregunta para el ciudadano"):
+        assert (
+            english.field_title("atencion.json", atencion, stored) == "Question for you"
+        )
+    assert english.field_title("atencion.json", atencion, "Otra") == "Otra"
+
+
+def test_a_public_label_that_is_not_text_is_refused():
+    """``x-public-title`` must be text, in the form and in its overlay."""
+    atencion = json.loads(SEEDS["queja"]["atencion.json"])
+    atencion["properties"]["pregunta"]["x-public-title"] = ["no"]
+    found = problems_of(queja_files(atencion__json=atencion))
+    assert any(
+        f == "atencion.json" and "x-public-title del campo «pregunta»" in m
+        for f, m in found
+    ), found
+    overlay = {"properties": {"pregunta": {"x-public-title": 3}}}
+    found = problems_of(queja_files(atencion__en__json=overlay))
+    assert any(f == "atencion.en.json" and "x-public-title" in m for f, m in found), (
+        found
+    )

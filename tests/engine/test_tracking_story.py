@@ -213,7 +213,7 @@ def test_the_tracking_view_tells_the_whole_story(p):
     )
     case = services.tracked_case(p, opened.number)
     (task,) = case.tasks
-    assert task.context == (("Pregunta para el ciudadano", QUESTION),)
+    assert task.context == (("Pregunta para usted", QUESTION),)
     assert not task.survey and case.next_step == "answer"
     assert case.entity_due_at is None  # the entity's clock is paused
     current = [m for m in case.milestones if m.current]
@@ -232,7 +232,7 @@ def test_the_tracking_view_tells_the_whole_story(p):
     case = services.tracked_case(p, opened.number)
     (task,) = case.tasks
     assert task.survey and case.next_step == "rate"
-    assert task.context == (("Respuesta al ciudadano", ANSWER),)
+    assert task.context == (("Respuesta de la entidad", ANSWER),)
     mine = [e for e in case.timeline if e.kind == "task_completed"]
     assert [e.role for e in mine] == ["ciudadano"]
     assert mine[0].fields == (("Su respuesta", "Casa 14-B."),)

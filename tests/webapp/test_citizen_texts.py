@@ -110,7 +110,7 @@ def test_tracking_in_english_and_in_spanish(app, client):
     spanish = app.test_client()
     page = text(post_form(spanish, "/seguimiento", {"numero": number, "codigo": code}))
     assert '<strong id="estado-publico">Esperando información del ciudadano' in page
-    assert '<p class="note-label">Pregunta para el ciudadano</p>' in page
+    assert '<p class="note-label">Pregunta para usted</p>' in page
     assert "La entidad le pregunta" in page
     assert 'aria-label="Responder la consulta de la entidad"' in page
 

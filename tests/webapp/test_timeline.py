@@ -101,7 +101,7 @@ def test_a_transfer_reads_from_english_keys(app):
     assert stored[EventKind.ASSIGNED]["entity"] == "IDAAN"
     assert stored[EventKind.PUBLIC_NOTE] == {
         "fields": [
-            {"label": "Por qué no es competencia de su entidad", "value": REASON}
+            {"label": "Por qué no le corresponde a la entidad", "value": REASON}
         ],
         "role": "enlace",
         "role_entity": "MOP",
@@ -115,7 +115,7 @@ def test_a_transfer_reads_from_english_keys(app):
         citizen, "/seguimiento", {"numero": number, "codigo": code}
     ).get_data(as_text=True)
     assert "(MOP → IDAAN)" in html
-    assert "Por qué no es competencia de su entidad" in html
+    assert "Por qué no le corresponde a la entidad" in html
     assert f'<blockquote class="note">{REASON}</blockquote>' in html
     assert "Asignado a la entidad <strong>IDAAN</strong>" in html
 
