@@ -15,9 +15,9 @@ import pytest
 
 from engine import services
 from engine.bundles import forms, registry, texts
-from engine.services import common
 from engine.bundles.reading import seed_bundles
 from engine.domain.errors import BundleInvalid
+from engine.services import common
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = seed_bundles(ROOT / "bpmn", ROOT / "forms")
