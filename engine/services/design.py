@@ -13,7 +13,7 @@ from engine.bundles import changes as bundle_changes
 from engine.bundles import read_files
 from engine.bundles.registry import safe_xml_parser
 from engine.domain.design import DiagramElements
-from engine.domain.enums import CaseStatus, EventKind
+from engine.domain.enums import CaseStatus, EventKind, VersionStatus
 from engine.domain.errors import (
     N_,
     Message,
@@ -267,6 +267,13 @@ def migrate_cases(
                 state = s.get(WorkflowState, case.id)
                 assert old_row is not None and state is not None
                 target = _version_row(s, case_type, to_version)
+                if target.status == VersionStatus.DRAFT and not case.practice:
+                    raise NotFound(
+                        N_(
+                            "Un borrador no recibe casos reales: publíquelo "
+                            "antes de trasladar casos a él."
+                        )
+                    )
                 new = parsed_version(p, target)
                 migrated = migration.migrate(
                     parsed_version(p, old_row), new, state.state, state.format_version

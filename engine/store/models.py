@@ -132,6 +132,14 @@ class ProcessVersion(Base):
     deployed_by: Mapped[str] = mapped_column(String(80))
     deployed_at: Mapped[datetime]
     note: Mapped[str] = mapped_column(Text, default="")
+    # ``draft`` (designers only) or ``published`` (the newest serves new
+    # cases), published once with who, when and a note: its only change.
+    status: Mapped[str] = mapped_column(
+        String(10), default="published", server_default="published"
+    )
+    published_at: Mapped[datetime | None]
+    published_by: Mapped[str | None] = mapped_column(String(80))
+    published_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class TrackingSequence(Base):
@@ -196,6 +204,13 @@ class Case(Base):
             **_where("status = 'open' AND category IS NULL"),
         ),
         Index("ix_case_parent", "parent_id", **_where("parent_id IS NOT NULL")),
+        # The few practice cases: what real lists leave out (NOT IN this).
+        Index(
+            "ix_case_practice",
+            "id",
+            postgresql_where=text("practice"),
+            sqlite_where=text("practice = 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -245,6 +260,8 @@ class Case(Base):
     # the citizen's personal data. The address is the intake form's text.
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # A designer's practice case: out of every real list, and deletable.
+    practice: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": lock_version}
