@@ -160,16 +160,40 @@ def register_cli(app: Flask) -> None:
         help="Usuario diseñador o administrador que despliega "
         "(por omisión, el primer administrador activo)",
     )
-    def deploy(path: Path, note: str, username: str | None) -> None:
+    @click.option(
+        "--draft",
+        is_flag=True,
+        help="Guardar como borrador: ningún caso nuevo lo usa hasta publicarlo",
+    )
+    @click.option(
+        "--confirm-new",
+        "confirm_new",
+        is_flag=True,
+        help="Publicar enseguida un tipo de caso nuevo (título y formulario revisados)",
+    )
+    def deploy(
+        path: Path, note: str, username: str | None, draft: bool, confirm_new: bool
+    ) -> None:
         """Validate and deploy a bundle folder or .zip as a new version.
 
         The same audited deploy as the designer's pages, as the user --by.
+        With --draft it is a draft (no new case uses it until published in
+        the designer's pages); a new case type stays a draft too unless
+        --confirm-new says its title and intake form were checked.
         """
         p = platform()
         try:
             actor = versions.deployer(p, username)
             files = _read_bundle(path)
-            done = design.deploy(p, actor, files, note, source="cli")
+            done = design.deploy(
+                p,
+                actor,
+                files,
+                note,
+                source="cli",
+                draft=draft,
+                confirm_new=confirm_new,
+            )
         except BundleInvalid as exc:
             _print_problems(exc)
             raise SystemExit(1) from exc
@@ -179,6 +203,14 @@ def register_cli(app: Flask) -> None:
             _print_problems(BundleInvalid(done.warnings))
         info = done.version
         click.echo(f"Desplegado {info.case_type} v{info.version} por {actor.username}")
+        if done.needs_confirmation:
+            click.echo(
+                f"«{info.title}» es un tipo de caso nuevo: quedó como borrador. "
+                "Revise su título y su formulario de entrada y publíquelo en "
+                "/diseno, o despliegue con --confirm-new."
+            )
+        elif info.is_draft:
+            click.echo("Es un borrador: publíquelo en /diseno cuando esté probado.")
 
     @app.cli.command("import-directory")
     @click.argument("path", type=CSV_PATH)

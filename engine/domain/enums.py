@@ -77,6 +77,17 @@ class Channel(StrEnum):
     OPEN311 = "open311"
 
 
+class VersionStatus(StrEnum):
+    """Whether a process version serves new cases (``process_version.status``).
+
+    A draft is seen by designers only and runs practice cases; the newest
+    published version of a case type serves every new real case.
+    """
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
 class TokenPurpose(StrEnum):
     """What a single-use sign-in link is for."""
 

@@ -371,6 +371,8 @@ class CaseView:
     attachments: list[AttachmentView] = field(default_factory=list)
     #: The address and map pin given at intake (None: neither).
     location: LocationView | None = None
+    #: A designer's practice case (shown with a "Práctica" badge).
+    practice: bool = False
 
 
 @dataclass(frozen=True)
@@ -441,6 +443,17 @@ class VersionInfo:
     deployed_by: str
     deployed_at: datetime
     note: str
+    #: ``published`` (serves new cases when newest) or ``draft`` (designers
+    #: only: practice cases).
+    status: str = "published"
+    published_at: datetime | None = None
+    published_by: str | None = None
+    published_note: str = ""
+
+    @property
+    def is_draft(self) -> bool:
+        """Whether this version is a draft (not yet published)."""
+        return self.status == "draft"
 
 
 @dataclass(frozen=True)

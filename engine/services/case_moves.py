@@ -14,11 +14,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine.domain.enums import CaseStatus, EventKind
+from engine.domain.enums import CaseStatus, EventKind, VersionStatus
 from engine.domain.errors import N_, Message, NotFound
 from engine.domain.views import Actor
-from engine.services.common import business_calendar, parsed_version
-from engine.services.design import require_designer
+from engine.services.common import business_calendar, parsed_version, require_designer
 from engine.services.events import add_event
 from engine.services.platform import Platform
 from engine.services.steps import record_step
@@ -100,6 +99,13 @@ def migrate_cases(
                 state = s.get(WorkflowState, case.id)
                 assert old_row is not None and state is not None
                 target = _version_row(s, case_type, to_version)
+                if target.status == VersionStatus.DRAFT and not case.practice:
+                    raise NotFound(
+                        N_(
+                            "Un borrador no recibe casos reales: publíquelo "
+                            "antes de trasladar casos a él."
+                        )
+                    )
                 new = parsed_version(p, target)
                 migrated = migration.migrate(
                     parsed_version(p, old_row), new, state.state, state.format_version

@@ -24,7 +24,7 @@ from engine.domain.views import (
 )
 from engine.services.attachments import attachment_views
 from engine.services.common import (
-    may_do,
+    may_work,
     parsed_version,
     unsealing_reason,
     visible_case,
@@ -147,7 +147,7 @@ def case_view(
                 due_at=t.due_at,
             )
             for t in open_tasks
-            if may_do(actor, t.role, t.entity_code)
+            if may_work(actor, t.role, t.entity_code, practice=case.practice)
         ],
         labels=labels,
         due_at=case.due_at,
@@ -157,6 +157,7 @@ def case_view(
         value_labels=value_labels,
         attachments=attachment_views(s, case.id),
         location=location_view(case, parsed.form(parsed.start_form), data),
+        practice=case.practice,
     )
 
 

@@ -34,7 +34,7 @@ from engine.domain.errors import N_, InvalidData, Message, NotFound
 from engine.domain.security import token_digest
 from engine.services import notify
 from engine.services.callcenter import contact_fields, contact_fill
-from engine.services.common import parsed_by_id
+from engine.services.common import REAL_CASE, parsed_by_id
 from engine.services.platform import Platform
 from engine.store.models import Case, CaseSearch, ProcessVersion
 from engine.store.one_time import use_token
@@ -197,6 +197,8 @@ def _filed_with(email: str) -> list[ColumnElement[bool]]:
         # condition against the query's own text, never a parameter.
         CaseSearch.contact_email != literal_column("''"),
         Case.identity_reserved.is_(False),
+        # A designer's practice case is nobody's case.
+        REAL_CASE,
     ]
 
 

@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, false, func, select, true
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.bundles import forms
 from engine.bundles.registry import ParsedVersion
-from engine.domain.enums import Role
+from engine.domain.enums import Role, VersionStatus
 from engine.domain.errors import (
     N_,
     InvalidData,
@@ -32,9 +32,9 @@ from engine.store.models import (
     DayOff,
     Entity,
     HumanTask,
-    KbArticle,
     ProcessVersion,
 )
+from engine.store.publishing import KbArticle
 from engine.workflow.calendar import BusinessCalendar
 
 PANAMA = ZoneInfo("America/Panama")
@@ -44,7 +44,10 @@ PANAMA = ZoneInfo("America/Panama")
 # more than running it on SQLite (SQLAlchemy caches each object's cache key).
 _LATEST = (
     select(ProcessVersion.id, ProcessVersion.title, ProcessVersion.content_hash)
-    .where(ProcessVersion.case_type == bindparam("case_type"))
+    .where(
+        ProcessVersion.case_type == bindparam("case_type"),
+        ProcessVersion.status == VersionStatus.PUBLISHED.value,
+    )
     .order_by(ProcessVersion.version.desc())
     .limit(1)
 )
@@ -67,6 +70,14 @@ _PUBLISHED_ARTICLES = (
     .order_by(KbArticle.title, KbArticle.id)
 )
 
+#: The ids of the practice cases (few: a partial index holds them). Real
+#: lists over other tables leave them out with ``case_id.not_in(...)``; over
+#: ``case`` itself, with :data:`REAL_CASE`.
+PRACTICE_CASE_IDS = select(Case.id).where(Case.practice == true())
+
+#: The condition a real (not practice) case meets.
+REAL_CASE = Case.practice == false()
+
 #: The ``x-source`` of form fields offering the published knowledge-base
 #: articles (value: the article's id; label: its title).
 ARTICLES_SOURCE = "articulos"
@@ -84,11 +95,25 @@ class LatestVersion(NamedTuple):
 
 STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR)
 
+#: Roles that may change process definitions, and the only ones that see and
+#: work practice cases (acting there with every lane's role).
+DESIGN_ROLES = (Role.DESIGNER, Role.ADMIN)
+
+
+def require_designer(actor: Actor | None) -> Actor:
+    """Only designers and admins see and change process definitions (and
+    practice them): NotAllowed for anyone else."""
+    if actor is None or not actor.has(*DESIGN_ROLES):
+        raise NotAllowed(N_("Solo los diseñadores de procesos pueden hacer esto."))
+    return actor
+
 
 def latest_versions(s: Session) -> list[ProcessVersion]:
-    """The newest version row of each case type."""
+    """The newest published version row of each case type (drafts serve no
+    new case; a case type with drafts only is not on offer)."""
     newest = (
         select(ProcessVersion.case_type, func.max(ProcessVersion.version).label("v"))
+        .where(ProcessVersion.status == VersionStatus.PUBLISHED.value)
         .group_by(ProcessVersion.case_type)
         .subquery()
     )
@@ -105,7 +130,7 @@ def latest_versions(s: Session) -> list[ProcessVersion]:
 
 
 def latest_version(s: Session, case_type: str) -> LatestVersion:
-    """The id, title and content hash of a case type's newest version.
+    """The id, title and content hash of a case type's newest published version.
 
     Asked on every filing, so a plain Core query (no ORM object): the
     version's files are read only when its spec is not cached yet.
@@ -113,6 +138,18 @@ def latest_version(s: Session, case_type: str) -> LatestVersion:
     row = s.connection().execute(_LATEST, {"case_type": case_type}).first()
     if row is None:
         raise NotFound(N_("No existe ese tipo de caso."))
+    return LatestVersion(row.id, row.title, row.content_hash)
+
+
+def version_by_id(s: Session, case_type: str, version_id: int) -> LatestVersion:
+    """What filing needs of one version of ``case_type`` (drafts too), by id."""
+    row = s.execute(
+        select(
+            ProcessVersion.id, ProcessVersion.title, ProcessVersion.content_hash
+        ).where(ProcessVersion.id == version_id, ProcessVersion.case_type == case_type)
+    ).first()
+    if row is None:
+        raise NotFound(N_("No existe esa versión."))
     return LatestVersion(row.id, row.title, row.content_hash)
 
 
@@ -158,6 +195,10 @@ def version_info(row: ProcessVersion) -> VersionInfo:
         deployed_by=row.deployed_by,
         deployed_at=row.deployed_at,
         note=row.note,
+        status=row.status,
+        published_at=row.published_at,
+        published_by=row.published_by,
+        published_note=row.published_note or "",
     )
 
 
@@ -281,7 +322,7 @@ def error_text(exc: BaseException) -> str:
 
 
 def type_titles(s: Session) -> dict[str, str]:
-    """Case type key → title of its newest version."""
+    """Case type key → title of its newest published version."""
     return {row.case_type: row.title for row in latest_versions(s)}
 
 
@@ -294,8 +335,27 @@ def may_do(actor: Actor, role: str, entity_code: str | None) -> bool:
     return True
 
 
+def may_work(
+    actor: Actor, role: str, entity_code: str | None, *, practice: bool
+) -> bool:
+    """Whether ``actor`` may do a staff task of a case.
+
+    On a real case: the task's role (and entity), never the citizen's lane.
+    On a practice case only designers (and admins) work, with every lane's
+    role, the citizen's too: they try the whole process.
+    """
+    if practice:
+        return actor.has(*DESIGN_ROLES)
+    return role != Role.CITIZEN and may_do(actor, role, entity_code)
+
+
 def may_see_case(_s: Session, actor: Actor, case: Case) -> bool:
-    """311 staff see every case; an enlace sees the cases of its entities."""
+    """311 staff see every case; an enlace sees the cases of its entities.
+
+    A practice case is the designers' alone.
+    """
+    if case.practice:
+        return actor.has(*DESIGN_ROLES)
     if actor.has(*STAFF_ROLES):
         return True
     if actor.has(Role.LIAISON) and case.entity_code is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
 from engine.domain.enums import Role
@@ -15,6 +15,7 @@ from engine.domain.errors import (
 )
 from engine.domain.views import Actor
 from engine.domain.workspace import CaseRow, Dashboard
+from engine.services.common import PRACTICE_CASE_IDS, REAL_CASE
 from engine.services.platform import Platform
 from engine.store.models import (
     Case,
@@ -31,6 +32,8 @@ CLOSED_WINDOW_DAYS = 30
 #: read one small partial index alone (an index-only scan).
 _OPEN = Case.status == literal_column("'open'")
 _CLOSED = Case.status == literal_column("'closed'")
+#: A practice case (designers'), as ``ix_case_practice`` reads it.
+PRACTICE = Case.practice == true()
 #: The columns a listed case needs.
 _ROW = (
     Case.number,
@@ -57,9 +60,14 @@ def _figures(s: Session, entity_codes: tuple[str, ...] | None, now: datetime) ->
     scope = [] if entity_codes is None else [Case.entity_code.in_(entity_codes)]
 
     def count(*where: ColumnElement[bool]) -> Any:
-        return (
-            select(func.count()).select_from(Case).where(*where, *scope)
-        ).scalar_subquery()
+        # Practice cases are counted apart (a few, through their own partial
+        # index) and taken off: a filter on the flag would send each figure
+        # to the table's pages instead of its index alone.
+        every = select(func.count()).select_from(Case).where(*where, *scope)
+        practice = (
+            select(func.count()).select_from(Case).where(PRACTICE, *where, *scope)
+        )
+        return every.scalar_subquery() - practice.scalar_subquery()
 
     survey = select(
         func.avg(SurveyResponse.rating).label("survey_average"),
@@ -67,6 +75,7 @@ def _figures(s: Session, entity_codes: tuple[str, ...] | None, now: datetime) ->
     )
     if entity_codes is not None:
         survey = survey.where(SurveyResponse.entity_code.in_(entity_codes))
+    survey = survey.where(SurveyResponse.case_id.not_in(PRACTICE_CASE_IDS))
     surveys = survey.subquery()
     return s.execute(
         select(
@@ -93,7 +102,7 @@ def dashboard(p: Platform, actor: Actor) -> Dashboard:
     scoped = not actor.has(Role.SUPERVISOR, Role.ADMIN)
     entity_codes = tuple(sorted(actor.entity_codes)) if scoped else None
     with p.db.read() as s:
-        base = select(*_ROW).where(_OPEN)
+        base = select(*_ROW).where(_OPEN, REAL_CASE)
         if entity_codes is not None:
             base = base.where(Case.entity_code.in_(entity_codes))
         overdue_q = base.where(

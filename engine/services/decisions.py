@@ -23,15 +23,14 @@ from engine.domain.errors import (
     N_,
     BundleInvalid,
     Conflict,
-    NotAllowed,
     NotFound,
     Problem,
 )
 from engine.domain.views import Actor, VersionInfo
 from engine.services import categories, design
-from engine.services.common import latest_versions, parsed_version
+from engine.services.common import latest_versions, parsed_version, require_designer
 from engine.services.platform import Platform
-from engine.services.versions import DESIGN_ROLES, Deployed, check_bundle, deploy
+from engine.services.versions import Deployed, check_bundle, deploy
 from engine.store.models import Entity, ProcessVersion
 
 #: The intake form field whose values the routing table reads.
@@ -66,12 +65,6 @@ class DecisionTable:
     case_types: list[Suggestion] = field(default_factory=list)
 
 
-def _require_designer(actor: Actor) -> None:
-    """Only designers and admins see and change process definitions."""
-    if not actor.has(*DESIGN_ROLES):
-        raise NotAllowed(N_("Solo los diseñadores de procesos pueden hacer esto."))
-
-
 def _quoted(value: str) -> str:
     """A string as a cell literal."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -91,7 +84,7 @@ def open_decision_table(
     check it); the stored file otherwise. Its problems are those of the
     bundle a save would deploy: errors anywhere, warnings of this table.
     """
-    _require_designer(actor)
+    require_designer(actor)
     info, files = design.version_files(p, actor, case_type, version)
     if not name.endswith(".dmn") or name not in files:
         raise NotFound(N_("La versión no tiene esa tabla de decisión."))
@@ -142,7 +135,7 @@ def save_decision_table(
     Through :func:`engine.services.versions.deploy`: :class:`BundleInvalid`
     lists every problem; the warnings come back with the new version.
     """
-    _require_designer(actor)
+    require_designer(actor)
     newest, files = design.version_files(p, actor, case_type)
     if not name.endswith(".dmn") or name not in files:
         raise NotFound(N_("La versión no tiene esa tabla de decisión."))

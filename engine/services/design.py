@@ -15,12 +15,12 @@ from engine.domain.design import DiagramElements
 from engine.domain.errors import (
     N_,
     Message,
-    NotAllowed,
     NotFound,
 )
 from engine.domain.views import Actor, VersionInfo
 from engine.services.common import (
     parsed_version,
+    require_designer,
     version_info,
     visible_case,
 )
@@ -28,7 +28,6 @@ from engine.services.platform import Platform
 
 # The one deploy path (web, command line, seed) lives with the versions; the
 # designer's pages reach it as ``design.deploy``.
-from engine.services.versions import DESIGN_ROLES
 from engine.services.versions import Deployed as Deployed
 from engine.services.versions import deploy as deploy
 from engine.store.models import ProcessVersion, WorkflowState
@@ -63,12 +62,6 @@ class CaseDiagram:
     done: DiagramElements = field(default_factory=DiagramElements)
     active: DiagramElements = field(default_factory=DiagramElements)
     waiting: DiagramElements = field(default_factory=DiagramElements)
-
-
-def require_designer(actor: Actor) -> None:
-    """Only designers and admins change process definitions."""
-    if not actor.has(*DESIGN_ROLES):
-        raise NotAllowed(N_("Solo los diseñadores de procesos pueden hacer esto."))
 
 
 def list_case_type_versions(p: Platform, actor: Actor) -> list[CaseTypeVersions]:

@@ -23,7 +23,7 @@ from engine.domain.duplicates import (
 from engine.domain.enums import CaseStatus, EventKind, Role
 from engine.domain.errors import N_, NotAllowed
 from engine.domain.views import Actor, EventView
-from engine.services.common import parsed_by_id, visible_case
+from engine.services.common import PRACTICE_CASE_IDS, parsed_by_id, visible_case
 from engine.services.platform import Platform
 from engine.services.progress import milestones as tracking_milestones
 from engine.services.steps import entity_name_of
@@ -121,6 +121,7 @@ def _candidates(s: Session, case: Case, window: int) -> list[DuplicateCandidate]
     query = select(Case.id, Case.created_at).where(
         Case.status == "open",  # the partial index's predicate
         Case.id != case.id,
+        Case.id.not_in(PRACTICE_CASE_IDS),
     )
     if case.category:
         query = query.where(Case.category == case.category)

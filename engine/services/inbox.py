@@ -28,6 +28,7 @@ from engine.domain.errors import N_, NotAllowed
 from engine.domain.views import Actor, TaskSummary
 from engine.domain.workspace import QUEUE_TABS, QueuePage
 from engine.services.common import (
+    PRACTICE_CASE_IDS,
     may_do,
     type_titles,
 )
@@ -81,8 +82,9 @@ def _lanes(actor: Actor, tab: str) -> list[dict[str, Any]] | None:
 
 
 def _lane_query(lane: dict[str, Any], now: datetime, *columns: Any) -> Select[Any]:
-    """The ready tasks of one lane (``columns`` of them)."""
-    conditions: list[Any] = [READY_TASK]
+    """The ready tasks of one lane (``columns`` of them), practice cases'
+    left out (those are the designers', worked from the version page)."""
+    conditions: list[Any] = [READY_TASK, HumanTask.case_id.not_in(PRACTICE_CASE_IDS)]
     if lane.get("unclaimed"):
         conditions.append(HumanTask.assignee_id.is_(None))
     if "holder" in lane:

@@ -32,6 +32,7 @@ from engine.domain.views import (
 )
 from engine.services import attachments, notify
 from engine.services.common import (
+    DESIGN_ROLES,
     STAFF_ROLES,
     allowed_values,
     business_calendar,
@@ -42,6 +43,7 @@ from engine.services.common import (
     parsed_latest,
     public_note,
     sources_for,
+    version_by_id,
 )
 from engine.services.events import add_event
 from engine.services.location import location_field
@@ -103,6 +105,7 @@ def open_case(
     longitude: object = None,
     api_client: ApiClient | None = None,
     links: Mapping[str, str] | None = None,
+    practice_version: int | None = None,
 ) -> OpenedCase:
     """File a new case from its intake form and run it to its first wait.
 
@@ -132,6 +135,9 @@ def open_case(
     ``open311``; audited with the key's name in the same transaction);
     ``links`` are addresses it sent along (``media_url``), kept on the
     ``created`` event.
+    ``practice_version`` (the id of a version of ``case_type``, a draft or
+    any other) files a designer's practice case on that version; only
+    designers and admins do (:mod:`engine.services.practice`).
     """
     if channel not in CHANNELS:
         raise InvalidData({"canal": [Message(N_("Canal desconocido."))]})
@@ -142,12 +148,18 @@ def open_case(
         raise NotAllowed(
             N_("Solo el personal del 311 registra casos de otros canales.")
         )
+    if practice_version is not None and not (actor and actor.has(*DESIGN_ROLES)):
+        raise NotAllowed(N_("Solo los diseñadores de procesos pueden hacer esto."))
     key = _intake_key(idempotency_key)
     now = p.clock()
     with p.db.read() as s:
         if key is not None and (first := _repeated(s, key)) is not None:
             return first
-        row = latest_version(s, case_type)
+        row = (
+            latest_version(s, case_type)
+            if practice_version is None
+            else version_by_id(s, case_type, practice_version)
+        )
         parsed = parsed_latest(p, s, row)
         schema = _form_for(parsed.form(parsed.start_form), actor)
         sources = sources_for(s, schema)
@@ -209,6 +221,7 @@ def open_case(
                 reopen_count=0,
                 latitude=point.latitude if point else None,
                 longitude=point.longitude if point else None,
+                practice=practice_version is not None,
                 lock_version=1,
             )
             # The case row is inserted by record_step, once, with the

@@ -40,7 +40,8 @@ from engine.services.platform import Platform
 from engine.store import search_index
 from engine.store.accounts import AuditLog
 from engine.store.db import save_changes
-from engine.store.models import Entity, KbArticle
+from engine.store.models import Entity
+from engine.store.publishing import KbArticle
 
 #: Articles listed per search (the rest: narrow the search).
 LIMIT = 50

@@ -28,7 +28,7 @@ from engine.domain.enums import CaseStatus
 from engine.domain.errors import N_, NotFound
 from engine.domain.open311 import PublishedFile
 from engine.services import transparency
-from engine.services.common import PANAMA
+from engine.services.common import PANAMA, REAL_CASE
 from engine.services.open311_catalog import offered
 from engine.services.open311_requests import iso
 from engine.services.platform import Platform
@@ -103,6 +103,7 @@ def _cases(p: Platform, now: datetime) -> Iterator[dict[str, str]]:
                     Case.id > last,
                     Case.case_type.in_(kinds),
                     Case.identity_reserved.is_(False),
+                    REAL_CASE,
                 )
                 .order_by(Case.id)
                 .limit(CHUNK)

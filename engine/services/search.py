@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal_column, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,7 +29,13 @@ from engine.domain.enums import CaseStatus, Role
 from engine.domain.errors import N_, NotAllowed
 from engine.domain.views import CASE_STATUSES, Actor, EntityView
 from engine.domain.workspace import CaseQuery, SearchHit, SearchOptions, SearchPage
-from engine.services.common import PANAMA, STAFF_ROLES, type_titles
+from engine.services.common import (
+    DESIGN_ROLES,
+    PANAMA,
+    PRACTICE_CASE_IDS,
+    STAFF_ROLES,
+    type_titles,
+)
 from engine.services.platform import Platform
 from engine.services.search_criteria import COUNT_LIMIT, PAGE_SIZE
 from engine.services.versions import audit
@@ -89,16 +95,23 @@ def _sort_columns(sort: str) -> list[Any]:
     return [getattr(Case, name) for name in names]
 
 
+#: Not a practice case (they are few: the index of their ids is small).
+NOT_PRACTICE = Case.id.not_in(PRACTICE_CASE_IDS)
+
+
 def _visible(actor: Actor | None) -> ColumnElement[bool] | None:
     """The cases ``actor`` may see, as a condition (None: all of them).
 
     The rule of ``may_see_case``: 311 staff see every case, an enlace the
-    cases of its entities now; anybody else is refused.
+    cases of its entities now; anybody else is refused. Designers' practice
+    cases are found only by designers.
     """
+    real = None if actor and actor.has(*DESIGN_ROLES) else NOT_PRACTICE
     if actor is not None and actor.has(*STAFF_ROLES):
-        return None
+        return real
     if actor is not None and actor.has(Role.LIAISON) and actor.entity_codes:
-        return Case.entity_code.in_(sorted(actor.entity_codes))
+        scope = Case.entity_code.in_(sorted(actor.entity_codes))
+        return scope if real is None else and_(scope, real)
     raise NotAllowed(
         N_("La búsqueda de casos es para el personal del 311 y los enlaces.")
     )

@@ -36,8 +36,8 @@ from engine.services.common import (
     error_text,
     form_view,
     is_data_error,
-    may_do,
     may_see_case,
+    may_work,
     parsed_by_id,
     parsed_version,
     public_note,
@@ -104,7 +104,11 @@ def list_tasks(p: Platform, actor: Actor, *, limit: int = 200) -> list[TaskSumma
         rows = s.execute(
             select(HumanTask, Case.number, Case.subject, Case.case_type)
             .join(Case, Case.id == HumanTask.case_id)
-            .where(HumanTask.state == TaskState.READY, or_(*conditions))
+            .where(
+                HumanTask.state == TaskState.READY,
+                or_(*conditions),
+                Case.practice.is_(False),
+            )
             .order_by(HumanTask.created_at, HumanTask.id)
             .limit(limit)
         ).all()
@@ -131,15 +135,20 @@ def get_task(p: Platform, actor: Actor, task_id: str) -> TaskView:
         task = s.get(HumanTask, task_id)
         if task is None:
             raise NotFound(N_("La tarea no existe."))
-        # Supervisors see every staff task (to hand it over); doing it stays
-        # with the task's role (and entity).
-        may_complete = may_do(actor, task.role, task.entity_code)
-        if task.role == Role.CITIZEN or not may_manage(
-            actor, task.role, task.entity_code
-        ):
-            raise NotAllowed(N_("Esta tarea no le corresponde."))
         case = s.get(Case, task.case_id)
         assert case is not None
+        # Supervisors see every staff task (to hand it over); doing it stays
+        # with the task's role (and entity). Practice cases: designers only.
+        may_complete = may_work(
+            actor, task.role, task.entity_code, practice=case.practice
+        )
+        if not (
+            may_complete
+            if case.practice
+            else task.role != Role.CITIZEN
+            and may_manage(actor, task.role, task.entity_code)
+        ):
+            raise NotAllowed(N_("Esta tarea no le corresponde."))
         if task.state != TaskState.READY and not may_see_case(s, actor, case):
             # A done task of a case since transferred elsewhere: the case
             # and its citizen are no longer this actor's to see.
@@ -220,7 +229,7 @@ def complete_task(
     checked = attachments.check_uploads(p, files)
 
     def allowed(task: Any, case: Case) -> None:
-        if task.role == Role.CITIZEN or not may_do(actor, task.role, task.entity_code):
+        if not may_work(actor, task.role, task.entity_code, practice=case.practice):
             raise NotAllowed(N_("Esta tarea no le corresponde."))
 
     return _complete(p, task_id, data, actor, allowed, checked, take_over=take_over)

@@ -22,7 +22,12 @@ from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from engine.domain.open311 import EntityFigures, Transparency
-from engine.services.common import PANAMA, business_calendar
+from engine.services.common import (
+    PANAMA,
+    PRACTICE_CASE_IDS,
+    REAL_CASE,
+    business_calendar,
+)
 from engine.services.platform import Platform
 from engine.store.models import Case, Entity, SurveyResponse
 from engine.store.publishing import OpenDataFile
@@ -69,7 +74,7 @@ def figures(p: Platform, now: datetime) -> dict[str, Any]:
         received = _grouped(
             s,
             select(Case.entity_code, func.count())
-            .where(Case.created_at >= since, Case.entity_code.is_not(None))
+            .where(Case.created_at >= since, Case.entity_code.is_not(None), REAL_CASE)
             .group_by(Case.entity_code),
         )
         overdue = _grouped(
@@ -79,13 +84,19 @@ def figures(p: Platform, now: datetime) -> dict[str, Any]:
                 _OPEN,
                 Case.entity_code.is_not(None),
                 or_(Case.overdue_at.is_not(None), Case.due_at < now),
+                REAL_CASE,
             )
             .group_by(Case.entity_code),
         )
         closed_rows = s.execute(
             select(
                 Case.entity_code, Case.created_at, Case.closed_at, Case.due_at
-            ).where(_CLOSED, Case.closed_at >= since, Case.entity_code.is_not(None))
+            ).where(
+                _CLOSED,
+                Case.closed_at >= since,
+                Case.entity_code.is_not(None),
+                REAL_CASE,
+            )
         ).all()
         surveys = {
             code: (int(n), float(avg))
@@ -96,7 +107,9 @@ def figures(p: Platform, now: datetime) -> dict[str, Any]:
                     func.avg(SurveyResponse.rating),
                 )
                 .where(
-                    SurveyResponse.at >= since, SurveyResponse.entity_code.is_not(None)
+                    SurveyResponse.at >= since,
+                    SurveyResponse.entity_code.is_not(None),
+                    SurveyResponse.case_id.not_in(PRACTICE_CASE_IDS),
                 )
                 .group_by(SurveyResponse.entity_code)
             )

@@ -4,6 +4,11 @@ Every deploy -- the designer's upload, modeler and form editor, ``flask
 deploy`` and the seed -- goes through :func:`deploy`: validated, checked
 against the actor's roles and written to the audit log with its source.
 :func:`deploy_version` is its storage step.
+
+A version is deployed as a draft or published. Drafts are seen by
+designers only and run practice cases (:mod:`engine.services.practice`);
+the newest *published* version of a case type serves every new case.
+Publishing and discarding drafts: :mod:`engine.services.drafts`.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from engine.bundles.registry import bundle_from_path, parse_bundle, seed_bundles
-from engine.domain.enums import Role
+from engine.domain.enums import Role, VersionStatus
 from engine.domain.errors import (
     N_,
     BundleInvalid,
@@ -32,13 +38,17 @@ from engine.domain.views import (
 )
 from engine.services import categories
 from engine.services.accounts import actor_from_user
-from engine.services.common import latest_versions, parsed_version, version_info
+from engine.services.common import (
+    DESIGN_ROLES,
+    latest_versions,
+    parsed_version,
+    version_info,
+)
 from engine.services.platform import Platform
 from engine.store.accounts import AuditLog, User, UserRole
 from engine.store.models import ProcessVersion
 
-#: Roles that may change process definitions.
-DESIGN_ROLES = (Role.DESIGNER, Role.ADMIN)
+__all__ = ["DESIGN_ROLES"]
 
 #: Where a deploy came from, as recorded in the audit log: the designer's
 #: pages, ``flask deploy``, or the seed definitions.
@@ -51,10 +61,16 @@ SYSTEM = Actor(id=0, username="sistema", name="Sistema", roles=frozenset({Role.A
 
 @dataclass(frozen=True)
 class Deployed:
-    """A successful deploy: the new version and any warnings found."""
+    """A successful deploy: the new version and any warnings found.
+
+    ``needs_confirmation``: it was meant to be published but is a new case
+    type, so it was kept as a draft until the designer confirms its public
+    title and intake form (:func:`publish` with ``confirm_new``).
+    """
 
     version: VersionInfo
     warnings: list[Problem] = field(default_factory=list)
+    needs_confirmation: bool = False
 
 
 def audit(p: Platform, actor: str, action: str, detail: dict[str, Any]) -> None:
@@ -70,6 +86,8 @@ def deploy(
     note: str,
     *,
     source: DeploySource = "web",
+    draft: bool = False,
+    confirm_new: bool = False,
 ) -> Deployed:
     """Validate and deploy a bundle as the next version; audited either way.
 
@@ -80,13 +98,24 @@ def deploy(
     inactive or not answering them (:func:`categories.routing_warnings`).
     The audit record names the actor and ``source`` (``web``, ``cli`` or
     ``seed``).
+
+    ``draft`` stores a draft: no new case uses it. Otherwise the version is
+    published at once -- unless its case type has no published version yet
+    and ``confirm_new`` is false: then it stays a draft and the result says
+    it ``needs_confirmation`` (citizens would see a new case type at once).
     """
     if not actor.has(*DESIGN_ROLES):
         raise NotAllowed(N_("Solo los diseñadores de procesos pueden hacer esto."))
     detail = {"source": source, "files": sorted(files)}
     try:
         info = deploy_version(
-            p, files, deployed_by=actor.username, note=note.strip(), audit=detail
+            p,
+            files,
+            deployed_by=actor.username,
+            note=note.strip(),
+            audit=detail,
+            draft=draft,
+            confirm_new=confirm_new,
         )
     except BundleInvalid as exc:
         audit(
@@ -104,7 +133,11 @@ def deploy(
         )
         raise
     parsed = p.specs.get(info.content_hash, lambda: files)
-    return Deployed(info, [*parsed.warnings, *categories.routing_warnings(p, files)])
+    return Deployed(
+        info,
+        [*parsed.warnings, *categories.routing_warnings(p, files)],
+        needs_confirmation=info.is_draft and not draft,
+    )
 
 
 def deployer(p: Platform, username: str | None = None) -> Actor:
@@ -163,6 +196,8 @@ def deploy_version(
     deployed_by: str,
     note: str = "",
     audit: dict[str, Any] | None = None,
+    draft: bool = False,
+    confirm_new: bool = True,
 ) -> VersionInfo:
     """Validate a bundle and store it as the next version of its case type.
 
@@ -171,7 +206,8 @@ def deploy_version(
     written in the same transaction as the version. Raises :class:`BundleInvalid`
     (nothing stored) when any check fails. Two deploys at once both succeed
     with distinct version numbers: the unique (case type, version) constraint
-    makes the loser retry with the next one.
+    makes the loser retry with the next one. ``draft`` stores a draft; so
+    does a first version of a case type unless ``confirm_new``.
     """
     parsed = parse_bundle(files)
     for _attempt in range(5):
@@ -182,6 +218,10 @@ def deploy_version(
                         ProcessVersion.case_type == parsed.case_type
                     )
                 )
+                publish = not draft and (
+                    confirm_new or has_published(s, parsed.case_type)
+                )
+                now = p.clock()
                 row = ProcessVersion(
                     case_type=parsed.case_type,
                     version=(last or 0) + 1,
@@ -189,8 +229,12 @@ def deploy_version(
                     content_hash=parsed.content_hash,
                     files=dict(files),
                     deployed_by=deployed_by,
-                    deployed_at=p.clock(),
+                    deployed_at=now,
                     note=note,
+                    status=VersionStatus.PUBLISHED if publish else VersionStatus.DRAFT,
+                    published_at=now if publish else None,
+                    published_by=deployed_by if publish else None,
+                    published_note=note if publish else "",
                 )
                 s.add(row)
                 s.flush()
@@ -205,6 +249,7 @@ def deploy_version(
                                 **audit,
                                 "case_type": info.case_type,
                                 "version": info.version,
+                                "status": info.status,
                                 "warnings": len(parsed.warnings),
                             },
                         )
@@ -237,7 +282,14 @@ def deploy_seed(
     for key, files in seed_bundles(Path(bpmn_root), Path(forms_root)).items():
         if key in known:
             continue
-        done = deploy(p, actor, files, "Versión inicial (semilla)", source="seed")
+        done = deploy(
+            p,
+            actor,
+            files,
+            "Versión inicial (semilla)",
+            source="seed",
+            confirm_new=True,
+        )
         deployed.append(done.version)
     return deployed
 
@@ -266,7 +318,7 @@ def list_case_types(p: Platform, language: str | None = None) -> list[CaseTypeIn
 
 
 def list_versions(p: Platform, case_type: str | None = None) -> list[VersionInfo]:
-    """Every deployed version, newest first."""
+    """Every deployed version, drafts too, newest first."""
     with p.db.read() as s:
         query = select(ProcessVersion).order_by(
             ProcessVersion.case_type, ProcessVersion.version.desc()
@@ -274,3 +326,16 @@ def list_versions(p: Platform, case_type: str | None = None) -> list[VersionInfo
         if case_type:
             query = query.where(ProcessVersion.case_type == case_type)
         return [version_info(r) for r in s.scalars(query)]
+
+
+def has_published(s: Session, case_type: str) -> bool:
+    """Whether ``case_type`` has a published version (it is on offer)."""
+    found = s.scalar(
+        select(ProcessVersion.id)
+        .where(
+            ProcessVersion.case_type == case_type,
+            ProcessVersion.status == VersionStatus.PUBLISHED.value,
+        )
+        .limit(1)
+    )
+    return found is not None

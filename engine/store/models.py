@@ -132,6 +132,14 @@ class ProcessVersion(Base):
     deployed_by: Mapped[str] = mapped_column(String(80))
     deployed_at: Mapped[datetime]
     note: Mapped[str] = mapped_column(Text, default="")
+    # ``draft`` (designers only) or ``published`` (the newest serves new
+    # cases), published once with who, when and a note: its only change.
+    status: Mapped[str] = mapped_column(
+        String(10), default="published", server_default="published"
+    )
+    published_at: Mapped[datetime | None]
+    published_by: Mapped[str | None] = mapped_column(String(80))
+    published_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class TrackingSequence(Base):
@@ -196,6 +204,13 @@ class Case(Base):
             **_where("status = 'open' AND category IS NULL"),
         ),
         Index("ix_case_parent", "parent_id", **_where("parent_id IS NOT NULL")),
+        # The few practice cases: what real lists leave out (NOT IN this).
+        Index(
+            "ix_case_practice",
+            "id",
+            postgresql_where=text("practice"),
+            sqlite_where=text("practice = 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -245,6 +260,8 @@ class Case(Base):
     # the citizen's personal data. The address is the intake form's text.
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # A designer's practice case: out of every real list, and deletable.
+    practice: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": lock_version}
@@ -285,38 +302,6 @@ class CaseSearch(Base):
     contact_email: Mapped[str] = mapped_column(Text, default="")
     contact_digits: Mapped[str] = mapped_column(Text, default="")
     contact_name: Mapped[str] = mapped_column(Text, default="")
-
-
-class KbArticle(Base):
-    """A knowledge-base article: how 311 staff answer a common question.
-
-    ``entity_code`` None is a general 311 article; otherwise the article is
-    the entity's own (its enlaces write it). Agents see only published
-    articles. The full-text index is per dialect and created by the
-    migration (see :mod:`engine.store.search_index`): a generated
-    ``tsvector`` column on PostgreSQL, an FTS5 table kept by triggers on
-    SQLite.
-    """
-
-    __tablename__ = "kb_article"
-    __table_args__ = (
-        Index("ix_kb_article_published_updated", "published", "updated_at"),
-        Index("ix_kb_article_entity_topic", "entity_code", "topic"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    entity_code: Mapped[str | None] = mapped_column(ForeignKey("entity.code"))
-    topic: Mapped[str] = mapped_column(String(80))
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    published: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_by: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[datetime]
-    updated_by: Mapped[str] = mapped_column(String(80))
-    updated_at: Mapped[datetime]
-    lock_version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": lock_version}
 
 
 class WorkflowState(Base):

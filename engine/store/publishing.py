@@ -1,11 +1,13 @@
-"""What the center sends out: the mail outbox, the citizens' one-time
-tracking links and sign-in links, and the daily open-data files."""
+"""What the center sends out or publishes: the mail outbox, the citizens'
+one-time tracking links and sign-in links, the daily open-data files and
+the knowledge-base articles staff answer from."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -96,3 +98,35 @@ class OpenDataFile(Base):
     built_at: Mapped[datetime | None]
     rows: Mapped[int] = mapped_column(Integer, default=0)
     content: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class KbArticle(Base):
+    """A knowledge-base article: how 311 staff answer a common question.
+
+    ``entity_code`` None is a general 311 article; otherwise the article is
+    the entity's own (its enlaces write it). Agents see only published
+    articles. The full-text index is per dialect and created by the
+    migration (see :mod:`engine.store.search_index`): a generated
+    ``tsvector`` column on PostgreSQL, an FTS5 table kept by triggers on
+    SQLite.
+    """
+
+    __tablename__ = "kb_article"
+    __table_args__ = (
+        Index("ix_kb_article_published_updated", "published", "updated_at"),
+        Index("ix_kb_article_entity_topic", "entity_code", "topic"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_code: Mapped[str | None] = mapped_column(ForeignKey("entity.code"))
+    topic: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[datetime]
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}

@@ -125,7 +125,11 @@ def test_new_case_type_with_zero_code_runs_end_to_end(seeded):
     """A bundle the code never heard of is filed, routed, repaired and closed."""
     alumbrado = ROOT / "tests" / "fixtures" / "bundles" / "alumbrado"
     design.deploy(
-        seeded, who(seeded, "disenador"), registry.read_bundle_dir(alumbrado), ""
+        seeded,
+        who(seeded, "disenador"),
+        registry.read_bundle_dir(alumbrado),
+        "",
+        confirm_new=True,
     )
     assert "alumbrado" in [t.key for t in services.list_case_types(seeded)]
     opened = services.open_case(

@@ -28,15 +28,40 @@ def test_deploy_folder_and_zip(app, tmp_path):
     assert "alumbrado" in ok.output
     first = runner.invoke(args=["deploy", str(ALUMBRADO), "--note", "v1"])
     assert first.exit_code == 0 and "alumbrado v1" in first.output
+    # A new case type stays a draft until someone confirms it.
+    assert "tipo de caso nuevo: quedó como borrador" in first.output
     archive = tmp_path / "alumbrado.zip"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in ALUMBRADO.iterdir():
             zf.write(path, f"alumbrado/{path.name}")
     archive.write_bytes(buf.getvalue())
-    second = runner.invoke(args=["deploy", str(archive)])
+    assert "Reparación" not in app.test_client().get("/").get_data(as_text=True)
+    second = runner.invoke(args=["deploy", str(archive), "--confirm-new"])
     assert second.exit_code == 0 and "alumbrado v2" in second.output
+    assert "borrador" not in second.output
     assert "Reparación" in app.test_client().get("/").get_data(as_text=True)
+
+
+def test_deploy_a_draft(app):
+    """`flask deploy --draft` stores a draft: new cases keep the published one."""
+    runner = app.test_cli_runner()
+    queja = str(ROOT / "bpmn" / "queja")
+    done = runner.invoke(args=["deploy", queja, "--draft", "--by", "disenador"])
+    assert done.exit_code == 0, done.output
+    assert "Desplegado queja v2 por disenador" in done.output
+    assert "Es un borrador" in done.output
+    page = app.test_client().get("/casos/nuevo/queja")
+    assert page.status_code == 200
+    with app.app_context():
+        from engine.services import versions
+        from webapp.helpers import platform
+
+        listed = versions.list_versions(platform(), "queja")
+    assert [(v.version, v.status) for v in listed] == [
+        (2, "draft"),
+        (1, "published"),
+    ]
 
 
 def test_validate_and_deploy_a_seed_folder_add_its_forms_and_shared_tables(app):

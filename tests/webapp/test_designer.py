@@ -180,14 +180,25 @@ def citizen_files_alumbrado_and_agent_sees_it(app) -> None:
     )
 
 
+def publish_new(c, tipo: str = "alumbrado") -> None:
+    """Confirm and publish version 1 of a new case type on its page."""
+    url = f"/diseno/{tipo}/v/1/publicar"
+    resp = post_form(c, url, {"nota": "Primera versión", "confirmar": "1"})
+    assert resp.status_code == 303 and resp.headers["Location"] == "/diseno"
+
+
 def test_deploy_files_makes_a_new_case_type(app):
-    """Several files → version 1 of alumbrado, on the home page at once."""
+    """Several files → version 1 of alumbrado, a draft until the designer
+    confirms its title and intake form; then on the home page."""
     c = designer(app)
     resp = upload(c, alumbrado_files(), note="Nuevo: alumbrado público")
-    assert resp.status_code == 303 and resp.headers["Location"] == "/diseno"
+    assert resp.status_code == 303
+    assert resp.headers["Location"] == "/diseno/alumbrado/v/1/publicar"
     html = c.get("/diseno").get_data(as_text=True)
-    assert "alumbrado" in html and "versión 1" in html
+    assert "alumbrado" in html and "tipo de caso nuevo" in html
     assert "Nuevo: alumbrado público" in html
+    assert "alumbrado" not in c.get("/").get_data(as_text=True)
+    publish_new(c)
     citizen_files_alumbrado_and_agent_sees_it(app)
 
 
@@ -197,7 +208,8 @@ def test_deploy_zip_makes_a_new_case_type(app):
     files = [(f"alumbrado/{name}", data) for name, data in alumbrado_files()]
     resp = upload(c, [("alumbrado.zip", as_zip(files))])
     assert resp.status_code == 303
-    assert "versión 1" in c.get("/diseno").get_data(as_text=True)
+    assert "tipo de caso nuevo" in c.get("/diseno").get_data(as_text=True)
+    publish_new(c)
     citizen_files_alumbrado_and_agent_sees_it(app)
 
 
@@ -243,7 +255,7 @@ def test_warnings_are_listed_after_a_good_deploy(app):
     resp = upload(c, fixture_files("dmn_sin_comodin"))
     assert resp.status_code == 303
     html = c.get("/diseno").get_data(as_text=True)
-    assert "Se desplegó" in html
+    assert "se guardó como borrador" in html
     table = must_search(
         r'<table class="table problems[^"]*" id="advertencias".*?</table>', html, re.S
     ).group(0)

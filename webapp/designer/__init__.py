@@ -122,7 +122,9 @@ def _deploy(files: dict[str, str], note: str) -> tuple[Any, list[ProblemRow]]:
     if problems:
         return None, problems
     try:
-        deployed = design.deploy(platform(), _actor(), files, note)
+        deployed = design.deploy(
+            platform(), _actor(), files, note, draft=drafts.draft_requested()
+        )
     except BundleInvalid as exc:
         return None, _rows(exc.problems)
     except Conflict as exc:
@@ -131,8 +133,16 @@ def _deploy(files: dict[str, str], note: str) -> tuple[Any, list[ProblemRow]]:
 
 
 def _deployed_redirect(deployed: Any) -> Any:
-    """Flash the new version (and keep its warnings for the list); 303 there."""
+    """Keep the warnings for the list; 303 to a draft's page, or flash the
+    new version and 303 to the list."""
     info: VersionInfo = deployed.version
+    if deployed.warnings:
+        session[_WARNINGS_KEY] = [
+            {"file": r.file, "element": r.element, "text": r.text}
+            for r in _rows(deployed.warnings)
+        ]
+    if (to_draft := drafts.after_deploy(deployed)) is not None:
+        return to_draft
     flash(
         gettext(
             "Se desplegó «%(title)s» (%(key)s), versión %(version)s.",
@@ -142,11 +152,6 @@ def _deployed_redirect(deployed: Any) -> Any:
         ),
         "success",
     )
-    if deployed.warnings:
-        session[_WARNINGS_KEY] = [
-            {"file": r.file, "element": r.element, "text": r.text}
-            for r in _rows(deployed.warnings)
-        ]
     return redirect(url_for("designer.index"), code=303)
 
 
@@ -258,6 +263,7 @@ def version(tipo: str, n: int) -> Any:
         files=rows,
         diagram=diagram[0] if diagram else None,
         is_newest=newest.version == info.version,
+        serving=drafts.serving_version(tipo),
         changes=[translate(m) for m in changes],
     )
 
@@ -464,4 +470,4 @@ def _preview_context(result: FormPreview) -> dict[str, Any]:
 
 
 # Routes in modules of their own, registered on this blueprint on import.
-from webapp.designer import compare, decisions, moves  # noqa: E402, F401
+from webapp.designer import compare, decisions, drafts, moves  # noqa: E402, F401

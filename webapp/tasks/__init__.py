@@ -109,6 +109,13 @@ def detail(task_id: str) -> Any:
                     ),
                     "success",
                 )
+                if view.case.practice:  # the designer goes on practising
+                    back = url_for(
+                        "designer.practice_page",
+                        tipo=view.case.case_type,
+                        n=view.case.version,
+                    )
+                    return redirect(back, code=303)
                 return redirect(url_for("tasks.inbox"), code=303)
         values = {k: (v if len(v) > 1 else v[0]) for k, v in raw.items() if v}
         if errors:
