@@ -141,6 +141,17 @@ def queue(
     )
 
 
+def queue_for_case(
+    s: Session, case: Case, to: str, message: Rendered, now: datetime
+) -> bool:
+    """Queue a message about ``case``; never for a practice case (designers
+    try processes with made-up and real-looking addresses: nobody is mailed).
+    """
+    if case.practice:
+        return False
+    return queue(s, to, message, case.id, now)
+
+
 def case_received(
     s: Session,
     p: Platform,
@@ -163,7 +174,7 @@ def case_received(
         tracking_url=tracking_url(p, case.number),
         link=issue_link(s, p, case, now),
     )
-    queue(s, to, message, case.id, now)
+    queue_for_case(s, case, to, message, now)
 
 
 @dataclass(frozen=True)
@@ -236,7 +247,7 @@ def status_changed(
             tracking_url=tracking_url(p, case.number),
             link=issue_link(s, p, case, now),
         )
-        queue(s, email, message, case.id, now)
+        queue_for_case(s, case, email, message, now)
     if case.merged_children:
         # The parent of merged duplicates answers for them: its progress
         # reaches every reporter (the count spares other cases a query).
@@ -250,7 +261,7 @@ def status_changed(
                 tracking_url=tracking_url(p, child.number),
                 link=issue_link(s, p, child, now),
             )
-            queue(s, child_email, message, child.id, now)
+            queue_for_case(s, child, child_email, message, now)
 
 
 def reporter_email(s: Session, p: Platform, case: Case) -> str | None:
@@ -287,7 +298,7 @@ def case_merged(
         tracking_url=tracking_url(p, child.number),
         link=issue_link(s, p, child, now),
     )
-    queue(s, email, message, child.id, now)
+    queue_for_case(s, child, email, message, now)
 
 
 def staff_alert(
@@ -302,7 +313,7 @@ def staff_alert(
         case_url=case_url(p, case.number),
     )
     for email in staff_emails(s, role, case.entity_code):
-        queue(s, email, message, case.id, now)
+        queue_for_case(s, case, email, message, now)
 
 
 def staff_emails(s: Session, role: str, entity: str | None) -> list[str]:

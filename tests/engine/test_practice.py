@@ -35,6 +35,7 @@ from engine.store.models import (
     HumanTask,
     WorkflowState,
 )
+from engine.store.publishing import Outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 INTAKE = {
@@ -253,3 +254,24 @@ def test_real_cases_never_move_onto_a_draft(center):
     assert "borrador" in refused[real.number][0].text
     (task,) = ready(center, fake.number)
     assert task.name == "Clasificar la queja (borrador)"
+
+
+def test_nobody_is_mailed_about_a_practice_case(center):
+    """Filed with a citizen's address and classified (which mails the
+    citizen on a real case), a practice case queues no mail at all; the
+    real case filed alongside does."""
+    designer = who(center, "disenador")
+    address = "vecina@example.pa"
+    real = services.open_case(center, "queja", {**INTAKE, "correo": address})
+    fake = practice.open_practice_case(
+        center, designer, "queja", 2, {**INTAKE, "correo": address}
+    )
+    classify(center, designer, fake.number)
+    classify(center, who(center, "agente"), real.number)
+    with center.db.read() as s:
+        mailed = s.execute(
+            select(Case.number, func.count(Outbox.id))
+            .join(Outbox, Outbox.case_id == Case.id)
+            .group_by(Case.number)
+        ).all()
+    assert dict(mailed) == {real.number: 2}  # receipt, then the new status
