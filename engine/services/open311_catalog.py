@@ -13,10 +13,11 @@ definition.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import Session
 
 from engine.bundles import forms
@@ -27,8 +28,14 @@ from engine.domain.open311 import (
     Service,
     ServiceDefinition,
 )
-from engine.services.common import latest_versions, parsed_version, sources_for
+from engine.services.common import (
+    REAL_CASE,
+    latest_versions,
+    parsed_version,
+    sources_for,
+)
 from engine.services.platform import Platform
+from engine.store.models import Case
 
 #: The intake field whose values split a case type into services.
 CATEGORY = "categoria"
@@ -142,6 +149,18 @@ def offered(p: Platform, s: Session) -> list[Offered]:
             )
         )
     return found
+
+
+def published_cases(kinds: Collection[str]) -> ColumnElement[bool]:
+    """The cases the outside may see (Open311, open data): of an offered
+    case type (``kinds``), never a reserved-identity denuncia, never a
+    practice case."""
+    return and_(Case.case_type.in_(kinds), Case.identity_reserved.is_(False), REAL_CASE)
+
+
+def is_published(case: Case, kinds: Collection[str]) -> bool:
+    """:func:`published_cases` for one loaded case."""
+    return case.case_type in kinds and not case.identity_reserved and not case.practice
 
 
 def _service(kind: Offered, category: str, label: str) -> Service:

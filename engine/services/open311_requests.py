@@ -30,7 +30,7 @@ from engine.domain.open311 import (
     ServiceRequest,
 )
 from engine.services import api_keys
-from engine.services.common import PANAMA, REAL_CASE
+from engine.services.common import PANAMA
 from engine.services.intake import open_case
 from engine.services.open311_catalog import (
     CATEGORY,
@@ -38,7 +38,9 @@ from engine.services.open311_catalog import (
     Offered,
     find_service,
     form_map,
+    is_published,
     offered,
+    published_cases,
 )
 from engine.services.platform import Platform
 from engine.store.models import Case, CaseEvent, Entity
@@ -151,9 +153,7 @@ def list_requests(p: Platform, query: RequestQuery) -> list[ServiceRequest]:
     """The offered cases matching ``query``, newest first, one page."""
     with p.db.read() as s:
         kinds = {k.case_type: k for k in offered(p, s)}
-        found = select(Case).where(
-            Case.case_type.in_(kinds), Case.identity_reserved.is_(False), REAL_CASE
-        )
+        found = select(Case).where(published_cases(kinds))
         if query.ids:
             found = found.where(Case.number.in_(query.ids))
         else:
@@ -183,12 +183,7 @@ def get_request(
     with p.db.read() as s:
         kinds = {k.case_type: k for k in offered(p, s)}
         case = s.scalar(select(Case).where(Case.number == number[:40]))
-        if (
-            case is None
-            or case.identity_reserved
-            or case.practice
-            or case.case_type not in kinds
-        ):
+        if case is None or not is_published(case, kinds):
             raise NotFound(N_("No hay una solicitud con ese número."))
         return _requests(s, kinds, [case], extensions)[0]
 

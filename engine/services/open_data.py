@@ -28,8 +28,8 @@ from engine.domain.enums import CaseStatus
 from engine.domain.errors import N_, NotFound
 from engine.domain.open311 import PublishedFile
 from engine.services import transparency
-from engine.services.common import PANAMA, REAL_CASE
-from engine.services.open311_catalog import offered
+from engine.services.common import PANAMA
+from engine.services.open311_catalog import offered, published_cases
 from engine.services.open311_requests import iso
 from engine.services.platform import Platform
 from engine.store.models import Case
@@ -99,12 +99,7 @@ def _cases(p: Platform, now: datetime) -> Iterator[dict[str, str]]:
                     Case.status,
                     Case.public_status,
                 )
-                .where(
-                    Case.id > last,
-                    Case.case_type.in_(kinds),
-                    Case.identity_reserved.is_(False),
-                    REAL_CASE,
-                )
+                .where(Case.id > last, published_cases(kinds))
                 .order_by(Case.id)
                 .limit(CHUNK)
             ).all()
