@@ -106,7 +106,12 @@ def deploy(
     """
     if not actor.has(*DESIGN_ROLES):
         raise NotAllowed(N_("Solo los diseñadores de procesos pueden hacer esto."))
-    detail = {"source": source, "files": sorted(files)}
+    routing = categories.routing_warnings(p, files)
+    detail = {
+        "source": source,
+        "files": sorted(files),
+        "routing_warnings": len(routing),
+    }
     try:
         info = deploy_version(
             p,
@@ -135,7 +140,7 @@ def deploy(
     parsed = p.specs.get(info.content_hash, lambda: files)
     return Deployed(
         info,
-        [*parsed.warnings, *categories.routing_warnings(p, files)],
+        [*parsed.warnings, *routing],
         needs_confirmation=info.is_draft and not draft,
     )
 
@@ -250,7 +255,8 @@ def deploy_version(
                                 "case_type": info.case_type,
                                 "version": info.version,
                                 "status": info.status,
-                                "warnings": len(parsed.warnings),
+                                "warnings": len(parsed.warnings)
+                                + int(audit.get("routing_warnings", 0)),
                             },
                         )
                     )

@@ -4,9 +4,12 @@ and the pickers that send a case to an entity offer its category's first."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from engine import services
 from engine.bundles import routing
 from engine.services import categories, design, entities
+from engine.store.accounts import AuditLog
 from tests.engine.test_design import queja_files, who
 
 TABLE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -80,6 +83,15 @@ def test_a_deploy_warns_about_routes_to_entities_that_cannot_take_them(
     assert "ALCALDIA, que no existe" in found["regla_municipal"]
     assert all(w.severity == "warning" for w in done.warnings)
     assert done.version.version == 2
+    # The audit record counts them with the bundle's own warnings.
+    with seeded.db.read() as s:
+        record = s.scalars(
+            select(AuditLog.detail)
+            .where(AuditLog.action == "deploy")
+            .order_by(AuditLog.id.desc())
+        ).first()
+    assert record["routing_warnings"] == 3
+    assert record["warnings"] == len(done.warnings) >= 3
 
 
 def test_pickers_sending_a_case_offer_its_categorys_entities_first(seeded) -> None:
