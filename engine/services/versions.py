@@ -15,7 +15,13 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine.bundles.registry import bundle_from_path, parse_bundle, seed_bundles
+from engine.bundles.registry import (
+    bundle_from_path,
+    content_hash,
+    parse_bundle,
+    seed_bundles,
+)
+from engine.bundles.scenario_files import is_scenario_file
 from engine.domain.enums import Role
 from engine.domain.errors import (
     N_,
@@ -30,7 +36,7 @@ from engine.domain.views import (
     CaseTypeInfo,
     VersionInfo,
 )
-from engine.services import categories
+from engine.services import categories, scenario_runs
 from engine.services.accounts import actor_from_user
 from engine.services.common import latest_versions, parsed_version, version_info
 from engine.services.platform import Platform
@@ -79,12 +85,14 @@ def deploy(
     own, and where its routing table sends categories to entities unknown,
     inactive or not answering them (:func:`categories.routing_warnings`).
     The audit record names the actor and ``source`` (``web``, ``cli`` or
-    ``seed``).
+    ``seed``). The bundle's process tests run first
+    (:func:`scenario_runs.require_passing`): a failing one refuses it.
     """
     if not actor.has(*DESIGN_ROLES):
         raise NotAllowed(N_("Solo los diseñadores de procesos pueden hacer esto."))
     detail = {"source": source, "files": sorted(files)}
     try:
+        scenario_runs.require_passing(files, specs=p.specs)
         info = deploy_version(
             p, files, deployed_by=actor.username, note=note.strip(), audit=detail
         )
@@ -150,10 +158,18 @@ def read_bundle(
 def check_bundle(files: dict[str, str]) -> tuple[str, str, list[Problem]]:
     """Validate a bundle without storing it: (case type, title, warnings).
 
-    Raises :class:`BundleInvalid` listing every problem; needs no database.
+    Its process tests run too, in sandboxes of their own. Raises
+    :class:`BundleInvalid` listing every problem (each failing scenario and
+    step); needs no database.
     """
     parsed = parse_bundle(files)
+    scenario_runs.require_passing(files, parsed=parsed)
     return parsed.case_type, parsed.title, list(parsed.warnings)
+
+
+def scenario_count(files: dict[str, str]) -> int:
+    """How many process tests (``tests/*.json``) a bundle carries."""
+    return sum(1 for name in files if is_scenario_file(name))
 
 
 def deploy_version(
@@ -173,7 +189,8 @@ def deploy_version(
     with distinct version numbers: the unique (case type, version) constraint
     makes the loser retry with the next one.
     """
-    parsed = parse_bundle(files)
+    # Parsed once per content: the deploy's process tests parsed it already.
+    parsed = p.specs.get(content_hash(files), lambda: files)
     for _attempt in range(5):
         try:
             with p.db.transaction() as s:

@@ -106,7 +106,8 @@ def test_migration_refused_when_the_current_task_changes_lane(seeded):
     """Moving the waiting task to another role makes the move impossible, with why."""
     opened = services.open_case(seeded, "queja", INTAKE)
     designer = who(seeded, "disenador")
-    files = dict(queja_files())
+    # Without the seed's process tests: they expect the agent to classify.
+    files = {k: v for k, v in queja_files().items() if not k.startswith("tests/")}
     ref = "        <bpmn:flowNodeRef>clasificar_caso</bpmn:flowNodeRef>\n"
     bpmn = files["queja.bpmn"].replace(ref, "", 1)
     anchor = '<bpmn:lane id="lane_supervisor_311" name="supervisor_311">\n'

@@ -204,6 +204,8 @@ def _element_kinds() -> dict[str, str]:
 
 def _kind(name: str) -> str:
     """A file's type, for people."""
+    if name.startswith("tests/"):
+        return gettext("Escenario de prueba")
     if name.endswith(".bpmn"):
         return gettext("Diagrama BPMN")
     if name.endswith(".dmn"):
@@ -247,7 +249,7 @@ def version(tipo: str, n: int) -> Any:
             name=name,
             kind=_kind(name),
             size=len(text.encode()),
-            is_form=name.endswith(".json"),
+            is_form=name.endswith(".json") and not name.startswith("tests/"),
         )
         for name, text in sorted(files.items())
     ]
@@ -275,7 +277,7 @@ def redeploy(tipo: str, n: int) -> Any:
     return _deployed_redirect(deployed)
 
 
-@bp.get("/<tipo>/v/<int:n>/archivos/<name>")
+@bp.get("/<tipo>/v/<int:n>/archivos/<path:name>")
 def file(tipo: str, n: int, name: str) -> Any:
     """One file of a version as raw text with a safe content type."""
     _, files = _version(tipo, n)
@@ -505,3 +507,7 @@ def move_cases(tipo: str, n: int) -> Any:
         return redirect(url_for("designer.move_cases", tipo=tipo, n=n), code=303)
     candidates = design.migration_candidates(p, _actor(), tipo, n)
     return render_template("designer/move_cases.html", info=info, candidates=candidates)
+
+
+# The process tests' page registers on ``bp`` when imported.
+from webapp.designer import scenarios  # noqa: E402, F401
