@@ -88,6 +88,12 @@ def drop_schema(schema: str) -> None:
         engine.dispose()
 
 
+def without_scenarios(files: dict[str, str]) -> dict[str, str]:
+    """A bundle's files without its process tests (``tests/*.json``): for a
+    test that deploys a changed seed bundle whose scenarios no longer hold."""
+    return {k: v for k, v in files.items() if not k.startswith("tests/")}
+
+
 @contextmanager
 def database_at(tmp_path: Path, schema: str, revision: str) -> Iterator[str]:
     """A migration test's own database (see :func:`migration_url`) migrated

@@ -41,8 +41,14 @@ MAX_BACKOFF_S = 60.0
 
 
 def _text(message: Message) -> str:
-    """A service message in Spanish (the command line is not translated)."""
-    return message.text % message.params if message.params else message.text
+    """A service message in Spanish (the command line is not translated);
+    a message parameter is written out in turn."""
+    if not message.params:
+        return message.text
+    params = {
+        k: _text(v) if isinstance(v, Message) else v for k, v in message.params.items()
+    }
+    return message.text % params
 
 
 def _print_invalid(exc: InvalidData) -> None:
@@ -137,18 +143,24 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("validate")
     @click.argument("path", type=BUNDLE_PATH)
     def validate(path: Path) -> None:
-        """Check a bundle folder or .zip; exit 1 listing every problem.
+        """Check a bundle folder or .zip and run its process tests; exit 1
+        listing every problem (each failing scenario and step).
 
-        Needs no database and no secret: nothing is stored.
+        Needs no database and no secret: nothing is stored (the scenarios
+        run in throwaway databases).
         """
         try:
-            case_type, title, warnings = versions.check_bundle(_read_bundle(path))
+            files = _read_bundle(path)
+            case_type, title, warnings = versions.check_bundle(files)
         except BundleInvalid as exc:
             _print_problems(exc)
             raise SystemExit(1) from exc
         if warnings:
             _print_problems(BundleInvalid(warnings))
         click.echo(f"Paquete válido: {case_type} ({title})")
+        tests = versions.scenario_count(files)
+        if tests:
+            click.echo(f"Escenarios de prueba: los {tests} pasaron.")
 
     @app.cli.command("deploy")
     @click.argument("path", type=BUNDLE_PATH)

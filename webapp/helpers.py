@@ -148,12 +148,17 @@ def translate(message: Message) -> str:
     """Translate an engine message id and fill its parameters.
 
     A datetime parameter (when a task was completed, an article changed) is
-    written as :func:`fecha` writes dates, in the reader's language.
+    written as :func:`fecha` writes dates, in the reader's language; a
+    message parameter is translated in turn.
     """
     text = gettext(message.text)
     if message.params:
         params = {
-            k: fecha(v) if isinstance(v, datetime) else v
+            k: fecha(v)
+            if isinstance(v, datetime)
+            else translate(v)
+            if isinstance(v, Message)
+            else v
             for k, v in message.params.items()
         }
         try:

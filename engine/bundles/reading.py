@@ -8,6 +8,7 @@ from typing import Any
 from lxml import etree
 
 from engine.bundles.markup import NSMAP, SHARED_FOLDER, problem, safe_xml_parser
+from engine.bundles.scenario_files import SCENARIO_FOLDER
 from engine.domain.errors import N_, BundleInvalid
 
 
@@ -21,6 +22,18 @@ def read_bundle_dir(*folders: Path) -> dict[str, str]:
             if path.suffix in (".bpmn", ".dmn", ".json") and path.is_file():
                 files[path.name] = path.read_text(encoding="utf-8")
     return files
+
+
+def read_scenario_dir(folder: Path) -> dict[str, str]:
+    """The process tests of a bundle folder: ``tests/*.json``, named so."""
+    tests = folder / SCENARIO_FOLDER
+    if not tests.is_dir():
+        return {}
+    return {
+        f"{SCENARIO_FOLDER}/{path.name}": path.read_text(encoding="utf-8")
+        for path in sorted(tests.iterdir())
+        if path.suffix == ".json" and path.is_file()
+    }
 
 
 def seed_bundles(bpmn_root: Path, forms_root: Path) -> dict[str, dict[str, str]]:
@@ -50,7 +63,8 @@ def bundle_from_path(
 
     The one reader behind the command line and the seed. A ``.zip`` is read
     as hostile, like an upload (:func:`engine.bundles.read_zip`); a folder
-    gives its ``.bpmn``, ``.dmn`` and ``.json`` files. Then, never replacing
+    gives its ``.bpmn``, ``.dmn`` and ``.json`` files, and its process tests
+    ``tests/*.json`` under those names. Then, never replacing
     a file the bundle has:
 
     - the forms in ``forms_root/<key>/`` are added, for the folder's name and
@@ -72,6 +86,7 @@ def bundle_from_path(
         keys: set[str] = set()
     elif source.is_dir():
         files = read_bundle_dir(source)
+        files.update(read_scenario_dir(source))
         keys = {source.name}
     else:
         raise BundleInvalid(

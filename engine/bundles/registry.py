@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine.bundles import form_checks, milestones, texts
+from engine.bundles import form_checks, milestones, scenario_files, texts
 from engine.bundles.checks import (
     check_called_elements,
     check_lanes,
@@ -154,6 +154,8 @@ def parse_bundle(files: dict[str, str]) -> ParsedVersion:
     """
     problems: list[Problem] = []
     trees, schemas, unreadable = _read_files(files, problems)
+    scenarios, wrong_scenarios = scenario_files.read_scenarios(files)
+    problems.extend(wrong_scenarios)
     languages = texts.read_overlays(files, schemas, problems)
     bpmn_names = sorted(n for n in trees if n.endswith(".bpmn"))
     dmn_names = sorted(n for n in trees if n.endswith(".dmn"))
@@ -235,6 +237,13 @@ def parse_bundle(files: dict[str, str]) -> ParsedVersion:
 
     tasks = _task_infos(spec, subprocess_specs)
     problems.extend(_check_tasks(spec, tasks, schemas, bpmn_names[0], files))
+    problems.extend(
+        scenario_files.check_references(
+            scenarios,
+            {r for i, t in tasks.items() if t.manual for r in (i, t.name)},
+            {r for i, t in tasks.items() for r in (i, t.name) if r},
+        )
+    )
     start_infos = [tasks[i] for i in _start_events(spec) if i in tasks]
     declared_milestones, wrong = milestones.declared(
         start_infos[0].props if start_infos else {},
@@ -295,6 +304,8 @@ def _read_files(
     unreadable: list[str] = []
     for name, text in sorted(files.items()):
         is_xml = name.endswith((".bpmn", ".dmn"))
+        if name.startswith(f"{scenario_files.SCENARIO_FOLDER}/"):
+            continue  # process tests: read_scenarios checks them
         if texts.overlay_target(name) is not None:
             continue  # texts in another language: read_overlays checks them
         if len(text.encode()) > MAX_FILE_BYTES:

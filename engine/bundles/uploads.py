@@ -6,7 +6,8 @@ the upload as hostile: limits on the number of files, their sizes (the sizes a
 zip declares *and* the bytes actually read, so a lying header cannot exhaust
 memory), the compression ratio, path traversal, symlinks, file types and text
 encoding. The result is the ``name -> text`` mapping :func:`parse_bundle`
-takes; folders inside a zip are flattened to base names.
+takes; folders inside a zip are flattened to base names, except a ``tests``
+folder's scenarios, which keep it (``tests/<name>.json``).
 
 Every refusal raises :class:`BundleInvalid` with Spanish problems, like the
 rest of bundle validation, so the deploy screen shows them the same way.
@@ -23,6 +24,7 @@ import zlib
 from typing import Any
 
 from engine.bundles.markup import MAX_FILE_BYTES
+from engine.bundles.scenario_files import SCENARIO_FOLDER
 from engine.domain.errors import N_, BundleInvalid, Message, Problem
 
 __all__ = [
@@ -221,6 +223,15 @@ class MemberTooLarge(Exception):
         self.size = size
 
 
+def bundle_name(path: str) -> str:
+    """A zip member's name in the bundle: its base name, or ``tests/<base>``
+    for a scenario in a ``tests`` folder (at any depth)."""
+    parts = path.split("/")
+    if len(parts) >= 2 and parts[-2] == SCENARIO_FOLDER and parts[-1].endswith(".json"):
+        return f"{SCENARIO_FOLDER}/{parts[-1]}"
+    return parts[-1]
+
+
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
     """Whether a member is a symbolic link (Unix mode bits in the header)."""
     mode = info.external_attr >> 16
@@ -300,6 +311,7 @@ def _read_archive(archive: zipfile.ZipFile, label: str) -> dict[str, str]:
         base = path.rsplit("/", 1)[-1]
         if path.startswith(_SYSTEM_FOLDERS) or base in _SYSTEM_FILES:
             continue
+        key = bundle_name(path)
         if info.flag_bits & 0x1:
             problems.append(
                 _problem(
@@ -330,24 +342,24 @@ def _read_archive(archive: zipfile.ZipFile, label: str) -> dict[str, str]:
                 )
             )
             continue
-        if base in seen:
+        if key in seen:
             problems.append(
                 _problem(
-                    base,
+                    key,
                     N_(
                         "Hay dos archivos llamados «%(name)s» (%(first)s y "
                         "%(second)s): las carpetas del .zip se aplanan, así que "
                         "los nombres deben ser únicos."
                     ),
-                    name=base,
-                    first=seen[base],
+                    name=key,
+                    first=seen[key],
                     second=path,
                 )
             )
             continue
-        seen[base] = path
+        seen[key] = path
         declared_total += info.file_size
-        wanted.append((base, info))
+        wanted.append((key, info))
     if declared_total > MAX_TOTAL_BYTES:
         raise _total_problem(label)
     if problems:

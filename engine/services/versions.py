@@ -21,7 +21,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.bundles.registry import bundle_from_path, parse_bundle, seed_bundles
+from engine.bundles.registry import (
+    bundle_from_path,
+    content_hash,
+    parse_bundle,
+    seed_bundles,
+)
+from engine.bundles.scenario_files import is_scenario_file
 from engine.domain.enums import Role, VersionStatus
 from engine.domain.errors import (
     N_,
@@ -36,7 +42,7 @@ from engine.domain.views import (
     CaseTypeInfo,
     VersionInfo,
 )
-from engine.services import categories
+from engine.services import categories, scenario_runs
 from engine.services.accounts import actor_from_user
 from engine.services.common import (
     DESIGN_ROLES,
@@ -97,7 +103,8 @@ def deploy(
     own, and where its routing table sends categories to entities unknown,
     inactive or not answering them (:func:`categories.routing_warnings`).
     The audit record names the actor and ``source`` (``web``, ``cli`` or
-    ``seed``).
+    ``seed``). The bundle's process tests run first
+    (:func:`scenario_runs.require_passing`): a failing one refuses it.
 
     ``draft`` stores a draft: no new case uses it. Otherwise the version is
     published at once -- unless its case type has no published version yet
@@ -113,6 +120,7 @@ def deploy(
         "routing_warnings": len(routing),
     }
     try:
+        scenario_runs.require_passing(files, specs=p.specs)
         info = deploy_version(
             p,
             files,
@@ -188,10 +196,18 @@ def read_bundle(
 def check_bundle(files: dict[str, str]) -> tuple[str, str, list[Problem]]:
     """Validate a bundle without storing it: (case type, title, warnings).
 
-    Raises :class:`BundleInvalid` listing every problem; needs no database.
+    Its process tests run too, in sandboxes of their own. Raises
+    :class:`BundleInvalid` listing every problem (each failing scenario and
+    step); needs no database.
     """
     parsed = parse_bundle(files)
+    scenario_runs.require_passing(files, parsed=parsed)
     return parsed.case_type, parsed.title, list(parsed.warnings)
+
+
+def scenario_count(files: dict[str, str]) -> int:
+    """How many process tests (``tests/*.json``) a bundle carries."""
+    return sum(1 for name in files if is_scenario_file(name))
 
 
 def deploy_version(
@@ -214,7 +230,8 @@ def deploy_version(
     makes the loser retry with the next one. ``draft`` stores a draft; so
     does a first version of a case type unless ``confirm_new``.
     """
-    parsed = parse_bundle(files)
+    # Parsed once per content: the deploy's process tests parsed it already.
+    parsed = p.specs.get(content_hash(files), lambda: files)
     for _attempt in range(5):
         try:
             with p.db.transaction() as s:

@@ -10,6 +10,7 @@ from engine import services
 from engine.domain.errors import NotAllowed, NotFound
 from engine.services import case_moves, design
 from engine.store.accounts import AuditLog
+from tests.conftest import without_scenarios
 from tests.engine.test_design import INTAKE, queja_files
 from tests.engine.test_scenarios import accept, who
 
@@ -17,7 +18,7 @@ from tests.engine.test_scenarios import accept, who
 def classification_goes_to_the_supervisor(seeded) -> None:
     """Deploy v2 where classifying moved to the supervisor's lane: a case
     waiting to be classified cannot move, one past it can."""
-    files = dict(queja_files())
+    files = without_scenarios(queja_files())
     ref = "        <bpmn:flowNodeRef>clasificar_caso</bpmn:flowNodeRef>\n"
     bpmn = files["queja.bpmn"].replace(ref, "", 1)
     anchor = '<bpmn:lane id="lane_supervisor_311" name="supervisor_311">\n'

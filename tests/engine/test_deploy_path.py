@@ -23,11 +23,12 @@ ALUMBRADO = ROOT / "tests" / "fixtures" / "bundles" / "alumbrado"
 
 
 def zipped(folder: Path, target: Path) -> Path:
-    """A folder's files as a zip (in a folder of the same name)."""
+    """A folder's files, subfolders included, as a zip (in a folder of the
+    same name)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        for path in sorted(folder.iterdir()):
-            zf.write(path, f"{folder.name}/{path.name}")
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            zf.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}")
     target.write_bytes(buf.getvalue())
     return target
 
@@ -48,9 +49,14 @@ def test_a_seed_folder_brings_its_forms_and_the_tables_it_calls():
         files
     )
     assert files == seed_bundles(BPMN, FORMS)["queja"]
-    # Without the roots a folder is only itself (its diagram and the
-    # diagram's texts in English).
-    assert set(bundle_from_path(BPMN / "queja")) == {"queja.bpmn", "messages.en.json"}
+    # Without the roots a folder is only itself (its diagram, the
+    # diagram's texts in English and its process tests).
+    alone = set(bundle_from_path(BPMN / "queja"))
+    assert {n for n in alone if not n.startswith("tests/")} == {
+        "queja.bpmn",
+        "messages.en.json",
+    }
+    assert "tests/01-llamada-viernes-noche.json" in alone
 
 
 def test_shared_tables_only_when_called_and_never_over_the_bundles_own(tmp_path):

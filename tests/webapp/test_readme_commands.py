@@ -333,7 +333,12 @@ def test_fresh_clone_help_and_validate_need_no_environment(tmp_path: Path) -> No
         assert out.startswith("Usage: "), (args, out)
     for name in operator_commands():
         assert name in found[""][1]
-    assert done["validate"] == (0, "Paquete válido: queja (Queja)\n", "")
+    tests = len(list((ROOT / "bpmn" / "queja" / "tests").glob("*.json")))
+    assert done["validate"] == (
+        0,
+        f"Paquete válido: queja (Queja)\nEscenarios de prueba: los {tests} pasaron.\n",
+        "",
+    )
     for name in ("worker", "serve"):
         code, out, err = done[name]
         assert code == 1 and out == "", (name, out)

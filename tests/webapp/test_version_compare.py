@@ -7,7 +7,7 @@ import json
 import re
 
 from engine.services import design, versions
-from tests.conftest import Auth
+from tests.conftest import Auth, without_scenarios
 from tests.engine.test_scenarios import who
 from tests.engine.test_version_diff import changed_bpmn
 
@@ -23,17 +23,19 @@ def deploy_second_version(app) -> None:
     versions.deploy(
         p,
         designer,
-        {
-            **files,
-            "queja.bpmn": changed_bpmn(),
-            "registro.json": json.dumps(form, ensure_ascii=False),
-            "enrutamiento.dmn": files["enrutamiento.dmn"].replace(
-                '"MINSA"', '"MOP"', 1
-            ),
-            "messages.en.json": files["messages.en.json"].replace(
-                '"Recibida"', '"Recibida por el 311"'
-            ),
-        },
+        without_scenarios(  # they expect the old status and routing
+            {
+                **files,
+                "queja.bpmn": changed_bpmn(),
+                "registro.json": json.dumps(form, ensure_ascii=False),
+                "enrutamiento.dmn": files["enrutamiento.dmn"].replace(
+                    '"MINSA"', '"MOP"', 1
+                ),
+                "messages.en.json": files["messages.en.json"].replace(
+                    '"Recibida"', '"Recibida por el 311"'
+                ),
+            }
+        ),
         "v2",
     )
 

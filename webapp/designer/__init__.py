@@ -209,6 +209,8 @@ def element_kinds() -> dict[str, str]:
 
 def _kind(name: str) -> str:
     """A file's type, for people."""
+    if name.startswith("tests/"):
+        return gettext("Escenario de prueba")
     if name.endswith(".bpmn"):
         return gettext("Diagrama BPMN")
     if name.endswith(".dmn"):
@@ -252,7 +254,7 @@ def version(tipo: str, n: int) -> Any:
             name=name,
             kind=_kind(name),
             size=len(text.encode()),
-            is_form=name.endswith(".json"),
+            is_form=name.endswith(".json") and not name.startswith("tests/"),
         )
         for name, text in sorted(files.items())
     ]
@@ -281,7 +283,7 @@ def redeploy(tipo: str, n: int) -> Any:
     return _deployed_redirect(deployed)
 
 
-@bp.get("/<tipo>/v/<int:n>/archivos/<name>")
+@bp.get("/<tipo>/v/<int:n>/archivos/<path:name>")
 def file(tipo: str, n: int, name: str) -> Any:
     """One file of a version as raw text with a safe content type."""
     _, files = _version(tipo, n)
@@ -470,4 +472,10 @@ def _preview_context(result: FormPreview) -> dict[str, Any]:
 
 
 # Routes in modules of their own, registered on this blueprint on import.
-from webapp.designer import compare, decisions, drafts, moves  # noqa: E402, F401
+from webapp.designer import (  # noqa: E402, F401
+    compare,
+    decisions,
+    drafts,
+    moves,
+    scenarios,
+)
