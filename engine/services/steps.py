@@ -308,10 +308,12 @@ def _record_milestones(
     now: datetime,
 ) -> None:
     """Move the case to the milestone the step reached, then, if the step
-    closed the case, to the last one; each move a public event."""
+    closed the case, to the last one; each move a public event. A step of a
+    case that stays closed (the citizen rating the answer) moves nothing:
+    a closed case stands at the last milestone."""
     reached = [key] if key else []
-    if was_open and case.status == CaseStatus.CLOSED:
-        reached.append(parsed.milestones[-1][0])
+    if case.status == CaseStatus.CLOSED:
+        reached = [*reached, parsed.milestones[-1][0]] if was_open else []
     labels = dict(parsed.milestones)
     for step in reached:
         if step == case.milestone or step not in labels:

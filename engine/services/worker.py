@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from engine.domain.enums import CaseStatus, TaskState
+from engine.domain.enums import TaskState
 from engine.services import steps
 from engine.services.common import (
     business_calendar,
@@ -104,7 +104,9 @@ def _claim(p: Platform, s: Session, now: datetime, size: int) -> _Claimed | None
     query = (
         select(Case)
         .where(
-            Case.status == CaseStatus.OPEN,
+            # Closed cases too: an answered case keeps its survey window,
+            # whose timer closes the survey (a case with nothing left to
+            # wait for has no timer).
             Case.error.is_(None),
             Case.next_timer_at.is_not(None),
             # Strictly before: SpiffWorkflow fires a timer once its deadline

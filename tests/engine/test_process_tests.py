@@ -33,10 +33,8 @@ SEEDS = seed_bundles(ROOT / "bpmn", ROOT / "forms")
 
 #: Elements no seed scenario can reach yet, and why.
 UNREACHED = {
-    # The worker fires timers of open cases only, and a queja or denuncia is
-    # closed once answered: its survey window never expires (see README).
-    "queja": {"vence_encuesta"},
-    "denuncia": {"vence_encuesta"},
+    "queja": set(),
+    "denuncia": set(),
     # Answered at first contact needs a published knowledge article, which
     # a scenario cannot create.
     "consulta": {"fin_respondida_primer_contacto"},

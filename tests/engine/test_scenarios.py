@@ -8,7 +8,7 @@ surveys and the timeline the citizen sees.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from engine.domain.clock import FrozenClock
 from engine.domain.errors import NotAllowed
 from engine.services import accounts
 from engine.services.platform import Platform
-from engine.store.models import Case, SurveyResponse
+from engine.store.models import Case, HumanTask, SurveyResponse
 from engine.workflow.calendar import PANAMA
 from tests.conftest import IDENTITY_KEY, seed
 
@@ -304,10 +304,44 @@ def test_good_rating_closes_for_good(p, clock):
         {"accion": "responder", "respuesta": "Resuelto con un médico nuevo."},
         opened.number,
     )
+    assert case_row(p, opened.number).milestone == "cerrado"
     citizen(p, opened, "Calificar la atención", {"calificacion": 5})
     row = case_row(p, opened.number)
     assert row.status == "closed" and row.public_status == "Cerrada"
     assert row.next_timer_at is None
+    # The rating step left the case at its last milestone (it never went
+    # back to "respondido").
+    assert row.milestone == "cerrado"
+
+
+def test_the_survey_window_closes_when_nobody_rates(p, clock):
+    """Answered (closed) and never rated: past the survey deadline the
+    worker fires its timer although the case is closed; the survey goes
+    away and the case ends at 'Cerrada' with no timer left."""
+    opened = services.open_case(p, "queja", QUEJA)
+    accept(p, opened.number)
+    do(p, "enlace.minsa", "Acusar recibo", {}, opened.number)
+    do(
+        p,
+        "enlace.minsa",
+        "Atender la queja",
+        {"accion": "responder", "respuesta": "Resuelto con un médico nuevo."},
+        opened.number,
+    )
+    row = case_row(p, opened.number)
+    assert row.status == "closed" and row.next_timer_at is not None
+    clock.at = row.next_timer_at + timedelta(minutes=1)
+    assert services.fire_due_timers(p) == 1
+    row = case_row(p, opened.number)
+    assert (row.status, row.public_status) == ("closed", "Cerrada")
+    assert row.next_timer_at is None and row.milestone == "cerrado"
+    with p.db.read() as s:
+        ready = s.scalars(
+            select(HumanTask).where(
+                HumanTask.case_id == row.id, HumanTask.state == "ready"
+            )
+        ).all()
+    assert ready == []
 
 
 def test_scenario_8_idea_gets_an_official_answer(p, clock):
