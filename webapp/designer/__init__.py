@@ -505,3 +505,6 @@ def move_cases(tipo: str, n: int) -> Any:
         return redirect(url_for("designer.move_cases", tipo=tipo, n=n), code=303)
     candidates = design.migration_candidates(p, _actor(), tipo, n)
     return render_template("designer/move_cases.html", info=info, candidates=candidates)
+
+
+from webapp.designer import modeler_api as modeler_api  # noqa: E402 - routes on bp
