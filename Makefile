@@ -11,6 +11,9 @@ PYSTAMP := $(VENV)/.installed
 NODESTAMP := node_modules/.installed
 MO := webapp/translations/en/LC_MESSAGES/messages.mo
 VENDOR := webapp/static/vendor/.built
+# The modeler's own sources, bundled by esbuild with bpmn-js and its plugins.
+MODELER_SRC := $(wildcard webapp/static/js/modeler/*.js webapp/static/js/modeler/*/*.js \
+	webapp/static/js/modeler/*.json webapp/static/js/modeler/*.css)
 PO := webapp/translations/en/LC_MESSAGES/messages.po
 
 .PHONY: help setup run test test-sqlite test-postgres lint bench bench-scale e2e faults db-upgrade db-revision translations-extract clean
@@ -28,12 +31,13 @@ $(NODESTAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Front-end libraries from npm, copied into the ignored static/vendor folder.
-$(VENDOR): $(NODESTAMP)
+# Front-end libraries from npm, copied into the ignored static/vendor folder;
+# the modeler (bpmn-js, properties panel, bpmnlint and our entries under
+# static/js/modeler/) is bundled there by esbuild.
+$(VENDOR): $(NODESTAMP) $(MODELER_SRC)
 	rm -rf webapp/static/vendor
 	mkdir -p webapp/static/vendor/bpmn-js
-	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js \
-	   node_modules/bpmn-js/dist/bpmn-modeler.production.min.js webapp/static/vendor/bpmn-js/
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js webapp/static/vendor/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets webapp/static/vendor/bpmn-js/assets
 	mkdir -p webapp/static/vendor/dmn-js
 	cp node_modules/dmn-js/dist/dmn-modeler.production.min.js webapp/static/vendor/dmn-js/
@@ -44,6 +48,10 @@ $(VENDOR): $(NODESTAMP)
 	cp -r node_modules/leaflet/dist/images webapp/static/vendor/leaflet/images
 	mkdir -p webapp/static/vendor/libphonenumber-js
 	cp node_modules/libphonenumber-js/bundle/libphonenumber-max.js webapp/static/vendor/libphonenumber-js/
+	node_modules/.bin/esbuild webapp/static/js/modeler/index.js --bundle --minify \
+	   --format=iife --target=es2019 --legal-comments=linked --log-level=warning \
+	   --alias:domify=./webapp/static/js/modeler/domify-csp.js \
+	   --outfile=webapp/static/vendor/modeler/modeler.js
 	touch $@
 
 $(MO): $(PO) $(PYSTAMP)

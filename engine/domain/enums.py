@@ -77,6 +77,18 @@ class Channel(StrEnum):
     OPEN311 = "open311"
 
 
+class Mark(StrEnum):
+    """What the engine does when an element with the ``marca`` property
+    completes. Spanish values: designers write them in the diagram."""
+
+    CLOSED = "cerrado"
+    REOPENED = "reabierto"
+    OVERDUE = "vencido"
+    ON_TIME = "al_dia"
+    REMINDER = "recordatorio"
+    TRANSFERRED = "transferido"
+
+
 class VersionStatus(StrEnum):
     """Whether a process version serves new cases (``process_version.status``).
 

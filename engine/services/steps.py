@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.bundles.registry import ParsedVersion
-from engine.domain.enums import CaseStatus, EventKind, Role, TaskState
+from engine.domain.enums import CaseStatus, EventKind, Mark, Role, TaskState
 from engine.domain.errors import (
     N_,
 )
@@ -189,9 +189,9 @@ def _store_unflushed(
             continue
         for mark in step.marks:
             _apply_mark(s, case, mark, actor, now, step_data)
-            if mark == "recordatorio":
+            if mark == Mark.REMINDER:
                 notify.staff_alert(s, p, case, Role.LIAISON, "reminder", now)
-            elif mark == "vencido":
+            elif mark == Mark.OVERDUE:
                 notify.staff_alert(s, p, case, Role.SUPERVISOR, "overdue", now)
         if step.props.get("encuesta") == "true":
             _record_survey(s, case, now, step_data)
@@ -367,9 +367,9 @@ def _apply_mark(
     data: Mapping[str, Any],
 ) -> None:
     """React to a ``marca`` property of an element the step completed."""
-    if mark == "cerrado":
+    if mark == Mark.CLOSED:
         close_case(s, case, actor, now, {})
-    elif mark == "reabierto":
+    elif mark == Mark.REOPENED:
         case.status = CaseStatus.OPEN
         case.closed_at = None
         case.reopen_count = (case.reopen_count or 0) + 1
@@ -383,7 +383,7 @@ def _apply_mark(
             {"reopen_count": case.reopen_count},
             public=True,
         )
-    elif mark == "vencido":
+    elif mark == Mark.OVERDUE:
         if case.overdue_at is None:
             case.overdue_at = now
         add_event(
@@ -396,9 +396,9 @@ def _apply_mark(
             {},
             public=False,
         )
-    elif mark == "al_dia":
+    elif mark == Mark.ON_TIME:
         case.overdue_at = None
-    elif mark == "recordatorio":
+    elif mark == Mark.REMINDER:
         add_event(
             s,
             case,
@@ -409,7 +409,7 @@ def _apply_mark(
             {"entity": case.entity_code},
             public=False,
         )
-    elif mark == "transferido":
+    elif mark == Mark.TRANSFERRED:
         transfer_event(s, case, data.get("entidad"), actor, now)
 
 

@@ -379,9 +379,9 @@ def test_modeler_page_loads_the_newest_diagram_without_inline_script(app):
     c = designer(app)
     html = c.get("/diseno/queja/modelador").get_data(as_text=True)
     assert 'data-diagram-url="/diseno/queja/v/1/archivos/queja.bpmn"' in html
-    assert "bpmn-modeler.production.min.js" in html and "js/modeler.js" in html
+    assert "vendor/modeler/modeler.js" in html
     assert "vendor/bpmn-js/assets/bpmn-js.css" in html
-    assert '<label for="elemento-nombre">' in html
+    assert '<label for="elemento-elegido">' in html
     assert 'name="version" value="1"' in html
     assert "<script>" not in html and "onclick" not in html
 

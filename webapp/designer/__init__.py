@@ -476,6 +476,7 @@ from webapp.designer import (  # noqa: E402, F401
     compare,
     decisions,
     drafts,
+    modeler_api,
     moves,
     scenarios,
 )
