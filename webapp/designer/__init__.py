@@ -478,5 +478,6 @@ from webapp.designer import (  # noqa: E402, F401
     drafts,
     modeler_api,
     moves,
+    recording,
     scenarios,
 )
